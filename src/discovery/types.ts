@@ -1,0 +1,62 @@
+import type { Role } from '../catalog/types.js';
+
+/** A node as the planner sees it, whichever source found it. */
+export interface ClusterNode {
+  readonly name: string;
+  /** Where probes go: an IPv4 or IPv6 address, or a host name resolved at each cycle. */
+  readonly address: string;
+  readonly roles: readonly Role[];
+  /** False when Kubernetes reports the node NotReady; static nodes are always ready. */
+  readonly ready: boolean;
+  /** Empty when unknown (static nodes). */
+  readonly kubeletVersion: string;
+}
+
+/** The iManager group a NodePort belongs to. */
+export type NodePortGroup = 'basic-service' | 'gis-environment' | 'other';
+
+/** One Service port that the cluster exposes on every node. */
+export interface NodePort {
+  readonly namespace: string;
+  readonly service: string;
+  /** The Service port's name, or its number as text when it has none. */
+  readonly portName: string;
+  readonly servicePort: number;
+  readonly nodePort: number;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  readonly group: NodePortGroup;
+  readonly type: 'NodePort' | 'LoadBalancer';
+  readonly trafficPolicy: 'Cluster' | 'Local';
+  /**
+   * With `Local` policy, the names of the nodes that host a ready endpoint: only
+   * they answer. Undefined with `Cluster` policy.
+   */
+  readonly readyNodes?: readonly string[];
+}
+
+/** What a source knows at one moment. Sources hand the planner whole snapshots. */
+export interface DiscoverySnapshot {
+  readonly nodes: readonly ClusterNode[];
+  readonly nodePorts: readonly NodePort[];
+  /** `major.minor` of the API server, or undefined when unknown. */
+  readonly kubernetesVersion?: string;
+}
+
+/** Health of one source, exported as imanager_discovery_up and _last_success_timestamp_seconds. */
+export interface SourceStatus {
+  readonly source: string;
+  readonly up: boolean;
+  /** Unix seconds of the last successful sync, or undefined before the first. */
+  readonly lastSuccessSeconds?: number;
+}
+
+/**
+ * A source of nodes and NodePorts. It calls `onChange` with a whole snapshot
+ * whenever what it knows changes; a failing source keeps its last snapshot.
+ */
+export interface Source {
+  readonly name: string;
+  start(onChange: (snapshot: DiscoverySnapshot) => void): Promise<void>;
+  stop(): Promise<void>;
+  status(): SourceStatus;
+}

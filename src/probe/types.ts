@@ -1,0 +1,23 @@
+/** What a probe found. The order is the value of imanager_port_state. */
+export const PROBE_STATES = ['open', 'refused', 'timeout', 'unreachable', 'error'] as const;
+export type ProbeState = (typeof PROBE_STATES)[number];
+
+/** A probe's outcome as data: the scheduler and the store decide what to do with it. */
+export interface ProbeResult {
+  readonly state: ProbeState;
+  /** Connect time from a monotonic clock; the time to the deadline on timeout. */
+  readonly durationSeconds: number;
+  /** The errno code (`ECONNREFUSED`, `EMFILE`, ...) or a short reason, when not open. */
+  readonly error?: string;
+}
+
+/** Where one probe goes. Hosts are resolved before the prober is called. */
+export interface ProbeRequest {
+  /** An IPv4 or IPv6 literal. */
+  readonly ip: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+}
+
+/** One prober per protocol; all share this shape. */
+export type Prober = (request: ProbeRequest) => Promise<ProbeResult>;

@@ -1,0 +1,36 @@
+import type { Category, Protocol, Scope } from '../catalog/types.js';
+import type { NodePortGroup } from '../discovery/types.js';
+
+export type ExpectedState = 'open' | 'closed' | 'any';
+
+/** Where probes are sent from: `central`, `external`, or the name of the probing node. */
+export type Vantage = string;
+
+/** One (vantage, node, address, port) to probe, and what it should find there. */
+export interface Target {
+  /** Stable across cycles and restarts: vantage, node, address, protocol and port. */
+  readonly key: string;
+  readonly vantage: Vantage;
+  readonly node: string;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly category: Category;
+  readonly component: string;
+  /** Catalog id, custom port name, or the NodePort's service port name. */
+  readonly portName: string;
+  readonly scope: Scope;
+  readonly required: boolean;
+  readonly expected: ExpectedState;
+  /** Present on NodePort targets. */
+  readonly nodePort?: {
+    readonly namespace: string;
+    readonly service: string;
+    readonly group: NodePortGroup;
+  };
+}
+
+/** The key that names a target in the store and in sharding. */
+export function targetKey(t: Pick<Target, 'vantage' | 'node' | 'address' | 'protocol' | 'port'>) {
+  return `${t.vantage}|${t.node}|${t.address}|${t.protocol}|${t.port}`;
+}
