@@ -1,0 +1,487 @@
+import type { Target } from '../targets/types.js';
+import { type Clock, systemClock } from '../util/clock.js';
+import { type Logger, silentLogger } from '../util/log.js';
+import type { ProbeResult } from './types.js';
+
+/** How often a spread cycle wakes, at most, to launch the probes that fell due. */
+export const DEFAULT_TICK_MS = 10;
+
+/**
+ * How long past its own timeout a probe may stay unsettled before the scheduler
+ * gives up on it. Probers enforce the timeout; this only keeps a prober bug from
+ * holding a concurrency slot, and a cycle, forever.
+ */
+export const PROBE_GRACE_MS = 1000;
+
+export interface SchedulerOptions {
+  /** Each cycle starts every intervalMs. */
+  readonly intervalMs: number;
+  /** Per-probe deadline, passed to the prober. */
+  readonly timeoutMs: number;
+  /** Probes in flight at most. */
+  readonly concurrency: number;
+  /** Default systemClock. Monotonic time schedules; `now()` stamps finishedAtMs. */
+  readonly clock?: Clock;
+  /** Runs one probe; the default wiring resolves then calls PROBERS[target.protocol]. Never throws (treat a throw as state 'error'). */
+  readonly probe: (target: Target, timeoutMs: number) => Promise<ProbeResult>;
+  /** Called once per finished probe, in the order results arrive. */
+  readonly onResult: (target: Target, result: ProbeResult, finishedAtMs: number) => void;
+  /** Called when a cycle starts, with its targets (main uses it to resolve host names and to ping nodes once per cycle). May return a promise the cycle awaits (bounded by the caller). */
+  readonly onCycleStart?: (targets: readonly Target[]) => void | Promise<void>;
+  /** Called when every probe of a cycle has finished. */
+  readonly onCycleEnd?: (stats: CycleStats) => void;
+  /** Default true; false = as fast as the concurrency allows (benchmarks, one-shot `check`). */
+  readonly spread?: boolean;
+  /** Dispatch granularity of a spread cycle; default DEFAULT_TICK_MS. */
+  readonly tickMs?: number;
+  /** Where a failing hook or an overdue prober is reported; default silent. */
+  readonly logger?: Logger;
+}
+
+export interface CycleStats {
+  /** Wall-clock milliseconds when the cycle started. */
+  readonly startedAtMs: number;
+  readonly durationSeconds: number;
+  /** Probes that finished in this cycle. */
+  readonly probes: number;
+  /** True when the cycle took longer than the interval, so the next one started late. */
+  readonly overran: boolean;
+}
+
+export type SchedulerErrorCode =
+  | 'SCHEDULER_INVALID_OPTIONS'
+  | 'SCHEDULER_ALREADY_STARTED'
+  | 'SCHEDULER_STOPPED';
+
+export class SchedulerError extends Error {
+  readonly code: SchedulerErrorCode;
+  constructor(code: SchedulerErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SchedulerError';
+    this.code = code;
+  }
+}
+
+/** 32-bit FNV-1a: cheap, stable across runs and platforms, good enough to scatter names. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/**
+ * The probe order of a cycle: each node's targets spaced evenly through the whole
+ * order, each node at its own phase, so a node sees one port at a time instead of all
+ * of them in a burst — whether it has 5 targets or 500. Depends only on the target
+ * set, so a target keeps its place, and its probe time, from cycle to cycle.
+ */
+export function interleaveByNode(targets: readonly Target[]): Target[] {
+  const byNode = new Map<string, Target[]>();
+  for (const target of targets) {
+    const group = byNode.get(target.node);
+    if (group) group.push(target);
+    else byNode.set(target.node, [target]);
+  }
+  const placed: { position: number; key: string; target: Target }[] = [];
+  for (const [node, group] of byNode) {
+    group.sort((a, b) => compareText(a.key, b.key));
+    const phase = fnv1a(node) / 2 ** 32;
+    for (let j = 0; j < group.length; j++) {
+      const target = group[j] as Target;
+      placed.push({ position: (j + phase) / group.length, key: target.key, target });
+    }
+  }
+  placed.sort((a, b) => a.position - b.position || compareText(a.key, b.key));
+  return placed.map((p) => p.target);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function errorReason(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return typeof code === 'string' ? code : error.message;
+  }
+  return String(error);
+}
+
+/** One probe of a cycle, from launch until its result is taken. */
+interface Launched {
+  readonly target: Target;
+  readonly startedAt: number;
+  done: boolean;
+}
+
+interface CycleSettings {
+  readonly clock: Clock;
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+  readonly tickMs: number;
+  readonly logger: Logger;
+  readonly probe: SchedulerOptions['probe'];
+  readonly onResult: SchedulerOptions['onResult'];
+}
+
+/**
+ * The dispatch of one cycle. Event-driven rather than one timer per probe: `pump`
+ * runs on a single pending wake-up and whenever a probe finishes, launches every probe
+ * that is due while a slot is free, then arms the next wake-up. With tens of thousands
+ * of targets this is one timer per tick and one promise per probe.
+ */
+class CycleRun {
+  readonly #settings: CycleSettings;
+  readonly #targets: readonly Target[];
+  readonly #startedAt: number;
+  readonly #stepMs: number;
+  readonly #launched: Launched[] = [];
+  /** Index into #launched of the oldest probe that may still be in flight. */
+  #oldest = 0;
+  #next = 0;
+  #inFlight = 0;
+  #finished = 0;
+  #stopping = false;
+  #pumping = false;
+  #ended = false;
+  #wakeAt = Number.POSITIVE_INFINITY;
+  #wakeAbort: AbortController | undefined;
+  readonly #whenEnded: Promise<number>;
+  #end!: (finished: number) => void;
+
+  constructor(
+    settings: CycleSettings,
+    targets: readonly Target[],
+    startedAt: number,
+    windowMs: number,
+  ) {
+    this.#settings = settings;
+    this.#targets = targets;
+    this.#startedAt = startedAt;
+    this.#stepMs = targets.length > 0 ? windowMs / targets.length : 0;
+    this.#whenEnded = new Promise((resolve) => {
+      this.#end = resolve;
+    });
+  }
+
+  /** Starts dispatching; resolves with the number of probes finished once none is in flight. */
+  run(): Promise<number> {
+    this.#pump();
+    return this.#whenEnded;
+  }
+
+  /** Launches nothing more; the cycle ends when the probes in flight finish or expire. */
+  stop(): void {
+    this.#stopping = true;
+    this.#pump();
+  }
+
+  #dueAt(index: number): number {
+    return this.#startedAt + index * this.#stepMs;
+  }
+
+  #pump(): void {
+    if (this.#pumping || this.#ended) return;
+    this.#pumping = true;
+    try {
+      const { clock, concurrency, tickMs } = this.#settings;
+      const now = clock.monotonic();
+      this.#expireOverdue(now);
+      const count = this.#targets.length;
+      if (!this.#stopping) {
+        while (
+          this.#next < count &&
+          this.#inFlight < concurrency &&
+          this.#dueAt(this.#next) <= now
+        ) {
+          this.#launch(this.#targets[this.#next++] as Target, now);
+        }
+      }
+      const dispatched = this.#stopping || this.#next >= count;
+      if (dispatched && this.#inFlight === 0) {
+        this.#finish();
+        return;
+      }
+      let wakeAt = Number.POSITIVE_INFINITY;
+      // With every slot taken the next launch waits for a probe to finish, not for time.
+      if (!dispatched && this.#inFlight < concurrency) {
+        wakeAt = Math.max(this.#dueAt(this.#next), now + tickMs);
+      }
+      const oldest = this.#oldestInFlight();
+      if (oldest) wakeAt = Math.min(wakeAt, this.#expiresAt(oldest));
+      this.#arm(wakeAt, now);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #launch(target: Target, now: number): void {
+    const launched: Launched = { target, startedAt: now, done: false };
+    this.#launched.push(launched);
+    this.#inFlight++;
+    let pending: Promise<ProbeResult>;
+    try {
+      pending = this.#settings.probe(target, this.#settings.timeoutMs);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      (result) => this.#settle(launched, result, true),
+      (error: unknown) => this.#settle(launched, this.#errorResult(launched, error), true),
+    );
+  }
+
+  #errorResult(launched: Launched, error: unknown): ProbeResult {
+    const elapsedMs = this.#settings.clock.monotonic() - launched.startedAt;
+    return {
+      state: 'error',
+      durationSeconds: Math.max(0, elapsedMs) / 1000,
+      error: errorReason(error),
+    };
+  }
+
+  #settle(launched: Launched, result: ProbeResult, pumpAfter: boolean): void {
+    // A probe that expired and then settled late has already been reported.
+    if (launched.done) return;
+    launched.done = true;
+    this.#inFlight--;
+    this.#finished++;
+    try {
+      this.#settings.onResult(launched.target, result, this.#settings.clock.now());
+    } catch (error) {
+      this.#settings.logger.error('result handler failed', { target: launched.target.key, error });
+    }
+    if (pumpAfter) this.#pump();
+  }
+
+  #expiresAt(launched: Launched): number {
+    return launched.startedAt + this.#settings.timeoutMs + PROBE_GRACE_MS;
+  }
+
+  #oldestInFlight(): Launched | undefined {
+    // Probes launch in time order and share one deadline, so the oldest expires first.
+    for (;;) {
+      const launched = this.#launched[this.#oldest];
+      if (launched === undefined || !launched.done) return launched;
+      this.#oldest++;
+    }
+  }
+
+  #expireOverdue(now: number): void {
+    for (;;) {
+      const oldest = this.#oldestInFlight();
+      if (!oldest || this.#expiresAt(oldest) > now) return;
+      this.#settings.logger.warn('probe did not settle by its deadline', {
+        target: oldest.target.key,
+        timeoutMs: this.#settings.timeoutMs,
+      });
+      this.#settle(
+        oldest,
+        this.#errorResult(oldest, 'probe did not settle by its deadline'),
+        false,
+      );
+    }
+  }
+
+  /** Keeps one pending wake-up: the earliest one needed. */
+  #arm(wakeAt: number, now: number): void {
+    if (this.#wakeAbort && this.#wakeAt <= wakeAt) return;
+    this.#disarm();
+    if (wakeAt === Number.POSITIVE_INFINITY) return;
+    const abort = new AbortController();
+    this.#wakeAbort = abort;
+    this.#wakeAt = wakeAt;
+    this.#settings.clock.sleep(wakeAt - now, abort.signal).then(() => {
+      if (this.#wakeAbort !== abort) return;
+      this.#wakeAbort = undefined;
+      this.#wakeAt = Number.POSITIVE_INFINITY;
+      this.#pump();
+    });
+  }
+
+  #disarm(): void {
+    const abort = this.#wakeAbort;
+    this.#wakeAbort = undefined;
+    this.#wakeAt = Number.POSITIVE_INFINITY;
+    abort?.abort();
+  }
+
+  #finish(): void {
+    this.#ended = true;
+    this.#disarm();
+    this.#launched.length = 0;
+    this.#end(this.#finished);
+  }
+}
+
+function validate(options: SchedulerOptions): void {
+  const problems: string[] = [];
+  const { intervalMs, timeoutMs, concurrency, tickMs } = options;
+  if (!(Number.isFinite(intervalMs) && intervalMs > 0)) {
+    problems.push(`intervalMs: expected a positive number, got ${intervalMs}`);
+  }
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    problems.push(`timeoutMs: expected a positive number, got ${timeoutMs}`);
+  }
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
+    problems.push(`concurrency: expected an integer of at least 1, got ${concurrency}`);
+  }
+  if (tickMs !== undefined && !(Number.isFinite(tickMs) && tickMs > 0)) {
+    problems.push(`tickMs: expected a positive number, got ${tickMs}`);
+  }
+  if (problems.length > 0) {
+    throw new SchedulerError('SCHEDULER_INVALID_OPTIONS', problems.join('; '));
+  }
+}
+
+/**
+ * Probes every target once per interval on its own clock, so a scrape never waits for
+ * a probe. A cycle spreads its starts evenly over the interval less one timeout, so
+ * the last probe can finish before the next cycle, and never runs more than
+ * `concurrency` probes at once. Cycles never overlap: one that runs long delays the
+ * next to its end, and the interval counts again from there.
+ */
+export class Scheduler {
+  readonly #options: SchedulerOptions;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #settings: CycleSettings;
+  readonly #spread: boolean;
+  #ordered: readonly Target[] = [];
+  #pendingTargets: readonly Target[] | undefined;
+  #ready = false;
+  #started = false;
+  #stopped = false;
+  #current: CycleRun | undefined;
+  /** Cycles run one after another: the loop's and runOnce's queue here. */
+  #tail: Promise<unknown> = Promise.resolve();
+  #loop: Promise<void> | undefined;
+  readonly #loopAbort = new AbortController();
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: SchedulerOptions) {
+    validate(options);
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? silentLogger;
+    this.#spread = options.spread ?? true;
+    this.#settings = {
+      clock: this.#clock,
+      timeoutMs: options.timeoutMs,
+      concurrency: options.concurrency,
+      tickMs: options.tickMs ?? DEFAULT_TICK_MS,
+      logger: this.#logger,
+      probe: options.probe,
+      onResult: options.onResult,
+    };
+  }
+
+  /** True once the first cycle finished. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Takes effect at the next cycle start, never mid-cycle. */
+  setTargets(targets: readonly Target[]): void {
+    this.#pendingTargets = targets;
+  }
+
+  /** Starts the background cycles; the first starts at once. */
+  start(): void {
+    if (this.#stopped) throw new SchedulerError('SCHEDULER_STOPPED', 'the scheduler was stopped');
+    if (this.#started) {
+      throw new SchedulerError('SCHEDULER_ALREADY_STARTED', 'the scheduler is already running');
+    }
+    this.#started = true;
+    this.#loop = this.#runLoop();
+  }
+
+  /** Stops dispatching and resolves once the probes in flight finish or pass their deadline. */
+  stop(): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopped = true;
+      this.#loopAbort.abort();
+      this.#current?.stop();
+      this.#stopping = Promise.all([this.#loop, this.#tail]).then(() => undefined);
+    }
+    return this.#stopping;
+  }
+
+  /** One cycle now, as fast as the concurrency allows, after any cycle under way. */
+  runOnce(): Promise<CycleStats> {
+    if (this.#stopped) {
+      return Promise.reject(new SchedulerError('SCHEDULER_STOPPED', 'the scheduler was stopped'));
+    }
+    return this.#exclusive(() => this.#runCycle(false));
+  }
+
+  #exclusive<T>(cycle: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(cycle);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #runLoop(): Promise<void> {
+    const { intervalMs } = this.#options;
+    const signal = this.#loopAbort.signal;
+    let nextStart = this.#clock.monotonic();
+    while (!this.#stopped) {
+      const waitMs = nextStart - this.#clock.monotonic();
+      if (waitMs > 0) await this.#clock.sleep(waitMs, signal);
+      if (this.#stopped) break;
+      try {
+        await this.#exclusive(() => this.#runCycle(this.#spread));
+      } catch (error) {
+        this.#logger.error('probe cycle failed', { error });
+      }
+      // Planned times, not actual ones, so timer lateness does not drift the grid; after
+      // an overrun the grid restarts from the late cycle's start.
+      nextStart = Math.max(nextStart + intervalMs, this.#clock.monotonic());
+    }
+  }
+
+  async #runCycle(spread: boolean): Promise<CycleStats> {
+    if (this.#pendingTargets !== undefined) {
+      this.#ordered = interleaveByNode(this.#pendingTargets);
+      this.#pendingTargets = undefined;
+    }
+    const targets = this.#ordered;
+    const startedAt = this.#clock.monotonic();
+    const startedAtMs = this.#clock.now();
+    const { intervalMs, timeoutMs, onCycleStart, onCycleEnd } = this.#options;
+    if (onCycleStart) {
+      try {
+        await onCycleStart(targets);
+      } catch (error) {
+        this.#logger.error('cycle start handler failed', { error });
+      }
+    }
+    const windowMs = spread ? Math.max(0, intervalMs - timeoutMs) : 0;
+    const run = new CycleRun(this.#settings, targets, startedAt, windowMs);
+    this.#current = run;
+    if (this.#stopped) run.stop();
+    const probes = await run.run();
+    this.#current = undefined;
+    const durationMs = this.#clock.monotonic() - startedAt;
+    const stats: CycleStats = {
+      startedAtMs,
+      durationSeconds: durationMs / 1000,
+      probes,
+      overran: durationMs > intervalMs,
+    };
+    // A cycle cut short by stop() is not a measurement of anything.
+    if (this.#stopped) return stats;
+    this.#ready = true;
+    if (onCycleEnd) {
+      try {
+        onCycleEnd(stats);
+      } catch (error) {
+        this.#logger.error('cycle end handler failed', { error });
+      }
+    }
+    return stats;
+  }
+}
