@@ -1,0 +1,355 @@
+/**
+ * Command-line flags. One table (FLAGS) says every flag's name, value, default and
+ * help; parsing, defaults and `--help` all come from it, so a new flag is one entry
+ * there plus the line in `toFlags` that puts its value where the program reads it.
+ */
+import { parseArgs } from 'node:util';
+import { LOG_LEVELS, type LogLevel } from '../util/log.js';
+import { LISTEN_ADDRESS_EXPECTED, type ListenAddress, parseListenAddress } from './address.js';
+import { DURATION_EXPECTED, formatDuration, parseDuration } from './duration.js';
+import { ConfigError, showValue } from './errors.js';
+
+/** The one-shot commands; without one the program runs the exporter. */
+export const COMMANDS = {
+  check: 'Probe every target once, print the results, and fail if a required port is closed.',
+  preflight: "Before installing iManager: are this node's ports free and open to its peers?",
+  catalog: 'Print the port catalog with the configuration applied.',
+  firewall: 'Print firewall rules that open the ports a node needs.',
+} as const;
+export type Command = keyof typeof COMMANDS;
+
+export const ICMP_MODES = ['auto', 'on', 'off'] as const;
+export type IcmpMode = (typeof ICMP_MODES)[number];
+
+/** A flag value that does not parse; `expected` completes `--flag: expected ..., got ...`. */
+class BadValue extends Error {
+  constructor(readonly expected: string) {
+    super(expected);
+  }
+}
+
+interface ValueFlag<T, D extends string | undefined> {
+  readonly kind: 'value';
+  /** What the value is, in help: `--probe.interval=DURATION`. */
+  readonly placeholder: string;
+  /** Written as a user would type it and parsed like user input, so help shows it verbatim. */
+  readonly default: D;
+  readonly help: string;
+  /** Throws BadValue when the text is not a valid value. */
+  readonly parse: (text: string) => T;
+}
+
+interface SwitchFlag {
+  readonly kind: 'switch';
+  readonly short?: string;
+  readonly help: string;
+}
+
+function valueFlag<T, const D extends string | undefined = undefined>(definition: {
+  readonly placeholder: string;
+  readonly default?: D;
+  readonly help: string;
+  readonly parse: (text: string) => T;
+}): ValueFlag<T, D> {
+  return { kind: 'value', ...definition, default: definition.default as D };
+}
+
+function switchFlag(definition: { readonly short?: string; readonly help: string }): SwitchFlag {
+  return { kind: 'switch', ...definition };
+}
+
+function duration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new BadValue(DURATION_EXPECTED);
+  if (ms > MAX_DURATION_MS)
+    throw new BadValue(`a duration of at most ${formatDuration(MAX_DURATION_MS)}`);
+  return ms;
+}
+// Node timers overflow past 2^31-1 ms (about 24.8 days) and then fire at once.
+const MAX_DURATION_MS = 24 * 24 * 60 * 60 * 1000;
+
+function integer(min: number, max: number) {
+  return (text: string): number => {
+    const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!(value >= min && value <= max)) throw new BadValue(`an integer ${min}-${max}`);
+    return value;
+  };
+}
+
+function oneOf<const T extends string>(choices: readonly T[]) {
+  return (text: string): T => {
+    if (!(choices as readonly string[]).includes(text))
+      throw new BadValue(`one of ${choices.join(', ')}`);
+    return text as T;
+  };
+}
+
+function listenAddress(text: string): ListenAddress {
+  const address = parseListenAddress(text);
+  if (!address) throw new BadValue(LISTEN_ADDRESS_EXPECTED);
+  return address;
+}
+
+function filePath(text: string): string {
+  if (text === '') throw new BadValue('a file path');
+  return text;
+}
+
+// Kubernetes node names are DNS subdomains: lowercase labels joined by dots.
+const NODE_NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+
+function vantage(text: string): string {
+  if (text === 'central' || text === 'external') return text;
+  if (text.length <= 253 && NODE_NAME.test(text)) return text;
+  throw new BadValue('central, external, or the name of the node probing from');
+}
+
+/** Every flag; the order here is the order in `--help`. */
+export const FLAGS = {
+  'config.file': valueFlag({
+    placeholder: 'FILE',
+    help: 'YAML file: static nodes, port overrides, custom ports. Without one, this machine is probed.',
+    parse: filePath,
+  }),
+  'web.listen-address': valueFlag({
+    placeholder: 'ADDRESS',
+    default: ':19101',
+    help: 'Where /metrics and the status page listen: :PORT, HOST:PORT or [IPv6]:PORT.',
+    parse: listenAddress,
+  }),
+  'probe.interval': valueFlag({
+    placeholder: 'DURATION',
+    default: '15s',
+    help: 'How often each target is probed; a pass is spread over the interval.',
+    parse: duration,
+  }),
+  'probe.timeout': valueFlag({
+    placeholder: 'DURATION',
+    default: '2s',
+    help: 'How long a connect may take before the port counts as dropped; less than the interval.',
+    parse: duration,
+  }),
+  'probe.concurrency': valueFlag({
+    placeholder: 'N',
+    default: '256',
+    help: 'Most probes in flight at once (1-100000).',
+    parse: integer(1, 100000),
+  }),
+  'probe.icmp': valueFlag({
+    placeholder: 'MODE',
+    default: 'auto',
+    help: 'ICMP echo to each node: auto (when permitted), on (fail if not permitted), off.',
+    parse: oneOf(ICMP_MODES),
+  }),
+  'log.level': valueFlag({
+    placeholder: 'LEVEL',
+    default: 'info',
+    help: `Lowest level logged: ${LOG_LEVELS.join(', ')}.`,
+    parse: oneOf<LogLevel>(LOG_LEVELS),
+  }),
+  vantage: valueFlag({
+    placeholder: 'VANTAGE',
+    default: 'central',
+    help: "Where probes come from: central (in the cluster), external (outside it), or a node's name.",
+    parse: vantage,
+  }),
+  help: switchFlag({ short: 'h', help: 'Show this help and exit.' }),
+  version: switchFlag({ help: 'Show the version and exit.' }),
+} as const;
+
+type FlagName = keyof typeof FLAGS;
+type ValueOf<F> =
+  F extends ValueFlag<infer T, infer D> ? (D extends string ? T : T | undefined) : boolean;
+type FlagValues = { readonly [K in FlagName]: ValueOf<(typeof FLAGS)[K]> };
+
+/** The flags, parsed and checked, in the shape the program reads them. */
+export interface Flags {
+  readonly command?: Command;
+  readonly configFile?: string;
+  readonly listen: ListenAddress;
+  readonly probe: {
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly concurrency: number;
+    readonly icmp: IcmpMode;
+  };
+  readonly logLevel: LogLevel;
+  readonly vantage: string;
+  readonly showHelp: boolean;
+  readonly showVersion: boolean;
+}
+
+function toFlags(command: Command | undefined, v: FlagValues): Flags {
+  return {
+    ...(command === undefined ? {} : { command }),
+    ...(v['config.file'] === undefined ? {} : { configFile: v['config.file'] }),
+    listen: v['web.listen-address'],
+    probe: {
+      intervalMs: v['probe.interval'],
+      timeoutMs: v['probe.timeout'],
+      concurrency: v['probe.concurrency'],
+      icmp: v['probe.icmp'],
+    },
+    logLevel: v['log.level'],
+    vantage: v.vantage,
+    showHelp: v.help,
+    showVersion: v.version,
+  };
+}
+
+const NAMES = Object.keys(FLAGS) as FlagName[];
+
+function flagError(message: string, cause?: unknown): ConfigError {
+  return new ConfigError('FLAG_INVALID', message, { cause });
+}
+
+/**
+ * Parses argv (without the node and script paths). Throws ConfigError with code
+ * FLAG_INVALID on an unknown flag, a missing or bad value, or an unknown command.
+ */
+export function parseFlags(argv: readonly string[]): Flags {
+  const options = Object.fromEntries(
+    NAMES.map((name) => {
+      const flag: ValueFlag<unknown, string | undefined> | SwitchFlag = FLAGS[name];
+      if (flag.kind === 'value') return [name, { type: 'string' }];
+      return [name, flag.short ? { type: 'boolean', short: flag.short } : { type: 'boolean' }];
+    }),
+  ) as Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw flagError(diagnose(argv, options) ?? firstLine(error), error);
+  }
+
+  const given = parsed.values as Record<string, string | boolean | undefined>;
+  const values: Record<string, unknown> = {};
+  for (const name of NAMES) {
+    const flag: ValueFlag<unknown, string | undefined> | SwitchFlag = FLAGS[name];
+    const raw = given[name];
+    if (flag.kind === 'switch') {
+      values[name] = raw === true;
+      continue;
+    }
+    const text = typeof raw === 'string' ? raw : flag.default;
+    if (text === undefined) continue;
+    try {
+      values[name] = flag.parse(text);
+    } catch (error) {
+      if (!(error instanceof BadValue)) throw error;
+      const origin = typeof raw === 'string' ? '' : ' (the default)';
+      throw flagError(`--${name}: expected ${error.expected}, got ${showValue(text)}${origin}`);
+    }
+  }
+
+  const command = parseCommand(parsed.positionals);
+  const flags = toFlags(command, values as FlagValues);
+  checkTogether(flags, given);
+  return flags;
+}
+
+function parseCommand(positionals: readonly string[]): Command | undefined {
+  const [first, second] = positionals;
+  if (first === undefined) return undefined;
+  if (!Object.hasOwn(COMMANDS, first)) {
+    const known = Object.keys(COMMANDS).join(', ');
+    throw flagError(`command: expected one of ${known}, got ${showValue(first)}`);
+  }
+  if (second !== undefined) throw flagError(`unexpected argument ${showValue(second)}`);
+  return first as Command;
+}
+
+/** Rules between flags, checked once each flag is valid on its own. */
+function checkTogether(flags: Flags, given: Record<string, unknown>): void {
+  const { intervalMs, timeoutMs } = flags.probe;
+  if (timeoutMs >= intervalMs) {
+    // A probe still running when the next pass starts would pile up.
+    const shown = showValue(formatDuration(timeoutMs));
+    const origin = typeof given['probe.timeout'] === 'string' ? '' : ' (the default)';
+    throw flagError(
+      `--probe.timeout: expected less than --probe.interval (${formatDuration(intervalMs)}), got ${shown}${origin}`,
+    );
+  }
+}
+
+/**
+ * parseArgs' own messages are several lines and suggest `--` quoting; re-read the
+ * arguments leniently to say in one line which flag is wrong.
+ */
+function diagnose(
+  argv: readonly string[],
+  options: Record<string, { type: 'string' | 'boolean'; short?: string }>,
+): string | undefined {
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const option = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
+    if (!option) return `unknown flag ${token.rawName}`;
+    if (option.type === 'string') {
+      if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-')))
+        return `${token.rawName}: expected a value, got nothing`;
+    } else if (token.value !== undefined) {
+      return `${token.rawName}: expected no value, got ${showValue(token.value)}`;
+    }
+  }
+  return undefined;
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+/** `--help` text, every line from FLAGS and COMMANDS. */
+export function helpText(program = 'imanager-port-exporter'): string {
+  const commandWidth = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const commands = Object.entries(COMMANDS).map(
+    ([name, help]) => `  ${name.padEnd(commandWidth)}  ${help}`,
+  );
+  const rows = NAMES.map((name) => {
+    const flag: ValueFlag<unknown, string | undefined> | SwitchFlag = FLAGS[name];
+    if (flag.kind === 'switch') {
+      const left = flag.short ? `-${flag.short}, --${name}` : `    --${name}`;
+      return [left, flag.help] as const;
+    }
+    const suffix = flag.default === undefined ? '' : ` (default: ${flag.default})`;
+    return [`    --${name}=${flag.placeholder}`, `${flag.help}${suffix}`] as const;
+  });
+  const flagWidth = Math.max(...rows.map(([left]) => left.length));
+  const indent = ' '.repeat(flagWidth + 4);
+  return [
+    `Usage: ${program} [COMMAND] [FLAGS]`,
+    '',
+    'Probes the TCP ports SuperMap iManager needs on every node, and every NodePort,',
+    'and exports the results as Prometheus metrics.',
+    '',
+    'Commands (without one, the exporter runs until stopped):',
+    ...commands,
+    '',
+    'Flags:',
+    ...rows.map(([left, help]) => wrap(`  ${left.padEnd(flagWidth)}  ${help}`, indent)),
+    '',
+  ].join('\n');
+}
+
+const HELP_WIDTH = 100;
+
+/** Breaks a long help line at spaces; continuation lines start at `indent`. */
+function wrap(line: string, indent: string): string {
+  const lines: string[] = [];
+  let rest = line;
+  while (rest.length > HELP_WIDTH) {
+    const cut = rest.lastIndexOf(' ', HELP_WIDTH);
+    if (cut <= indent.length) break;
+    lines.push(rest.slice(0, cut));
+    rest = indent + rest.slice(cut + 1);
+  }
+  lines.push(rest);
+  return lines.join('\n');
+}

@@ -1,0 +1,223 @@
+/**
+ * The exporter's configuration: flags, then the file they name, checked once and
+ * frozen. Parsing the file text is pure (parseConfigText), so tests and a reload
+ * use it without touching the disk.
+ */
+import { readFile as readFileFromDisk } from 'node:fs/promises';
+import { type Document, parseDocument } from 'yaml';
+import type { CatalogSettings, CustomPort, EntryOverride } from '../catalog/overrides.js';
+import { DEFAULT_NODEPORT_RANGE } from '../catalog/ports.js';
+import { type PortRange, ROLES } from '../catalog/types.js';
+import type { ClusterNode } from '../discovery/types.js';
+import type { LogLevel } from '../util/log.js';
+import { checkConfigFile } from './checks.js';
+import { ConfigError, formatPath } from './errors.js';
+import { type Command, type Flags, type IcmpMode, parseFlags } from './flags.js';
+import { deepFreeze } from './freeze.js';
+import { type ConfigIssue, describeIssue, fallbackExpected } from './issues.js';
+import { type ConfigFile, configFileSchema } from './schema.js';
+
+export interface ExporterConfig {
+  readonly command?: Command;
+  readonly configFile?: string;
+  /** host undefined = all interfaces; port 0 = any free port. */
+  readonly listen: { readonly host?: string; readonly port: number };
+  readonly probe: {
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly concurrency: number;
+    readonly icmp: IcmpMode;
+  };
+  readonly logLevel: LogLevel;
+  /** `central`, `external`, or the name of the node probing from. */
+  readonly vantage: string;
+  readonly nodes: readonly ClusterNode[];
+  readonly kubernetesVersion?: string;
+  readonly nodePortRange: PortRange;
+  readonly catalog: CatalogSettings;
+  /** true when neither a config file nor any node was given: the embedded default applies */
+  readonly embeddedDefault: boolean;
+  /** `--help` was given: print helpText() and exit. The file is not read. */
+  readonly showHelp: boolean;
+  /** `--version` was given: print the version and exit. The file is not read. */
+  readonly showVersion: boolean;
+}
+
+/** What the file contributes; parseConfigText returns it. */
+export interface FileConfig {
+  readonly nodes: readonly ClusterNode[];
+  readonly kubernetesVersion?: string;
+  readonly nodePortRange: PortRange;
+  readonly catalog: CatalogSettings;
+}
+
+/** Without a file, the exporter probes the machine it runs on, so a first start shows data. */
+export const EMBEDDED_DEFAULT_NODE: ClusterNode = deepFreeze({
+  name: 'localhost',
+  address: '127.0.0.1',
+  roles: [...ROLES],
+  ready: true,
+  kubeletVersion: '',
+});
+
+export interface LoadOptions {
+  /** Reads the config file as UTF-8 text; default node:fs. Tests pass their own. */
+  readonly readFile?: (path: string) => Promise<string>;
+}
+
+/**
+ * Flags and the file they name, validated and frozen. Throws ConfigError:
+ * FLAG_INVALID, CONFIG_UNREADABLE or CONFIG_INVALID.
+ */
+export async function loadConfig(
+  argv: readonly string[],
+  options: LoadOptions = {},
+): Promise<ExporterConfig> {
+  const flags = parseFlags(argv);
+  if (flags.configFile === undefined || flags.showHelp || flags.showVersion) {
+    return buildConfig(flags, undefined);
+  }
+  const text = await readConfigFile(flags.configFile, options.readFile ?? readUtf8);
+  return buildConfig(flags, parseConfigText(text, flags.configFile));
+}
+
+function readUtf8(path: string): Promise<string> {
+  return readFileFromDisk(path, 'utf8');
+}
+
+async function readConfigFile(
+  path: string,
+  read: (path: string) => Promise<string>,
+): Promise<string> {
+  try {
+    return await read(path);
+  } catch (error) {
+    throw new ConfigError('CONFIG_UNREADABLE', `${path}: cannot read: ${readFailure(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+// `ENOENT: no such file or directory, open 'x.yml'` -> `ENOENT: no such file or directory`:
+// the path already leads the message, and the system call means nothing to an operator.
+function readFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const { syscall } = error as NodeJS.ErrnoException;
+  if (syscall === undefined) return error.message;
+  const at = error.message.lastIndexOf(`, ${syscall}`);
+  return at > 0 ? error.message.slice(0, at) : error.message;
+}
+
+/**
+ * Joins flags and file (undefined: no file) into the frozen config. A reload passes
+ * the running config as `flags`: only its flag fields are read, the file's are replaced.
+ */
+export function buildConfig(flags: Flags, file: FileConfig | undefined): ExporterConfig {
+  return deepFreeze({
+    ...(flags.command === undefined ? {} : { command: flags.command }),
+    ...(flags.configFile === undefined ? {} : { configFile: flags.configFile }),
+    listen: { ...flags.listen },
+    probe: { ...flags.probe },
+    logLevel: flags.logLevel,
+    vantage: flags.vantage,
+    nodes: file?.nodes ?? [EMBEDDED_DEFAULT_NODE],
+    ...(file?.kubernetesVersion === undefined ? {} : { kubernetesVersion: file.kubernetesVersion }),
+    nodePortRange: file?.nodePortRange ?? { ...DEFAULT_NODEPORT_RANGE },
+    catalog: file?.catalog ?? { overrides: {}, custom: [] },
+    embeddedDefault: file === undefined,
+    showHelp: flags.showHelp,
+    showVersion: flags.showVersion,
+  });
+}
+
+/**
+ * Parses and checks config file text. `sourceName` leads every message (usually the
+ * path). Throws ConfigError with code CONFIG_INVALID; the result is frozen.
+ */
+export function parseConfigText(text: string, sourceName: string): FileConfig {
+  const fail = (message: string, cause?: unknown) =>
+    new ConfigError('CONFIG_INVALID', `${sourceName}: ${message}`, { cause });
+
+  const document = parseDocument(text);
+  const [syntax] = document.errors;
+  if (syntax) throw fail(yamlProblem(syntax), syntax);
+
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (error) {
+    // An alias to an anchor that does not exist, or too many aliases.
+    throw fail(error instanceof Error ? lowerFirst(error.message) : String(error), error);
+  }
+  // A file of comments only is an empty configuration, not an error.
+  if (value === null || value === undefined) value = {};
+
+  const parsed = configFileSchema.safeParse(value, {
+    reportInput: true,
+    error: (issue) => fallbackExpected(issue),
+  });
+  if (!parsed.success) {
+    // A misspelt key also leaves the real key missing; the spelling is the news.
+    const { issues } = parsed.error;
+    const first = issues.find((issue) => issue.code === 'unrecognized_keys') ?? issues[0];
+    throw fail(first ? atPath(describeIssue(first)) : 'invalid', parsed.error);
+  }
+  const broken = checkConfigFile(parsed.data);
+  if (broken) throw fail(atPath(broken));
+  return deepFreeze(toFileConfig(parsed.data));
+}
+
+function atPath(issue: ConfigIssue): string {
+  const path = formatPath(issue.path);
+  return path === '' ? issue.message : `${path}: ${issue.message}`;
+}
+
+type YamlError = Document['errors'][number];
+
+function yamlProblem(error: YamlError): string {
+  const where = error.linePos?.[0];
+  // The library's message ends with the position and a picture of the line; keep the words.
+  const what =
+    error.code === 'MULTIPLE_DOCS'
+      ? 'the file holds more than one YAML document'
+      : lowerFirst(error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, ''));
+  return where ? `line ${where.line}, column ${where.col}: ${what}` : what;
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+function toFileConfig(file: ConfigFile): FileConfig {
+  return {
+    nodes: (file.nodes ?? []).map((node) => ({
+      name: node.name,
+      address: node.address,
+      roles: [...new Set(node.roles)],
+      ready: true,
+      kubeletVersion: '',
+    })),
+    ...(file.kubernetesVersion === undefined ? {} : { kubernetesVersion: file.kubernetesVersion }),
+    nodePortRange: file.nodePortRange ?? { ...DEFAULT_NODEPORT_RANGE },
+    catalog: {
+      overrides: Object.fromEntries(
+        Object.entries(file.ports ?? {}).map(([id, change]) => [id, withoutUndefined(change)]),
+      ),
+      custom: (file.customPorts ?? []).map(
+        (custom): CustomPort => ({
+          id: custom.id,
+          port: custom.port,
+          roles: custom.roles === 'all' ? 'all' : [...new Set(custom.roles)],
+          scope: custom.scope,
+          required: custom.required,
+          component: custom.component ?? custom.id,
+          purpose: custom.purpose,
+        }),
+      ),
+    },
+  };
+}
+
+function withoutUndefined(change: EntryOverride): EntryOverride {
+  return Object.fromEntries(Object.entries(change).filter(([, value]) => value !== undefined));
+}

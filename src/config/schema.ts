@@ -1,0 +1,121 @@
+/**
+ * The shape of the configuration file, one schema per top-level section. Every
+ * schema states in its `error` what it expects, in words for the operator; the
+ * loader turns a failed parse into `path: expected <that>, got <value>`.
+ *
+ * To add a section (such as `discovery:`): write its schema below, add it to
+ * FILE_SECTIONS, convert it in load.ts, and put any rule that spans fields in checks.ts.
+ */
+import * as z from 'zod';
+import { ROLES } from '../catalog/types.js';
+import { isNodeAddress, NODE_ADDRESS_EXPECTED } from './address.js';
+
+const PORT_EXPECTED = 'an integer 1-65535';
+const ROLE_EXPECTED = `one of ${ROLES.join(', ')}`;
+
+/** A mapping with exactly these keys; an unknown key is an error that lists the known ones. */
+function section<Shape extends z.ZodRawShape>(shape: Shape) {
+  const keys = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `one of ${keys}` : `a mapping with keys ${keys}`,
+  });
+}
+
+const port = z
+  .int({ error: PORT_EXPECTED })
+  .min(1, { error: PORT_EXPECTED })
+  .max(65535, { error: PORT_EXPECTED });
+
+const flag = z.boolean({ error: 'true or false' });
+
+const role = z.enum(ROLES, { error: ROLE_EXPECTED });
+
+const NODE_NAME_EXPECTED = 'a node name (not empty, no spaces around it)';
+
+const node = section({
+  name: z
+    .string({ error: NODE_NAME_EXPECTED })
+    .regex(/^\S(?:.*\S)?$/, { error: NODE_NAME_EXPECTED }),
+  address: z
+    .string({ error: NODE_ADDRESS_EXPECTED })
+    .refine(isNodeAddress, { error: NODE_ADDRESS_EXPECTED }),
+  roles: z
+    .array(role, { error: `a list of roles, each ${ROLE_EXPECTED}` })
+    .min(1, { error: `a non-empty list of roles, each ${ROLE_EXPECTED}` }),
+});
+
+/** Static nodes: the cluster as the file describes it, when no Kubernetes API is at hand. */
+export const nodesSection = z.array(node, { error: 'a list of nodes' });
+
+const VERSION_EXPECTED = 'a quoted version such as "1.28" or "v1.28.3"';
+
+/** Decides the version-bound catalog entries (10251/10252 vs 10259/10257) for static nodes. */
+export const kubernetesVersionSection = z
+  .string({ error: VERSION_EXPECTED })
+  .regex(/^v?\d+\.\d+(?:\.\d+)?$/, { error: VERSION_EXPECTED });
+
+const RANGE_EXPECTED = '"MIN-MAX" or {min, max}, ports 1-65535 with MIN <= MAX';
+
+const rangeText = z.string().transform((text, ctx) => {
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+  const min = Number(match?.[1]);
+  const max = Number(match?.[2]);
+  if (!match || min < 1 || max > 65535 || min > max) {
+    ctx.addIssue({ code: 'custom', message: RANGE_EXPECTED, input: text });
+    return z.NEVER;
+  }
+  return { min, max };
+});
+
+const rangeObject = section({ min: port, max: port }).refine((range) => range.min <= range.max, {
+  error: RANGE_EXPECTED,
+});
+
+/** The range the API server allocates NodePorts from; decides imanager_nodeport_in_range. */
+export const nodePortRangeSection = z.union([rangeText, rangeObject], { error: RANGE_EXPECTED });
+
+const override = section({
+  port: port.optional(),
+  required: flag.optional(),
+  enabled: flag.optional(),
+});
+
+/** Changes to catalog entries, keyed by catalog id; checks.ts checks the ids and ports. */
+export const portsSection = z.record(z.string(), override, {
+  error: 'a mapping from catalog id to {port, required, enabled}',
+});
+
+const ID_EXPECTED = 'an id of lowercase letters, digits and hyphens';
+
+const customPort = section({
+  id: z.string({ error: ID_EXPECTED }).regex(/^[a-z0-9-]+$/, { error: ID_EXPECTED }),
+  port,
+  roles: z.union([z.literal('all'), z.array(role).min(1)], {
+    error: `all, or a non-empty list of roles, each ${ROLE_EXPECTED}`,
+  }),
+  scope: z.enum(['internal', 'external'], { error: 'internal or external' }).default('internal'),
+  required: flag.default(true),
+  component: z
+    .string({ error: 'a component name' })
+    .min(1, { error: 'a component name' })
+    .optional(),
+  purpose: z.string({ error: 'a sentence saying what the port is for' }).default(''),
+});
+
+/** Ports the user adds to the catalog. */
+export const customPortsSection = z.array(customPort, { error: 'a list of ports' });
+
+/** Every top-level section; each is optional, and an empty file is a valid one. */
+export const FILE_SECTIONS = {
+  nodes: nodesSection.optional(),
+  kubernetesVersion: kubernetesVersionSection.optional(),
+  nodePortRange: nodePortRangeSection.optional(),
+  ports: portsSection.optional(),
+  customPorts: customPortsSection.optional(),
+};
+
+export const configFileSchema = section(FILE_SECTIONS);
+
+/** The file after the schema, before the rules that span fields (checks.ts). */
+export type ConfigFile = z.output<typeof configFileSchema>;

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../../src/config/errors.js';
+import { COMMANDS, FLAGS, type Flags, helpText, parseFlags } from '../../src/config/flags.js';
+
+function flagError(argv: readonly string[]): ConfigError {
+  try {
+    parseFlags(argv);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `not a ConfigError: ${String(error)}`);
+    return error;
+  }
+  return assert.fail(`parsed without error: ${JSON.stringify(argv)}`);
+}
+
+const DEFAULTS: Flags = {
+  listen: { port: 19101 },
+  probe: { intervalMs: 15_000, timeoutMs: 2000, concurrency: 256, icmp: 'auto' },
+  logLevel: 'info',
+  vantage: 'central',
+  showHelp: false,
+  showVersion: false,
+};
+
+describe('parseFlags', () => {
+  it('applies the defaults', () => {
+    assert.deepEqual(parseFlags([]), DEFAULTS);
+  });
+
+  it('takes --flag=value and --flag value alike', () => {
+    const argv = [
+      '--config.file=cluster.yml',
+      '--web.listen-address',
+      '127.0.0.1:9999',
+      '--probe.interval=1h30m',
+      '--probe.timeout',
+      '500ms',
+      '--probe.concurrency=1000',
+      '--probe.icmp',
+      'off',
+      '--log.level=debug',
+      '--vantage',
+      'worker-1',
+    ];
+    assert.deepEqual(parseFlags(argv), {
+      configFile: 'cluster.yml',
+      listen: { host: '127.0.0.1', port: 9999 },
+      probe: { intervalMs: 5_400_000, timeoutMs: 500, concurrency: 1000, icmp: 'off' },
+      logLevel: 'debug',
+      vantage: 'worker-1',
+      showHelp: false,
+      showVersion: false,
+    });
+  });
+
+  it('reads the listen address forms', () => {
+    const cases: ReadonlyArray<readonly [string, Flags['listen']]> = [
+      [':19101', { port: 19101 }],
+      ['0.0.0.0:80', { host: '0.0.0.0', port: 80 }],
+      ['exporter.example:19101', { host: 'exporter.example', port: 19101 }],
+      ['[::1]:19101', { host: '::1', port: 19101 }],
+      ['[::]:0', { host: '::', port: 0 }],
+    ];
+    for (const [text, listen] of cases) {
+      assert.deepEqual(parseFlags([`--web.listen-address=${text}`]).listen, listen, text);
+    }
+  });
+
+  it('returns the command, before or after flags', () => {
+    for (const command of Object.keys(COMMANDS)) {
+      assert.equal(parseFlags([command]).command, command);
+    }
+    assert.equal(parseFlags(['--log.level=warn', 'catalog']).command, 'catalog');
+    assert.equal(parseFlags(['firewall', '--log.level=warn']).command, 'firewall');
+  });
+
+  it('sees --help, -h and --version', () => {
+    assert.equal(parseFlags(['--help']).showHelp, true);
+    assert.equal(parseFlags(['-h']).showHelp, true);
+    assert.equal(parseFlags(['--version']).showVersion, true);
+  });
+
+  it('lets the last of a repeated flag win', () => {
+    assert.equal(parseFlags(['--log.level=debug', '--log.level=error']).logLevel, 'error');
+  });
+});
+
+describe('parseFlags with bad flags', () => {
+  const BAD_FLAGS: ReadonlyArray<readonly [argv: readonly string[], message: string]> = [
+    [
+      ['--probe.interval=fast'],
+      '--probe.interval: expected a duration such as 15s, 1m30s or 500ms, got "fast"',
+    ],
+    [
+      ['--probe.interval', '0s'],
+      '--probe.interval: expected a duration such as 15s, 1m30s or 500ms, got "0s"',
+    ],
+    [
+      ['--probe.interval=-5s'],
+      '--probe.interval: expected a duration such as 15s, 1m30s or 500ms, got "-5s"',
+    ],
+    [['--probe.interval=30d'], '--probe.interval: expected a duration of at most 24d, got "30d"'],
+    [
+      ['--probe.concurrency', 'lots'],
+      '--probe.concurrency: expected an integer 1-100000, got "lots"',
+    ],
+    [['--probe.concurrency=0'], '--probe.concurrency: expected an integer 1-100000, got "0"'],
+    [
+      ['--probe.concurrency=100001'],
+      '--probe.concurrency: expected an integer 1-100000, got "100001"',
+    ],
+    [['--probe.concurrency=1.5'], '--probe.concurrency: expected an integer 1-100000, got "1.5"'],
+    [['--probe.icmp=yes'], '--probe.icmp: expected one of auto, on, off, got "yes"'],
+    [['--log.level=trace'], '--log.level: expected one of debug, info, warn, error, got "trace"'],
+    [
+      ['--vantage=Central'],
+      '--vantage: expected central, external, or the name of the node probing from, got "Central"',
+    ],
+    [
+      ['--web.listen-address=19101'],
+      '--web.listen-address: expected an address such as :19101, 127.0.0.1:19101 or [::1]:19101, got "19101"',
+    ],
+    [
+      ['--web.listen-address=::1:19101'],
+      '--web.listen-address: expected an address such as :19101, 127.0.0.1:19101 or [::1]:19101, got "::1:19101"',
+    ],
+    [
+      ['--web.listen-address=:70000'],
+      '--web.listen-address: expected an address such as :19101, 127.0.0.1:19101 or [::1]:19101, got ":70000"',
+    ],
+    [['--config.file='], '--config.file: expected a file path, got ""'],
+    [['--foo'], 'unknown flag --foo'],
+    [['--foo=bar'], 'unknown flag --foo'],
+    [['-x'], 'unknown flag -x'],
+    [['--probe-interval=15s'], 'unknown flag --probe-interval'],
+    [['--probe.interval'], '--probe.interval: expected a value, got nothing'],
+    [['--probe.interval', '--log.level=debug'], '--probe.interval: expected a value, got nothing'],
+    [['--help=yes'], '--help: expected no value, got "yes"'],
+    [
+      ['--probe.timeout=15s'],
+      '--probe.timeout: expected less than --probe.interval (15s), got "15s"',
+    ],
+    [
+      ['--probe.interval=10s', '--probe.timeout=1m'],
+      '--probe.timeout: expected less than --probe.interval (10s), got "1m"',
+    ],
+    [
+      ['--probe.interval=1s'],
+      '--probe.timeout: expected less than --probe.interval (1s), got "2s" (the default)',
+    ],
+    [['serve'], 'command: expected one of check, preflight, catalog, firewall, got "serve"'],
+    [['check', 'extra'], 'unexpected argument "extra"'],
+  ];
+
+  for (const [argv, message] of BAD_FLAGS) {
+    it(`${argv.join(' ')}: ${message}`, () => {
+      const error = flagError(argv);
+      assert.equal(error.message, message);
+      assert.equal(error.code, 'FLAG_INVALID');
+      assert.doesNotMatch(error.message, /[\r\n]/);
+    });
+  }
+
+  it("keeps parseArgs' own error as the cause", () => {
+    const error = flagError(['--foo']);
+    assert.equal((error.cause as NodeJS.ErrnoException).code, 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
+  });
+});
+
+describe('helpText', () => {
+  const help = helpText();
+
+  it('lists every flag with its placeholder and default, and every command', () => {
+    for (const [name, flag] of Object.entries(FLAGS)) {
+      if (flag.kind === 'value') {
+        assert.match(help, new RegExp(`--${name.replace('.', '\\.')}=${flag.placeholder}\\b`));
+        if (flag.default !== undefined) assert.ok(help.includes(`(default: ${flag.default})`));
+      } else {
+        assert.ok(help.includes(`--${name}`), name);
+      }
+    }
+    for (const command of Object.keys(COMMANDS))
+      assert.match(help, new RegExp(`^  ${command} `, 'm'));
+  });
+
+  it('fits in 100 columns', () => {
+    for (const line of help.split('\n')) assert.ok(line.length <= 100, line);
+  });
+
+  it('shows defaults that parse to the defaults', () => {
+    // The defaults are text in the table, parsed like user input; spelling them out
+    // must change nothing.
+    const argv = Object.entries(FLAGS).flatMap(([name, flag]) =>
+      flag.kind === 'value' && flag.default !== undefined ? [`--${name}=${flag.default}`] : [],
+    );
+    assert.deepEqual(parseFlags(argv), parseFlags([]));
+  });
+});
