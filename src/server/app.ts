@@ -1,0 +1,180 @@
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Metrics } from '../metrics/collector.js';
+import { type Logger, silentLogger } from '../util/log.js';
+import { landingPage } from './landing.js';
+
+const gzipAsync = promisify(gzip);
+
+export interface AppOptions {
+  /** Renders /metrics at each scrape. */
+  readonly metrics: Pick<Metrics, 'render' | 'contentType'>;
+  /** /-/ready answers 200 once this is true, 503 before (e.g. before the first cycle). */
+  readonly readiness: () => boolean;
+  /** Shown on the landing page. */
+  readonly version: string;
+  /** Where a failed request is reported. Default: silent. */
+  readonly logger?: Logger;
+  /**
+   * Reloads the configuration; rejects with the reason when the new one is refused.
+   * When given, POST /-/reload calls it; when absent, /-/reload does not exist.
+   */
+  readonly reload?: () => Promise<void>;
+}
+
+type Handler = (req: Request, res: Response) => void | Promise<void>;
+
+/** The HTTP app: /metrics, /, /-/healthy, /-/ready and, when enabled, /-/reload. */
+export function createApp(options: AppOptions): Express {
+  const logger = options.logger ?? silentLogger;
+  const app = express();
+  app.disable('x-powered-by');
+  // Express would hash every response body for an ETag: megabytes per scrape for nothing.
+  app.set('etag', false);
+
+  route(app, '/metrics', {
+    GET: async (req, res) => {
+      const body = await options.metrics.render();
+      res.set('Content-Type', options.metrics.contentType);
+      res.set('Vary', 'Accept-Encoding');
+      if (acceptsGzip(req)) {
+        // Off the event loop: a 15 MB body must not hold up the probes.
+        const zipped = await gzipAsync(body);
+        res.set('Content-Encoding', 'gzip');
+        res.set('Content-Length', String(zipped.length));
+        res.end(zipped);
+      } else {
+        res.set('Content-Length', String(body.length));
+        res.end(body);
+      }
+    },
+  });
+
+  const page = landingPage({ version: options.version });
+  route(app, '/', { GET: (_req, res) => void res.type('html').send(page) });
+
+  route(app, '/-/healthy', { GET: (_req, res) => void res.type('text').send('OK\n') });
+
+  route(app, '/-/ready', {
+    GET: (_req, res) => {
+      if (options.readiness()) res.type('text').send('OK\n');
+      else res.status(503).type('text').send('Not ready\n');
+    },
+  });
+
+  const { reload } = options;
+  if (reload) {
+    route(app, '/-/reload', {
+      POST: async (_req, res) => {
+        try {
+          await reload();
+          res.type('text').send('OK\n');
+        } catch (err) {
+          res
+            .status(500)
+            .type('text')
+            .send(`Reload failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        }
+      },
+    });
+  }
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).type('text').send('Not Found\n');
+  });
+
+  // Express's default handler answers with an HTML stack trace; keep internals in the log.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    logger.error('request failed', { method: req.method, path: req.path, err });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(500).type('text').send('Internal Server Error\n');
+  });
+
+  return app;
+}
+
+/** One path, its methods; HEAD wherever GET is, 405 with Allow for the rest. */
+function route(app: Express, path: string, handlers: Partial<Record<'GET' | 'POST', Handler>>) {
+  const methods = Object.keys(handlers) as ('GET' | 'POST')[];
+  const allow = (handlers.GET ? [...methods, 'HEAD'] : methods).join(', ');
+  app.all(path, async (req: Request, res: Response) => {
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const handler = handlers[method as 'GET' | 'POST'];
+    if (!handler) {
+      res.status(405).set('Allow', allow).type('text').send('Method Not Allowed\n');
+      return;
+    }
+    await handler(req, res);
+  });
+}
+
+/** True when the client asked for gzip and did not refuse it; no header means no gzip. */
+function acceptsGzip(req: Request): boolean {
+  if (req.get('accept-encoding') === undefined) return false;
+  return req.acceptsEncodings('gzip', 'identity') === 'gzip';
+}
+
+export interface ListenOptions {
+  /** Address to bind; `::` or `0.0.0.0` for all, `127.0.0.1` for loopback only. */
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+}
+
+export interface ServerHandle {
+  /** Where the server actually listens (the real port when 0 was asked). */
+  readonly address: AddressInfo;
+  /** `http://host:port`, IPv6 hosts in brackets. */
+  readonly url: string;
+  /** Stops listening and drops every connection, idle keep-alive ones included. */
+  close(): Promise<void>;
+}
+
+export class ServerError extends Error {
+  readonly code = 'SERVER_LISTEN_FAILED';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ServerError';
+  }
+}
+
+/** Listens with `app` and resolves once bound; rejects with a ServerError (cause: the errno error). */
+export function startServer(app: RequestListener, options: ListenOptions): Promise<ServerHandle> {
+  const server = createServer(app);
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(
+        new ServerError(
+          `cannot listen on ${options.host}:${options.port}: ${err.code ?? err.message}`,
+          {
+            cause: err,
+          },
+        ),
+      );
+    };
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      const address = server.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      let closing: Promise<void> | undefined;
+      resolve({
+        address,
+        url: `http://${host}:${address.port}`,
+        close: () => {
+          closing ??= new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          });
+          return closing;
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,370 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import {
+  createMetrics,
+  METRICS_CONTENT_TYPE,
+  renderTargetFamilies,
+} from '../../src/metrics/collector.js';
+import { METRICS, type MetricSpec, RESERVED_LABELS } from '../../src/metrics/names.js';
+import { ResultStore } from '../../src/results/store.js';
+import { createLogger } from '../../src/util/log.js';
+import { catalogTarget, nodePortTarget } from '../results/targets.js';
+import { parseExposition } from './exposition.js';
+
+const GOLDEN = new URL('./testdata/metrics.golden.prom', import.meta.url);
+const PROMTOOL = '/usr/bin/promtool';
+const T0 = 1_700_000_000_000;
+
+/** Every kind of target and all five states; fixed times, so the output is stable. */
+function goldenStore(): ResultStore {
+  const store = new ResultStore();
+  const apiserver = catalogTarget();
+  const registry = catalogTarget({
+    port: 5000,
+    category: 'default',
+    component: 'registry',
+    portName: 'image-registry',
+  });
+  const custom = catalogTarget({
+    node: 'node-2',
+    address: '10.0.0.2',
+    port: 8443,
+    category: 'custom',
+    component: 'a "quoted" C:\\path\nsecond line',
+    portName: 'my-port',
+    required: false,
+  });
+  const gis = nodePortTarget();
+  const basic = nodePortTarget({
+    node: 'node-2',
+    address: '10.0.0.2',
+    port: 31100,
+    component: 'imanager-web',
+    portName: '8080',
+    nodePort: { namespace: 'imanager', service: 'imanager-web', group: 'basic-service' },
+  });
+  const exposed = catalogTarget({
+    vantage: 'external',
+    port: 2379,
+    component: 'etcd',
+    portName: 'etcd-client',
+    expected: 'closed',
+  });
+  const unprobed = catalogTarget({ node: 'node-3', address: 'fd00::3', port: 10250 });
+  store.setTargets([apiserver, registry, custom, gis, basic, exposed, unprobed]);
+  store.record(apiserver, { state: 'open', durationSeconds: 0.000734 }, T0);
+  store.record(
+    registry,
+    { state: 'refused', durationSeconds: 0.0002, error: 'ECONNREFUSED' },
+    T0 - 60_000,
+  );
+  store.record(custom, { state: 'timeout', durationSeconds: 2 }, T0 - 3_600_000);
+  store.record(gis, { state: 'unreachable', durationSeconds: 0.5, error: 'EHOSTUNREACH' }, T0 + 1);
+  store.record(basic, { state: 'error', durationSeconds: 0, error: 'EMFILE' }, T0 + 123);
+  store.record(exposed, { state: 'timeout', durationSeconds: 2 }, T0);
+  // The state did not change: the last change stays at T0.
+  store.record(apiserver, { state: 'open', durationSeconds: 0.0011 }, T0 + 15_000);
+  return store;
+}
+
+/** A store with everything the small families read too: nodes, NodePorts, ICMP. */
+function fullStore(): ResultStore {
+  const store = goldenStore();
+  store.setNodes([
+    {
+      name: 'node-1',
+      address: '10.0.0.1',
+      roles: ['worker', 'control-plane', 'etcd'],
+      ready: true,
+      kubeletVersion: 'v1.28.2',
+    },
+    { name: 'node-2', address: '10.0.0.2', roles: ['worker'], ready: false, kubeletVersion: '' },
+  ]);
+  store.setNodePorts(
+    [
+      {
+        namespace: 'imanager',
+        service: 'imanager-web',
+        portName: '8080',
+        servicePort: 8080,
+        nodePort: 31100,
+        protocol: 'TCP',
+        group: 'basic-service',
+        type: 'NodePort',
+        trafficPolicy: 'Cluster',
+      },
+      {
+        namespace: 'imanager-gis',
+        service: 'gisapp-1a2b',
+        portName: 'http',
+        servicePort: 8090,
+        nodePort: 29999,
+        protocol: 'TCP',
+        group: 'gis-environment',
+        type: 'LoadBalancer',
+        trafficPolicy: 'Local',
+        readyNodes: ['node-1'],
+      },
+    ],
+    { min: 30000, max: 32767 },
+  );
+  store.recordIcmp('node-1', '10.0.0.1', { up: true, rttSeconds: 0.00042 }, T0);
+  store.recordIcmp('node-2', '10.0.0.2', { up: false }, T0);
+  return store;
+}
+
+function fullMetrics(store = fullStore()) {
+  const metrics = createMetrics({
+    version: '1.2.3-test',
+    store,
+    sourceStatus: () => [
+      { source: 'kubernetes', up: true, lastSuccessSeconds: 1_700_000_000 },
+      { source: 'static', up: false },
+    ],
+  });
+  metrics.countProbe('tcp', 'open');
+  metrics.countProbe('tcp', 'timeout');
+  metrics.countProbe('icmp', 'open');
+  metrics.setCycleDuration(12.5);
+  metrics.setIcmpEnabled(true);
+  metrics.setConfigReloadSuccessful(false);
+  return metrics;
+}
+
+function promtoolCheck(text: string) {
+  assert.ok(
+    existsSync(PROMTOOL),
+    `${PROMTOOL} is missing: install the Debian package "prometheus" (apt-get install prometheus)`,
+  );
+  return spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+}
+
+describe('per-target families', () => {
+  it('match the golden file', () => {
+    const text = renderTargetFamilies(goldenStore().columns()).toString('utf8');
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(GOLDEN, text);
+    assert.equal(text, readFileSync(GOLDEN, 'utf8'));
+  });
+
+  it('pass promtool check metrics', () => {
+    const text = renderTargetFamilies(goldenStore().columns()).toString('utf8');
+    const result = promtoolCheck(text);
+    assert.equal(`${result.stdout}${result.stderr}`, '');
+    assert.equal(result.status, 0);
+  });
+
+  it('have headers and no series while nothing is probed', () => {
+    const store = new ResultStore();
+    store.setTargets([catalogTarget()]);
+    const { types, samples } = parseExposition(renderTargetFamilies(store.columns()).toString());
+    assert.equal(samples.length, 0);
+    assert.deepEqual(
+      [...types.keys()],
+      [
+        'imanager_port_up',
+        'imanager_port_state',
+        'imanager_port_connect_duration_seconds',
+        'imanager_port_last_change_timestamp_seconds',
+      ],
+    );
+  });
+
+  it('read back the escaped label values exactly', () => {
+    const { samples } = parseExposition(renderTargetFamilies(goldenStore().columns()).toString());
+    const custom = samples.find(
+      (s) => s.name === 'imanager_port_up' && s.labels.category === 'custom',
+    );
+    assert.equal(custom?.labels.component, 'a "quoted" C:\\path\nsecond line');
+  });
+
+  it('spell values that are not finite the way the text format does', () => {
+    const store = new ResultStore();
+    const t = catalogTarget();
+    store.setTargets([t]);
+    store.record(t, { state: 'error', durationSeconds: Number.NaN }, T0);
+    assert.match(
+      renderTargetFamilies(store.columns()).toString(),
+      /_duration_seconds\{[^}]*\} NaN\n/,
+    );
+    store.record(t, { state: 'error', durationSeconds: Number.POSITIVE_INFINITY }, T0);
+    assert.match(
+      renderTargetFamilies(store.columns()).toString(),
+      /_duration_seconds\{[^}]*\} \+Inf\n/,
+    );
+  });
+});
+
+describe('createMetrics().render', () => {
+  it('passes promtool check metrics with no findings, process metrics included', async () => {
+    const text = (await fullMetrics().render()).toString('utf8');
+    assert.match(text, /^process_resident_memory_bytes /m);
+    const result = promtoolCheck(text);
+    assert.equal(`${result.stdout}${result.stderr}`, '');
+    assert.equal(result.status, 0);
+  });
+
+  it('exports every family of the contract with exactly its type and labels', async () => {
+    const { types, samples } = parseExposition((await fullMetrics().render()).toString('utf8'));
+    for (const [name, spec] of Object.entries(METRICS) as [string, MetricSpec][]) {
+      assert.equal(types.get(name), spec.type, `# TYPE of ${name}`);
+      const series = samples.filter((s) => s.name === name);
+      assert.ok(series.length > 0, `${name} has series`);
+      const optional = new Set(spec.optionalLabels ?? []);
+      const always = spec.labels.filter((l) => !optional.has(l));
+      for (const s of series) {
+        const labels = Object.keys(s.labels);
+        const expected = labels.length === always.length ? always : spec.labels;
+        assert.deepEqual(labels, [...expected], `labels of ${name}`);
+      }
+    }
+    for (const name of types.keys()) {
+      if (name.startsWith('imanager_')) assert.ok(name in METRICS, `${name} is in the contract`);
+    }
+  });
+
+  it('gives NodePort targets, and only them, namespace, k8s_service and group', async () => {
+    const { samples } = parseExposition((await fullMetrics().render()).toString('utf8'));
+    const up = samples.filter((s) => s.name === 'imanager_port_up');
+    for (const s of up) {
+      assert.equal(
+        'k8s_service' in s.labels,
+        s.labels.category === 'nodeport',
+        JSON.stringify(s.labels),
+      );
+    }
+    assert.ok(up.some((s) => s.labels.group === 'basic-service'));
+  });
+
+  it('has no family with a label named service, instance or job', async () => {
+    const { samples } = parseExposition((await fullMetrics().render()).toString('utf8'));
+    for (const s of samples) {
+      for (const reserved of RESERVED_LABELS) {
+        assert.equal(reserved in s.labels, false, `${s.name} has label ${reserved}`);
+      }
+    }
+    for (const [name, spec] of Object.entries(METRICS) as [string, MetricSpec][]) {
+      for (const reserved of RESERVED_LABELS) {
+        assert.equal(spec.labels.includes(reserved), false, `${name} declares ${reserved}`);
+      }
+    }
+  });
+
+  it('reports what main records and what the store holds', async () => {
+    const { samples } = parseExposition((await fullMetrics().render()).toString('utf8'));
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      samples.find(
+        (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+      )?.value;
+    assert.equal(value('imanager_probes_total', { prober: 'tcp', state: 'timeout' }), '1');
+    assert.equal(value('imanager_probes_total', { prober: 'tcp', state: 'refused' }), '0');
+    assert.equal(value('imanager_probes_total', { prober: 'icmp', state: 'open' }), '1');
+    assert.equal(value('imanager_probe_cycle_duration_seconds'), '12.5');
+    assert.equal(value('imanager_icmp_enabled'), '1');
+    assert.equal(value('imanager_config_last_reload_successful'), '0');
+    assert.equal(
+      value('imanager_exporter_build_info', {
+        version: '1.2.3-test',
+        nodejs_version: process.versions.node,
+      }),
+      '1',
+    );
+    assert.equal(value('imanager_targets', { category: 'fixed' }), '3');
+    assert.equal(value('imanager_targets', { category: 'nodeport' }), '2');
+    assert.equal(value('imanager_targets', { category: 'custom' }), '1');
+    assert.equal(value('imanager_discovery_up', { source: 'static' }), '0');
+    assert.equal(
+      value('imanager_discovery_last_success_timestamp_seconds', { source: 'kubernetes' }),
+      '1700000000',
+    );
+    assert.equal(
+      value('imanager_discovery_last_success_timestamp_seconds', { source: 'static' }),
+      undefined,
+    );
+    assert.equal(
+      value('imanager_node_info', {
+        node: 'node-1',
+        roles: 'control-plane,etcd,worker',
+        kubelet_version: 'v1.28.2',
+        ready: 'true',
+      }),
+      '1',
+    );
+    assert.equal(value('imanager_node_info', { node: 'node-2', ready: 'false' }), '1');
+    assert.equal(
+      value('imanager_nodeport_info', {
+        namespace: 'imanager-gis',
+        k8s_service: 'gisapp-1a2b',
+        service_port: '8090',
+        node_port: '29999',
+        group: 'gis-environment',
+        type: 'LoadBalancer',
+        traffic_policy: 'Local',
+      }),
+      '1',
+    );
+    assert.equal(value('imanager_nodeport_in_range', { node_port: '31100' }), '1');
+    assert.equal(value('imanager_nodeport_in_range', { node_port: '29999' }), '0');
+    assert.equal(value('imanager_node_icmp_up', { vantage: 'central', node: 'node-1' }), '1');
+    assert.equal(value('imanager_node_icmp_up', { node: 'node-2' }), '0');
+    assert.equal(value('imanager_node_icmp_rtt_seconds', { node: 'node-1' }), '0.00042');
+    assert.equal(value('imanager_node_icmp_rtt_seconds', { node: 'node-2' }), undefined);
+  });
+
+  it('follows the store: removed nodes and targets leave the next scrape', async () => {
+    const store = fullStore();
+    const metrics = fullMetrics(store);
+    store.setNodes([]);
+    store.setNodePorts([], { min: 30000, max: 32767 });
+    store.setTargets([]);
+    const { samples } = parseExposition((await metrics.render()).toString('utf8'));
+    const names = new Set(samples.map((s) => s.name));
+    for (const gone of [
+      'imanager_port_up',
+      'imanager_node_info',
+      'imanager_nodeport_info',
+      'imanager_node_icmp_up',
+    ]) {
+      assert.equal(names.has(gone), false, gone);
+    }
+    assert.equal(
+      samples.find((s) => s.name === 'imanager_targets' && s.labels.category === 'fixed')?.value,
+      '0',
+    );
+  });
+
+  it('leaves out a family that fails, whole, logs it, and renders the rest', async () => {
+    const lines: string[] = [];
+    const metrics = createMetrics({
+      version: '1',
+      store: goldenStore(),
+      processMetrics: false,
+      logger: createLogger({ write: (line) => lines.push(line) }),
+      sourceStatus: () => {
+        throw new Error('source table unavailable');
+      },
+    });
+    const text = (await metrics.render()).toString('utf8');
+    assert.doesNotMatch(text, /imanager_discovery_up/);
+    assert.doesNotMatch(text, /imanager_discovery_last_success_timestamp_seconds/);
+    assert.match(text, /^imanager_port_up\{/m);
+    assert.match(text, /^imanager_exporter_build_info\{/m);
+    assert.equal(promtoolCheck(text).status, 0);
+    const logged = lines.map((l) => JSON.parse(l));
+    assert.deepEqual(logged.map((l) => [l.level, l.metric, l.err?.message]).sort(), [
+      ['error', 'imanager_discovery_last_success_timestamp_seconds', 'source table unavailable'],
+      ['error', 'imanager_discovery_up', 'source table unavailable'],
+    ]);
+  });
+
+  it('names the Prometheus text format 0.0.4 as its content type', () => {
+    const metrics = createMetrics({
+      version: '1',
+      store: new ResultStore(),
+      processMetrics: false,
+    });
+    assert.equal(metrics.contentType, 'text/plain; version=0.0.4; charset=utf-8');
+    assert.equal(METRICS_CONTENT_TYPE, metrics.contentType);
+  });
+});
