@@ -1,0 +1,255 @@
+/**
+ * Kubernetes objects to nodes and NodePorts: pure functions over the objects' JSON, as
+ * the API server sends them in lists and watch events. Only the fields read here are
+ * typed, and every one as possibly missing, because a malformed object must be skipped,
+ * never crash discovery.
+ */
+import type { ClusterNode, NodePort, NodePortGroup } from '../types.js';
+import { type GroupRule, groupOf, type RoleRule, rolesOf } from './rules.js';
+
+export interface ObjectMeta {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly resourceVersion?: string;
+}
+
+export const NODE_ADDRESS_TYPES = ['InternalIP', 'ExternalIP', 'Hostname'] as const;
+export type NodeAddressType = (typeof NODE_ADDRESS_TYPES)[number];
+
+export interface NodeObject {
+  readonly metadata?: ObjectMeta;
+  readonly status?: {
+    readonly addresses?: readonly { readonly type?: string; readonly address?: string }[];
+    readonly conditions?: readonly { readonly type?: string; readonly status?: string }[];
+    readonly nodeInfo?: { readonly kubeletVersion?: string };
+  };
+}
+
+export interface ServicePortObject {
+  readonly name?: string;
+  readonly port?: number;
+  readonly nodePort?: number;
+  readonly protocol?: string;
+}
+
+export interface ServiceObject {
+  readonly metadata?: ObjectMeta;
+  readonly spec?: {
+    readonly type?: string;
+    readonly externalTrafficPolicy?: string;
+    readonly ports?: readonly ServicePortObject[];
+  };
+}
+
+export interface EndpointSliceObject {
+  readonly metadata?: ObjectMeta;
+  readonly endpoints?: readonly {
+    readonly nodeName?: string;
+    readonly conditions?: { readonly ready?: boolean | null };
+  }[];
+}
+
+/** The label the EndpointSlice controller sets to the name of the slice's Service. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/** Called for each object or port skipped, with the reason; discovery logs it at debug. */
+export type SkipReporter = (reason: string, fields: Readonly<Record<string, unknown>>) => void;
+
+export interface NodeParseOptions {
+  /** Address types in order of preference; the node's first present one is probed. */
+  readonly addressTypes: readonly NodeAddressType[];
+  readonly roleRules: readonly RoleRule[];
+  readonly onSkip?: SkipReporter;
+}
+
+export interface NodePortParseOptions {
+  readonly groupRules: readonly GroupRule[];
+  readonly onSkip?: SkipReporter;
+}
+
+/** A Node object as the planner's node, or undefined (reported) when it has no name or address. */
+export function nodeFromObject(
+  obj: NodeObject,
+  options: NodeParseOptions,
+): ClusterNode | undefined {
+  const name = obj.metadata?.name;
+  if (!name) {
+    options.onSkip?.('node without a name', {});
+    return undefined;
+  }
+  const addresses = Array.isArray(obj.status?.addresses) ? obj.status.addresses : [];
+  let address: string | undefined;
+  for (const type of options.addressTypes) {
+    address = addresses.find(
+      (a) => a?.type === type && typeof a.address === 'string' && a.address,
+    )?.address;
+    if (address) break;
+  }
+  if (!address) {
+    options.onSkip?.('node without an address of the configured types', {
+      node: name,
+      addressTypes: options.addressTypes,
+    });
+    return undefined;
+  }
+  const conditions = Array.isArray(obj.status?.conditions) ? obj.status.conditions : [];
+  const kubeletVersion = obj.status?.nodeInfo?.kubeletVersion;
+  return {
+    name,
+    address,
+    roles: rolesOf(obj.metadata?.labels, options.roleRules),
+    ready: conditions.some((c) => c?.type === 'Ready' && c.status === 'True'),
+    kubeletVersion: typeof kubeletVersion === 'string' ? kubeletVersion : '',
+  };
+}
+
+const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
+
+function isPort(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
+}
+
+/**
+ * The nodes that answer on a `Local`-policy Service's NodePorts: those hosting an
+ * endpoint that is ready. A missing `ready` counts as ready, as the EndpointSlice API
+ * says consumers should read it. Slices of other Services are ignored, so callers may
+ * pass all slices of the namespace.
+ */
+export function readyNodesOf(
+  namespace: string,
+  service: string,
+  slices: readonly EndpointSliceObject[],
+): string[] {
+  const nodes = new Set<string>();
+  for (const slice of slices) {
+    if (slice.metadata?.namespace !== namespace) continue;
+    if (slice.metadata?.labels?.[SERVICE_NAME_LABEL] !== service) continue;
+    for (const endpoint of Array.isArray(slice.endpoints) ? slice.endpoints : []) {
+      if (endpoint?.conditions?.ready === false) continue;
+      if (typeof endpoint?.nodeName === 'string' && endpoint.nodeName) nodes.add(endpoint.nodeName);
+    }
+  }
+  return [...nodes].sort();
+}
+
+/**
+ * Every port with a nodePort of a NodePort or LoadBalancer Service; nothing for other
+ * types. UDP and SCTP ports are kept with their protocol (the planner probes TCP only).
+ * A port without a valid nodePort is skipped and reported: a LoadBalancer with
+ * `allocateLoadBalancerNodePorts: false` has none.
+ */
+export function nodePortsFromService(
+  svc: ServiceObject,
+  slices: readonly EndpointSliceObject[],
+  options: NodePortParseOptions,
+): NodePort[] {
+  const type = svc.spec?.type;
+  if (type !== 'NodePort' && type !== 'LoadBalancer') return [];
+  const namespace = svc.metadata?.namespace;
+  const service = svc.metadata?.name;
+  if (!namespace || !service) {
+    options.onSkip?.('service without a name or namespace', { namespace, service });
+    return [];
+  }
+  const trafficPolicy = svc.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster';
+  const group: NodePortGroup = groupOf(namespace, svc.metadata?.labels, options.groupRules);
+  const readyNodes =
+    trafficPolicy === 'Local' ? readyNodesOf(namespace, service, slices) : undefined;
+  const ports = Array.isArray(svc.spec?.ports) ? svc.spec.ports : [];
+  const result: NodePort[] = [];
+  for (const port of ports) {
+    const portLabel = port?.name || String(port?.port ?? '?');
+    if (!isPort(port?.nodePort)) {
+      options.onSkip?.('service port without a nodePort', {
+        namespace,
+        service,
+        port: portLabel,
+        nodePort: port?.nodePort,
+      });
+      continue;
+    }
+    const protocol = PROTOCOLS.find((p) => p === (port.protocol ?? 'TCP'));
+    if (!protocol) {
+      options.onSkip?.('service port with an unknown protocol', {
+        namespace,
+        service,
+        port: portLabel,
+        protocol: port.protocol,
+      });
+      continue;
+    }
+    result.push({
+      namespace,
+      service,
+      portName: port.name || String(port.port ?? port.nodePort),
+      servicePort: isPort(port.port) ? port.port : port.nodePort,
+      nodePort: port.nodePort,
+      protocol,
+      group,
+      type,
+      trafficPolicy,
+      ...(readyNodes && { readyNodes }),
+    });
+  }
+  return result;
+}
+
+/**
+ * `major.minor` from the body of GET /version, or undefined. Managed clusters report
+ * minors like `28+`, so the digits are taken, and `gitVersion` is the fallback.
+ */
+export function parseVersion(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const { major, minor, gitVersion } = body as Record<string, unknown>;
+  const majorDigits = typeof major === 'string' ? /^\d+/.exec(major)?.[0] : undefined;
+  const minorDigits = typeof minor === 'string' ? /^\d+/.exec(minor)?.[0] : undefined;
+  if (majorDigits && minorDigits) return `${Number(majorDigits)}.${Number(minorDigits)}`;
+  const match = typeof gitVersion === 'string' ? /^v?(\d+)\.(\d+)/.exec(gitVersion) : null;
+  return match ? `${Number(match[1])}.${Number(match[2])}` : undefined;
+}
+
+function compareNodePorts(a: NodePort, b: NodePort): number {
+  return (
+    a.namespace.localeCompare(b.namespace) ||
+    a.service.localeCompare(b.service) ||
+    a.nodePort - b.nodePort ||
+    a.protocol.localeCompare(b.protocol)
+  );
+}
+
+/**
+ * Nodes and NodePorts from whole object sets, sorted so equal inputs give equal
+ * snapshots. Slices are matched to their Service by namespace and service-name label.
+ */
+export function clusterFromObjects(
+  objects: {
+    readonly nodes: Iterable<NodeObject>;
+    readonly services: Iterable<ServiceObject>;
+    readonly endpointSlices: Iterable<EndpointSliceObject>;
+  },
+  options: NodeParseOptions & NodePortParseOptions,
+): { nodes: ClusterNode[]; nodePorts: NodePort[] } {
+  const nodes: ClusterNode[] = [];
+  for (const obj of objects.nodes) {
+    const node = nodeFromObject(obj, options);
+    if (node) nodes.push(node);
+  }
+  nodes.sort((a, b) => a.name.localeCompare(b.name));
+  const slicesByService = new Map<string, EndpointSliceObject[]>();
+  for (const slice of objects.endpointSlices) {
+    const service = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+    if (!service) continue;
+    const key = `${slice.metadata?.namespace}/${service}`;
+    const list = slicesByService.get(key);
+    if (list) list.push(slice);
+    else slicesByService.set(key, [slice]);
+  }
+  const nodePorts: NodePort[] = [];
+  for (const svc of objects.services) {
+    const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
+    nodePorts.push(...nodePortsFromService(svc, slicesByService.get(key) ?? [], options));
+  }
+  nodePorts.sort(compareNodePorts);
+  return { nodes, nodePorts };
+}

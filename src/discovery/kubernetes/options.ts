@@ -1,0 +1,170 @@
+/**
+ * The options of Kubernetes discovery: what the config's `discovery:` section and the
+ * `--kubeconfig` / `--discovery.namespaces` flags set. Plain data with defaults, and a
+ * pure check the config loader runs so a bad rule fails at load, naming its field.
+ */
+import { DiscoveryError } from './errors.js';
+import { NODE_ADDRESS_TYPES, type NodeAddressType } from './objects.js';
+import {
+  DEFAULT_GROUP_RULES,
+  DEFAULT_ROLE_RULES,
+  type GroupRule,
+  groupRuleProblems,
+  type RoleRule,
+  roleRuleProblems,
+} from './rules.js';
+
+export interface KubernetesDiscoveryOptions {
+  /**
+   * Path of a kubeconfig file (`--kubeconfig`). Unset: `KUBECONFIG`, then the in-cluster
+   * service account, then `~/.kube/config`. Default unset.
+   */
+  readonly kubeconfig?: string;
+  /**
+   * Namespaces whose Services and EndpointSlices are watched (`--discovery.namespaces`).
+   * Empty watches all namespaces, which needs a ClusterRole; a list can do with a Role
+   * in each namespace (nodes always need cluster scope). Default `[]`.
+   */
+  readonly namespaces: readonly string[];
+  /**
+   * Which node address is probed, in order of preference; the first type a node has
+   * wins, and a node with none is skipped. Default `['InternalIP', 'ExternalIP', 'Hostname']`;
+   * put `ExternalIP` first for the `external` vantage.
+   */
+  readonly addressTypes: readonly NodeAddressType[];
+  /**
+   * Label-to-role rules added to the `node-role.kubernetes.io/<role>` labels, for
+   * iManager's own roles (license center, NFS server, image registry). Default none.
+   */
+  readonly roleRules: readonly RoleRule[];
+  /**
+   * Rules that put a Service's NodePorts into `basic-service` or `gis-environment`;
+   * the first match wins, no match is `other`. Default: see DEFAULT_GROUP_RULES.
+   */
+  readonly groupRules: readonly GroupRule[];
+  /** A change waits this long for more before a snapshot goes out, so a burst makes one. Default 250. */
+  readonly debounceMs: number;
+  /**
+   * Every this often everything is listed again, which catches a watch that stalled
+   * without an error. 0 turns it off. Default 300000 (5 minutes).
+   */
+  readonly relistIntervalMs: number;
+  /** Limit for one list or /version request. Default 30000. */
+  readonly requestTimeoutMs: number;
+  /** First wait before a failed list or watch is retried; doubles per failure. Default 1000. */
+  readonly backoffInitialMs: number;
+  /** Cap of the retry wait. Default 60000. */
+  readonly backoffMaxMs: number;
+}
+
+export const DEFAULT_KUBERNETES_DISCOVERY_OPTIONS: KubernetesDiscoveryOptions = Object.freeze({
+  namespaces: [],
+  addressTypes: NODE_ADDRESS_TYPES,
+  roleRules: DEFAULT_ROLE_RULES,
+  groupRules: DEFAULT_GROUP_RULES,
+  debounceMs: 250,
+  relistIntervalMs: 300_000,
+  requestTimeoutMs: 30_000,
+  backoffInitialMs: 1_000,
+  backoffMaxMs: 60_000,
+});
+
+/** What a caller may pass: any option left out takes its default. */
+export type KubernetesDiscoveryOptionsInput = Partial<KubernetesDiscoveryOptions>;
+
+/** One problem, at a path inside the options object (for a zod `addIssue`, say). */
+export interface OptionProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+// A DNS-1123 label: what Kubernetes accepts as a namespace name.
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+const DURATIONS = [
+  'debounceMs',
+  'relistIntervalMs',
+  'requestTimeoutMs',
+  'backoffInitialMs',
+  'backoffMaxMs',
+] as const;
+
+/**
+ * Every problem in the given options; empty when they are valid. Checks what a schema
+ * cannot: selectors parse, regexes compile, roles and groups exist, names are DNS labels.
+ */
+export function kubernetesDiscoveryOptionProblems(
+  input: KubernetesDiscoveryOptionsInput,
+): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  input.namespaces?.forEach((namespace, i) => {
+    if (!NAMESPACE.test(namespace)) {
+      problems.push({
+        path: ['namespaces', i],
+        message: `expected a namespace name (lower-case DNS label), got "${namespace}"`,
+      });
+    }
+  });
+  if (input.addressTypes !== undefined && input.addressTypes.length === 0) {
+    problems.push({ path: ['addressTypes'], message: 'expected at least one address type' });
+  }
+  input.addressTypes?.forEach((type, i) => {
+    if (!NODE_ADDRESS_TYPES.includes(type)) {
+      problems.push({
+        path: ['addressTypes', i],
+        message: `expected one of ${NODE_ADDRESS_TYPES.join(', ')}, got "${type}"`,
+      });
+    }
+  });
+  input.roleRules?.forEach((rule, i) => {
+    for (const message of roleRuleProblems(rule))
+      problems.push({ path: ['roleRules', i], message });
+  });
+  input.groupRules?.forEach((rule, i) => {
+    for (const message of groupRuleProblems(rule)) {
+      problems.push({ path: ['groupRules', i], message });
+    }
+  });
+  for (const key of DURATIONS) {
+    const value = input[key];
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      problems.push({ path: [key], message: `expected milliseconds >= 0, got ${value}` });
+    }
+  }
+  const initial = input.backoffInitialMs ?? DEFAULT_KUBERNETES_DISCOVERY_OPTIONS.backoffInitialMs;
+  const max = input.backoffMaxMs ?? DEFAULT_KUBERNETES_DISCOVERY_OPTIONS.backoffMaxMs;
+  if (initial > max) {
+    problems.push({
+      path: ['backoffMaxMs'],
+      message: `expected at least backoffInitialMs (${initial}), got ${max}`,
+    });
+  }
+  return problems;
+}
+
+/** The options with defaults filled in; throws DiscoveryError INVALID_OPTION listing every problem. */
+export function resolveKubernetesDiscoveryOptions(
+  input: KubernetesDiscoveryOptionsInput = {},
+): KubernetesDiscoveryOptions {
+  const problems = kubernetesDiscoveryOptionProblems(input);
+  if (problems.length > 0) {
+    const text = problems.map(
+      (p) => `${p.path.join('.').replace(/\.(\d+)/g, '[$1]')}: ${p.message}`,
+    );
+    throw new DiscoveryError(
+      'INVALID_OPTION',
+      `invalid Kubernetes discovery options: ${text.join('; ')}`,
+    );
+  }
+  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  return Object.freeze({ ...DEFAULT_KUBERNETES_DISCOVERY_OPTIONS, ...defined });
+}
+
+/** Capped exponential backoff: initial, 2x, 4x ... up to max. `failures` counts from 1. */
+export function backoffDelay(
+  failures: number,
+  options: Pick<KubernetesDiscoveryOptions, 'backoffInitialMs' | 'backoffMaxMs'>,
+): number {
+  const exponent = Math.min(Math.max(failures - 1, 0), 30);
+  return Math.min(options.backoffMaxMs, options.backoffInitialMs * 2 ** exponent);
+}

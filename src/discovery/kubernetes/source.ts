@@ -1,0 +1,388 @@
+/**
+ * Kubernetes discovery: every node and every NodePort of the cluster, kept current
+ * with list+watch, handed on as whole snapshots.
+ *
+ * Permissions. The exporter only reads, and needs exactly this (a ClusterRole bound to
+ * its service account; with `namespaces` set, services and endpointslices may instead
+ * be granted by a Role in each of those namespaces, but nodes are cluster-scoped):
+ *
+ * ```yaml
+ * rules:
+ *   - apiGroups: [""]
+ *     resources: ["nodes", "services"]
+ *     verbs: ["get", "list", "watch"]
+ *   - apiGroups: ["discovery.k8s.io"]
+ *     resources: ["endpointslices"]
+ *     verbs: ["get", "list", "watch"]
+ *   - nonResourceURLs: ["/version", "/version/"]
+ *     verbs: ["get"]
+ * ```
+ *
+ * client-node requests `/version/` with the slash, and RBAC matches non-resource URLs
+ * exactly, so both are listed; the default `system:public-info-viewer` role already
+ * grants both to everyone. A missing grant is logged once, naming the verb and
+ * resource, and retried with backoff, so fixing RBAC needs no restart.
+ */
+import {
+  type ConfigurationOptions,
+  CoreV1Api,
+  DiscoveryV1Api,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  Observable,
+  type RequestContext,
+  type ResponseContext,
+  VersionApi,
+} from '@kubernetes/client-node';
+import { type Clock, systemClock } from '../../util/clock.js';
+import { type Logger, silentLogger } from '../../util/log.js';
+import type { DiscoverySnapshot, Source, SourceStatus } from '../types.js';
+import { describeApiError, permissionMessage } from './errors.js';
+import {
+  findKubeConfig,
+  type KubeConfigEnvironment,
+  kubeConfigNotFound,
+  loadKubeConfig,
+  processEnvironment,
+} from './kubeconfig.js';
+import { clusterFromObjects, parseVersion, type SkipReporter } from './objects.js';
+import {
+  backoffDelay,
+  type KubernetesDiscoveryOptions,
+  type KubernetesDiscoveryOptionsInput,
+  resolveKubernetesDiscoveryOptions,
+} from './options.js';
+import { Reflector, type ReflectorSpec } from './reflector.js';
+
+export interface KubernetesSourceDeps {
+  /** The cluster to talk to, already loaded (see findKubeConfig and loadKubeConfig). */
+  readonly kubeConfig: KubeConfig;
+  readonly logger?: Logger;
+  /** Drives debounce, backoff, relist and request timeouts. Default the system clock. */
+  readonly clock?: Clock;
+  /** Called each time `status()` changes (up or down), for metrics, logs and tests. */
+  readonly onStatus?: (status: SourceStatus) => void;
+}
+
+/** Per-request options that make a generated-client call abortable. */
+function withSignal(signal: AbortSignal): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (context: RequestContext) => {
+          context.setSignal(signal);
+          return new Observable(Promise.resolve(context));
+        },
+        post: (context: ResponseContext) => new Observable(Promise.resolve(context)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
+type Lister = (signal: AbortSignal) => Promise<KubernetesListObject<KubernetesObject>>;
+
+/**
+ * The list+watch specs: nodes, and services and endpointslices in all namespaces or in
+ * each configured one.
+ */
+function reflectorSpecs(kc: KubeConfig, namespaces: readonly string[]): ReflectorSpec[] {
+  const core = kc.makeApiClient(CoreV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const specs: ReflectorSpec[] = [
+    {
+      ref: { resource: 'nodes', group: '' },
+      path: '/api/v1/nodes',
+      list: ((signal) => core.listNode({}, withSignal(signal))) as Lister,
+    },
+  ];
+  if (namespaces.length === 0) {
+    specs.push(
+      {
+        ref: { resource: 'services', group: '' },
+        path: '/api/v1/services',
+        list: ((signal) => core.listServiceForAllNamespaces({}, withSignal(signal))) as Lister,
+      },
+      {
+        ref: { resource: 'endpointslices', group: 'discovery.k8s.io' },
+        path: '/apis/discovery.k8s.io/v1/endpointslices',
+        list: ((signal) =>
+          discovery.listEndpointSliceForAllNamespaces({}, withSignal(signal))) as Lister,
+      },
+    );
+  }
+  for (const namespace of namespaces) {
+    const ns = encodeURIComponent(namespace);
+    specs.push(
+      {
+        ref: { resource: 'services', group: '', namespace },
+        path: `/api/v1/namespaces/${ns}/services`,
+        list: ((signal) => core.listNamespacedService({ namespace }, withSignal(signal))) as Lister,
+      },
+      {
+        ref: { resource: 'endpointslices', group: 'discovery.k8s.io', namespace },
+        path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
+        list: ((signal) =>
+          discovery.listNamespacedEndpointSlice({ namespace }, withSignal(signal))) as Lister,
+      },
+    );
+  }
+  return specs;
+}
+
+/**
+ * Watches nodes, Services and EndpointSlices and calls `onChange` with a whole snapshot
+ * after each change (debounced, and only when the snapshot differs from the last: node
+ * heartbeats change nothing here). The first snapshot waits until nodes are listed and
+ * every other list has succeeded or failed once. A failure keeps the last snapshot;
+ * `status().up` says whether every list+watch is healthy.
+ */
+export class KubernetesSource implements Source {
+  readonly name = 'kubernetes';
+  readonly #options: KubernetesDiscoveryOptions;
+  readonly #kubeConfig: KubeConfig;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #onStatus: ((status: SourceStatus) => void) | undefined;
+  readonly #abort = new AbortController();
+  readonly #skipsLogged = new Set<string>();
+  #reflectors: Reflector[] = [];
+  #onChange: ((snapshot: DiscoverySnapshot) => void) | undefined;
+  #snapshot: DiscoverySnapshot | undefined;
+  #snapshotKey = '';
+  #version: string | undefined;
+  #versionSettled = false;
+  #versionFetching = false;
+  #debouncing = false;
+  #up = false;
+  #lastSuccessMs: number | undefined;
+  #started = false;
+
+  constructor(options: KubernetesDiscoveryOptionsInput, deps: KubernetesSourceDeps) {
+    this.#options = resolveKubernetesDiscoveryOptions(options);
+    this.#kubeConfig = deps.kubeConfig;
+    this.#logger = (deps.logger ?? silentLogger).child({ source: 'kubernetes' });
+    this.#clock = deps.clock ?? systemClock;
+    this.#onStatus = deps.onStatus;
+  }
+
+  /** The options in force, defaults filled in. */
+  get options(): KubernetesDiscoveryOptions {
+    return this.#options;
+  }
+
+  /**
+   * Starts list+watch in the background and resolves at once: an unreachable API server
+   * must not hold up the exporter. The first snapshot arrives through `onChange`.
+   */
+  async start(onChange: (snapshot: DiscoverySnapshot) => void): Promise<void> {
+    if (this.#started) throw new Error('KubernetesSource started twice');
+    this.#started = true;
+    this.#onChange = onChange;
+    const deps = {
+      kubeConfig: this.#kubeConfig,
+      clock: this.#clock,
+      logger: this.#logger,
+      options: this.#options,
+      signal: this.#abort.signal,
+      onObjects: () => this.#changed(),
+      onHealth: () => this.#healthChanged(),
+    };
+    this.#reflectors = reflectorSpecs(this.#kubeConfig, this.#options.namespaces).map(
+      (spec) => new Reflector(spec, deps),
+    );
+    this.#logger.info('Kubernetes discovery starting', {
+      server: this.#kubeConfig.getCurrentCluster()?.server,
+      namespaces: this.#options.namespaces.length > 0 ? this.#options.namespaces : 'all',
+    });
+    for (const reflector of this.#reflectors) reflector.start();
+    void this.#fetchVersion();
+    void this.#relistPeriodically();
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    for (const reflector of this.#reflectors) reflector.stop();
+    this.#onChange = undefined;
+  }
+
+  status(): SourceStatus {
+    if (this.#up) this.#lastSuccessMs = this.#clock.now();
+    return {
+      source: this.name,
+      up: this.#up,
+      ...(this.#lastSuccessMs !== undefined && {
+        lastSuccessSeconds: Math.floor(this.#lastSuccessMs / 1000),
+      }),
+    };
+  }
+
+  /** The last snapshot handed out, or undefined before the first. */
+  snapshot(): DiscoverySnapshot | undefined {
+    return this.#snapshot;
+  }
+
+  #healthChanged(): void {
+    const up = this.#reflectors.length > 0 && this.#reflectors.every((r) => r.healthy);
+    if (up !== this.#up) {
+      if (!up && this.#up) this.#lastSuccessMs = this.#clock.now();
+      this.#up = up;
+      if (!up && this.#snapshot) {
+        this.#logger.warn('Kubernetes discovery is failing; keeping the last snapshot (stale)', {
+          nodes: this.#snapshot.nodes.length,
+          nodePorts: this.#snapshot.nodePorts.length,
+          failing: this.#reflectors.filter((r) => !r.healthy).map((r) => r.ref.resource),
+        });
+      } else if (up) {
+        this.#logger.info('Kubernetes discovery is in sync');
+      }
+      this.#onStatus?.(this.status());
+    }
+    this.#changed();
+  }
+
+  #changed(): void {
+    if (this.#debouncing || this.#abort.signal.aborted) return;
+    this.#debouncing = true;
+    void this.#clock.sleep(this.#options.debounceMs, this.#abort.signal).then(() => {
+      this.#debouncing = false;
+      this.#emit();
+    });
+  }
+
+  #ready(): boolean {
+    const [nodes] = this.#reflectors;
+    if (!nodes?.synced) return false;
+    // The first snapshot waits for every first attempt, so it is whole, not nodes alone.
+    if (this.#snapshot) return true;
+    return this.#versionSettled && this.#reflectors.every((r) => r.settled);
+  }
+
+  #emit(): void {
+    if (this.#abort.signal.aborted || !this.#ready()) return;
+    const [nodes, ...rest] = this.#reflectors;
+    if (!nodes) return;
+    const services = rest.filter((r) => r.ref.resource === 'services');
+    const slices = rest.filter((r) => r.ref.resource === 'endpointslices');
+    const cluster = clusterFromObjects(
+      {
+        nodes: nodes.objects,
+        services: services.flatMap((r) => [...r.objects]),
+        endpointSlices: slices.flatMap((r) => [...r.objects]),
+      },
+      { ...this.#options, onSkip: this.#onSkip },
+    );
+    const snapshot: DiscoverySnapshot = {
+      ...cluster,
+      ...(this.#version !== undefined && { kubernetesVersion: this.#version }),
+    };
+    const key = JSON.stringify(snapshot);
+    if (key === this.#snapshotKey) return;
+    this.#snapshotKey = key;
+    this.#snapshot = snapshot;
+    this.#logger.debug('Kubernetes discovery snapshot', {
+      nodes: snapshot.nodes.length,
+      nodePorts: snapshot.nodePorts.length,
+      kubernetesVersion: snapshot.kubernetesVersion,
+    });
+    try {
+      this.#onChange?.(snapshot);
+    } catch (error) {
+      this.#logger.error('Kubernetes discovery: the snapshot consumer threw', { error });
+    }
+  }
+
+  // Malformed objects are skipped at every snapshot; say so once per object and reason.
+  readonly #onSkip: SkipReporter = (reason, fields) => {
+    const key = `${reason} ${JSON.stringify(fields)}`;
+    if (this.#skipsLogged.has(key)) return;
+    if (this.#skipsLogged.size >= 1000) this.#skipsLogged.clear();
+    this.#skipsLogged.add(key);
+    this.#logger.debug(`Kubernetes discovery: skipped ${reason}`, fields);
+  };
+
+  /** GET /version until it answers; the minor version decides the legacy ports. */
+  async #fetchVersion(): Promise<void> {
+    if (this.#versionFetching) return;
+    this.#versionFetching = true;
+    const api = this.#kubeConfig.makeApiClient(VersionApi);
+    let permissionLogged = false;
+    try {
+      for (let failures = 1; !this.#abort.signal.aborted; failures++) {
+        const done = new AbortController();
+        const timeout = new AbortController();
+        void this.#clock.sleep(this.#options.requestTimeoutMs, done.signal).then(() => {
+          if (!done.signal.aborted) timeout.abort();
+        });
+        try {
+          const info = await api.getCode(
+            {},
+            withSignal(AbortSignal.any([this.#abort.signal, timeout.signal])),
+          );
+          const version = parseVersion(info);
+          if (version === undefined) {
+            this.#logger.warn('Kubernetes discovery: /version has no version number', {
+              body: info,
+            });
+          }
+          this.#versionSettled = true;
+          if (version !== this.#version) {
+            this.#version = version;
+            this.#logger.info('Kubernetes version', { kubernetesVersion: version });
+          }
+          this.#changed();
+          return;
+        } catch (error) {
+          if (this.#abort.signal.aborted) return;
+          const failure = describeApiError(error);
+          const delayMs = backoffDelay(failures, this.#options);
+          const ref = { resource: 'nonResourceURL /version', group: '' };
+          const permission = permissionMessage('get', ref, failure);
+          const fields = { verb: 'get', nonResourceURL: '/version', error: failure.message };
+          if (permission && !permissionLogged) {
+            permissionLogged = true;
+            this.#logger.error(permission, fields);
+          } else if (failures === 1) {
+            this.#logger.warn('Kubernetes discovery: cannot get /version; retrying', fields);
+          }
+          // Legacy ports stay unjudged ('any') until the version is known.
+          this.#versionSettled = true;
+          this.#changed();
+          await this.#clock.sleep(delayMs, this.#abort.signal);
+        } finally {
+          done.abort();
+        }
+      }
+    } finally {
+      this.#versionFetching = false;
+    }
+  }
+
+  /** A watch can stall without an error; a full relist now and then catches up. */
+  async #relistPeriodically(): Promise<void> {
+    const interval = this.#options.relistIntervalMs;
+    if (interval <= 0) return;
+    while (!this.#abort.signal.aborted) {
+      await this.#clock.sleep(interval, this.#abort.signal);
+      if (this.#abort.signal.aborted) return;
+      this.#logger.debug('Kubernetes discovery: periodic relist');
+      for (const reflector of this.#reflectors) reflector.relist();
+      void this.#fetchVersion();
+    }
+  }
+}
+
+/**
+ * A KubernetesSource for the kubeconfig found the usual way (see findKubeConfig):
+ * what main.ts calls. Throws DiscoveryError when no config is found or it is invalid.
+ */
+export function createKubernetesSource(
+  options: KubernetesDiscoveryOptionsInput,
+  deps: Omit<KubernetesSourceDeps, 'kubeConfig'> & { readonly environment?: KubeConfigEnvironment },
+): KubernetesSource {
+  const location = findKubeConfig(options.kubeconfig, deps.environment ?? processEnvironment());
+  if (!location) throw kubeConfigNotFound();
+  const kubeConfig = loadKubeConfig(location);
+  return new KubernetesSource(options, { ...deps, kubeConfig });
+}
