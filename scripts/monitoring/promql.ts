@@ -1,0 +1,69 @@
+import {
+  IDENTIFYING_LABELS,
+  NODEPORT_LABELS,
+  PORT_TARGET_LABELS,
+} from '../../src/metrics/names.js';
+import type { MonitoringConfig } from './config.js';
+
+/** The values of imanager_port_state, in the words of the probe (src/probe/types.ts). */
+export const PORT_STATES = [
+  { value: 0, name: 'open', color: 'green' },
+  { value: 1, name: 'refused', color: 'red' },
+  { value: 2, name: 'timeout', color: 'orange' },
+  { value: 3, name: 'unreachable', color: 'purple' },
+  { value: 4, name: 'error', color: 'dark-red' },
+] as const;
+
+/** Labels imanager_port_up and imanager_port_state carry beyond the identifying ones. */
+export const TARGET_DETAIL_LABELS: readonly string[] = [
+  ...PORT_TARGET_LABELS.filter((l) => !(IDENTIFYING_LABELS as readonly string[]).includes(l)),
+  ...NODEPORT_LABELS,
+];
+
+/** `{a, b}` from the matchers given, skipping empty ones. */
+export function selector(...matchers: readonly (string | undefined)[]): string {
+  const kept = matchers.filter((m): m is string => m !== undefined && m !== '');
+  return kept.length === 0 ? '' : `{${kept.join(', ')}}`;
+}
+
+/**
+ * `identifyingOnly` (a family with only the identifying labels, such as
+ * imanager_port_last_change_timestamp_seconds) with the detail labels of the matching
+ * series of `full` copied on, keeping only targets that `full` returns. Joined by
+ * ignoring() rather than on() so that job, instance and any label the scrape adds must
+ * match too: two exporters probing the same target stay two rows, not an error.
+ */
+export function withTargetDetails(identifyingOnly: string, full: string): string {
+  const details = TARGET_DETAIL_LABELS.join(', ');
+  return `${identifyingOnly} + ignoring(${details}) group_left(${details}) (0 * (${full}))`;
+}
+
+/** A PromQL raw string literal; the regexes here hold no backtick. */
+export function raw(text: string): string {
+  if (text.includes('`')) throw new Error(`a backtick cannot stand in a raw string: ${text}`);
+  return `\`${text}\``;
+}
+
+/** `expr` (with an `instance` label of the node exporter) with the node's address as `address`. */
+export function withNodeAddress(config: MonitoringConfig, expr: string): string {
+  const pattern = raw(config.nodeExporterInstanceAddress);
+  return `label_replace(${expr}, "address", "$1", "instance", ${pattern})`;
+}
+
+/**
+ * A node exporter expression with the node's name as `node`, for the nodes that
+ * `nodeMatcher` selects. imanager_node_info maps addresses to names; max by() folds the
+ * copies that several exporter replicas export.
+ */
+export function onNode(config: MonitoringConfig, expr: string, nodeMatcher: string): string {
+  return (
+    `${withNodeAddress(config, expr)}\n` +
+    `  * on(address) group_left(node)\n` +
+    `  max by (address, node) (imanager_node_info{${nodeMatcher}})`
+  );
+}
+
+/** Matchers for iManager's node exporter: the configured job, on the configured port. */
+export function nodeExporter(config: MonitoringConfig, ...more: readonly string[]): string {
+  return selector(config.nodeExporterSelector, ...more);
+}
