@@ -1,6 +1,6 @@
 /** Variables, expressions and panels that more than one dashboard shows. */
 import type { MonitoringConfig } from '../config.js';
-import { onNode, selector, TARGET_DETAIL_LABELS, withTargetDetails } from '../promql.js';
+import { onNode, raw, selector, TARGET_DETAIL_LABELS, withTargetDetails } from '../promql.js';
 import {
   fieldOverride,
   type Json,
@@ -77,7 +77,7 @@ export function memoryUsed(config: MonitoringConfig): string {
 
 /** The node exporter's disk in use per node and mount point, 0-1. */
 export function diskUsed(config: MonitoringConfig): string {
-  const fs = selector(config.nodeExporterSelector, `fstype!~"${config.ignoredFilesystemTypes}"`);
+  const fs = selector(config.nodeExporterSelector, `fstype!~${raw(config.ignoredFilesystemTypes)}`);
   return perNode(config, `1 - node_filesystem_avail_bytes${fs} / node_filesystem_size_bytes${fs}`);
 }
 
