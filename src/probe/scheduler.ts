@@ -32,6 +32,11 @@ export interface SchedulerOptions {
   readonly onCycleEnd?: (stats: CycleStats) => void;
   /** Default true; false = as fast as the concurrency allows (benchmarks, one-shot `check`). */
   readonly spread?: boolean;
+  /**
+   * Run the first cycle as fast as the concurrency allows, then spread the rest, so
+   * a fresh start shows every target within seconds. Default false.
+   */
+  readonly burstFirstCycle?: boolean;
   /** Dispatch granularity of a spread cycle; default DEFAULT_TICK_MS. */
   readonly tickMs?: number;
   /** Where a failing hook or an overdue prober is reported; default silent. */
@@ -433,7 +438,8 @@ export class Scheduler {
       if (waitMs > 0) await this.#clock.sleep(waitMs, signal);
       if (this.#stopped) break;
       try {
-        await this.#exclusive(() => this.#runCycle(this.#spread));
+        const spread = this.#spread && (this.#ready || !this.#options.burstFirstCycle);
+        await this.#exclusive(() => this.#runCycle(spread));
       } catch (error) {
         this.#logger.error('probe cycle failed', { error });
       }

@@ -371,6 +371,21 @@ describe('Scheduler', () => {
     await stopAndDrain(r);
   });
 
+  test('burstFirstCycle runs the first cycle at once, then spreads the next', async () => {
+    const r = rig({ targets: targets(10, 1), burstFirstCycle: true });
+    const { clock, fake, scheduler } = r;
+    fake.durationMs = () => 5;
+    scheduler.start();
+    await clock.advance(999);
+    assert.deepEqual(fake.startsOf(0), new Array(10).fill(0));
+    await clock.advance(1000);
+    assert.deepEqual(
+      fake.startsOf(10),
+      [1000, 1080, 1160, 1240, 1320, 1400, 1480, 1560, 1640, 1720],
+    );
+    await stopAndDrain(r);
+  });
+
   test('a probe that throws or rejects is reported as state error, and the cycle goes on', async () => {
     const clock = new FakeClock();
     const results: ProbeResult[] = [];

@@ -1,0 +1,216 @@
+/**
+ * The running exporter: sources feed the planner, the planner feeds the scheduler,
+ * the scheduler's results land in the store, and the server renders the store.
+ * Every stage is built elsewhere; this module only connects them, so tests can run
+ * the whole exporter in-process through the same path as main.
+ */
+import { effectiveCatalog } from './catalog/overrides.js';
+import type { ExporterConfig } from './config/index.js';
+import type { DiscoverySnapshot, Source } from './discovery/types.js';
+import { createMetrics, type Metrics } from './metrics/collector.js';
+import { IcmpPinger } from './probe/icmp.js';
+import { PROBERS } from './probe/registry.js';
+import { createResolver, type Resolution } from './probe/resolve.js';
+import { type CycleStats, Scheduler } from './probe/scheduler.js';
+import type { ProbeResult } from './probe/types.js';
+import { ResultStore } from './results/store.js';
+import { createApp, type ServerHandle, startServer } from './server/app.js';
+import { planTargets } from './targets/planner.js';
+import type { Target } from './targets/types.js';
+import { type Clock, systemClock } from './util/clock.js';
+import type { Logger } from './util/log.js';
+
+export interface ExporterOptions {
+  readonly config: ExporterConfig;
+  /** Where nodes and NodePorts come from; their snapshots are merged in order. */
+  readonly sources: readonly Source[];
+  readonly logger: Logger;
+  readonly version: string;
+  /** Default the system clock; tests pass a fake one. */
+  readonly clock?: Clock;
+}
+
+/** Merges what several sources know: nodes by name (first source wins), all NodePorts. */
+export function mergeSnapshots(snapshots: readonly DiscoverySnapshot[]): DiscoverySnapshot {
+  const nodes = new Map<string, DiscoverySnapshot['nodes'][number]>();
+  const nodePorts: DiscoverySnapshot['nodePorts'][number][] = [];
+  let kubernetesVersion: string | undefined;
+  for (const snapshot of snapshots) {
+    for (const node of snapshot.nodes) if (!nodes.has(node.name)) nodes.set(node.name, node);
+    nodePorts.push(...snapshot.nodePorts);
+    kubernetesVersion ??= snapshot.kubernetesVersion;
+  }
+  return {
+    nodes: [...nodes.values()],
+    nodePorts,
+    ...(kubernetesVersion !== undefined && { kubernetesVersion }),
+  };
+}
+
+const UNRESOLVED: Resolution = { error: 'EUNRESOLVED' };
+
+export class Exporter {
+  readonly store = new ResultStore();
+  readonly metrics: Metrics;
+  readonly #options: ExporterOptions;
+  readonly #logger: Logger;
+  readonly #scheduler: Scheduler;
+  readonly #pinger: IcmpPinger;
+  readonly #resolver = createResolver();
+  readonly #snapshots = new Map<Source, DiscoverySnapshot>();
+  /** Host -> address for the cycle under way; refreshed at each cycle start. */
+  #resolutions = new Map<string, Resolution>();
+  /** Why probes failed with `error` this cycle, logged once per cycle, not once per probe. */
+  #cycleErrors = new Map<string, number>();
+  #config: ExporterConfig;
+  #server: ServerHandle | undefined;
+
+  constructor(options: ExporterOptions) {
+    this.#options = options;
+    this.#config = options.config;
+    this.#logger = options.logger;
+    this.metrics = createMetrics({
+      version: options.version,
+      store: this.store,
+      sourceStatus: () => options.sources.map((source) => source.status()),
+      logger: options.logger,
+    });
+    this.#pinger = new IcmpPinger({ mode: options.config.probe.icmp, logger: options.logger });
+    const { intervalMs, timeoutMs, concurrency } = options.config.probe;
+    this.#scheduler = new Scheduler({
+      intervalMs,
+      timeoutMs,
+      concurrency,
+      clock: options.clock ?? systemClock,
+      logger: options.logger,
+      probe: (target, timeout) => this.#probe(target, timeout),
+      onResult: (target, result, atMs) => this.#onResult(target, result, atMs),
+      onCycleStart: (targets) => this.#onCycleStart(targets),
+      onCycleEnd: (stats) => this.#onCycleEnd(stats),
+      burstFirstCycle: true,
+    });
+  }
+
+  /** True once the first full cycle has finished: /-/ready answers 200 from then on. */
+  get ready(): boolean {
+    return this.#scheduler.ready;
+  }
+
+  /** The URL the server listens on, once started. */
+  get url(): string | undefined {
+    return this.#server?.url;
+  }
+
+  /**
+   * Opens ICMP (which throws ICMP_UNAVAILABLE in mode `on` without the right), starts
+   * the sources and the scheduler, then listens. A source that cannot reach its API
+   * still starts: it reports itself down and keeps retrying.
+   */
+  async start(): Promise<void> {
+    const icmp = this.#pinger.open();
+    this.metrics.setIcmpEnabled(icmp.enabled);
+    for (const source of this.#options.sources) {
+      await source.start((snapshot) => {
+        this.#snapshots.set(source, snapshot);
+        this.#replan();
+      });
+    }
+    this.#scheduler.start();
+    const app = createApp({
+      metrics: this.metrics,
+      readiness: () => this.ready,
+      version: this.#options.version,
+      logger: this.#logger,
+    });
+    const { host, port } = this.#config.listen;
+    this.#server = await startServer(app, { host: host ?? '::', port });
+    this.#logger.info('listening', { url: this.#server.url, targets: this.store.size });
+  }
+
+  /** Stops probing, discovery and the server; resolves when all are down. */
+  async stop(): Promise<void> {
+    await Promise.all([
+      this.#scheduler.stop(),
+      this.#server?.close(),
+      ...this.#options.sources.map((source) => source.stop()),
+    ]);
+    this.#pinger.close();
+  }
+
+  /** Plans the targets from the latest snapshot of every source; the scheduler takes them at its next cycle. */
+  #replan(): void {
+    const snapshot = mergeSnapshots([...this.#snapshots.values()]);
+    const targets = planTargets({
+      vantage: this.#config.vantage,
+      catalog: effectiveCatalog(this.#config.catalog),
+      snapshot,
+    });
+    this.store.setTargets(targets);
+    this.store.setNodes(snapshot.nodes);
+    this.store.setNodePorts(snapshot.nodePorts, this.#config.nodePortRange);
+    this.#scheduler.setTargets(targets);
+    this.#logger.debug('targets planned', {
+      targets: targets.length,
+      nodes: snapshot.nodes.length,
+      nodePorts: snapshot.nodePorts.length,
+    });
+  }
+
+  async #onCycleStart(targets: readonly Target[]): Promise<void> {
+    const hosts = new Set<string>();
+    for (const target of targets) hosts.add(target.address);
+    this.#resolutions = await this.#resolver.resolve(hosts);
+    this.#cycleErrors.clear();
+    // One echo per node per cycle, beside the port probes rather than ahead of them.
+    void this.#pingNodes(targets);
+  }
+
+  async #pingNodes(targets: readonly Target[]): Promise<void> {
+    const nodes = new Map<string, string>();
+    for (const target of targets)
+      nodes.set(`${target.node}\u0000${target.address}`, target.address);
+    const timeoutMs = this.#config.probe.timeoutMs;
+    await Promise.all(
+      [...nodes].map(async ([key, address]) => {
+        const resolution = this.#resolutions.get(address);
+        if (!resolution || 'error' in resolution) return;
+        const result = await this.#pinger.ping(resolution.ip, timeoutMs);
+        if (result.error === 'icmp disabled') return;
+        const node = key.slice(0, key.indexOf('\u0000'));
+        this.store.recordIcmp(node, address, result);
+        this.metrics.countProbe('icmp', result.up ? 'open' : 'timeout');
+      }),
+    );
+  }
+
+  #probe(target: Target, timeoutMs: number): Promise<ProbeResult> {
+    const resolution = this.#resolutions.get(target.address) ?? UNRESOLVED;
+    if ('error' in resolution) {
+      return Promise.resolve({ state: 'error', durationSeconds: 0, error: resolution.error });
+    }
+    return PROBERS[target.protocol]({ ip: resolution.ip, port: target.port, timeoutMs });
+  }
+
+  #onResult(target: Target, result: ProbeResult, atMs: number): void {
+    this.store.record(target, result, atMs);
+    this.metrics.countProbe(target.protocol, result.state);
+    if (result.state === 'error') {
+      const reason = result.error ?? 'unknown';
+      this.#cycleErrors.set(reason, (this.#cycleErrors.get(reason) ?? 0) + 1);
+    }
+  }
+
+  #onCycleEnd(stats: CycleStats): void {
+    this.metrics.setCycleDuration(stats.durationSeconds);
+    for (const [reason, probes] of this.#cycleErrors) {
+      this.#logger.warn('probes failed without reaching the network', { reason, probes });
+    }
+    if (stats.overran) {
+      this.#logger.warn('probe cycle took longer than the interval', {
+        durationSeconds: stats.durationSeconds,
+        intervalSeconds: this.#config.probe.intervalMs / 1000,
+        probes: stats.probes,
+      });
+    }
+  }
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * The command line: parse flags and config, wire the exporter, handle signals.
+ * Exit status 2 for bad input (one line, no stack trace), 1 when the exporter
+ * cannot run, 0 on a clean stop.
+ */
+import { ConfigError, type ExporterConfig, helpText, loadConfig } from './config/index.js';
+import { StaticSource } from './discovery/static.js';
+import { Exporter } from './exporter.js';
+import { createLogger, type Logger } from './util/log.js';
+import { VERSION } from './version.js';
+
+/** How long a stop may take before we exit anyway; orchestrators wait about 30 s. */
+const STOP_DEADLINE_MS = 5000;
+
+const PROGRAM = 'imanager-port-exporter';
+
+function fail(status: number, message: string): never {
+  process.stderr.write(`${PROGRAM}: ${message}\n`);
+  process.exit(status);
+}
+
+/** An error that is the user's to fix: bad flags, bad config, a right the process lacks. */
+function isInputError(err: unknown): err is Error & { code: string } {
+  if (err instanceof ConfigError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ICMP_UNAVAILABLE';
+}
+
+async function runExporter(config: ExporterConfig, logger: Logger): Promise<void> {
+  const sources = [
+    new StaticSource({
+      nodes: config.nodes,
+      ...(config.kubernetesVersion !== undefined && {
+        kubernetesVersion: config.kubernetesVersion,
+      }),
+    }),
+  ];
+  const exporter = new Exporter({ config, sources, logger, version: VERSION });
+  await exporter.start();
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    setTimeout(() => {
+      logger.error('stop took too long; exiting anyway', { deadlineMs: STOP_DEADLINE_MS });
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    exporter.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('stop failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  let config: ExporterConfig;
+  try {
+    config = await loadConfig(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(2, err.message);
+    throw err;
+  }
+  if (config.showHelp) {
+    process.stdout.write(helpText(PROGRAM));
+    return;
+  }
+  if (config.showVersion) {
+    process.stdout.write(`${PROGRAM} ${VERSION} (Node.js ${process.version})\n`);
+    return;
+  }
+  if (config.command !== undefined) {
+    fail(2, `the ${config.command} command is not available in this version`);
+  }
+  const logger = createLogger({ level: config.logLevel }).child({});
+  try {
+    await runExporter(config, logger);
+  } catch (err) {
+    if (isInputError(err)) fail(2, err.message);
+    const message = err instanceof Error ? err.message : String(err);
+    logger.error('cannot start', { err });
+    fail(1, message);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  // Last resort: still one line, never a stack trace at the user.
+  const message = err instanceof Error ? err.message : String(err);
+  fail(1, `unexpected error: ${message}`);
+});
