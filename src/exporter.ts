@@ -123,7 +123,7 @@ export class Exporter {
       logger: this.#logger,
     });
     const { host, port } = this.#config.listen;
-    this.#server = await startServer(app, { host: host ?? '::', port });
+    this.#server = await startServer(app, { ...(host !== undefined && { host }), port });
     this.#logger.info('listening', { url: this.#server.url, targets: this.store.size });
   }
 

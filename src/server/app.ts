@@ -122,7 +122,8 @@ function acceptsGzip(req: Request): boolean {
 
 export interface ListenOptions {
   /** Address to bind; `::` or `0.0.0.0` for all, `127.0.0.1` for loopback only. */
-  readonly host: string;
+  /** Absent: every interface, IPv6 and IPv4 where the kernel has both (Node's own choice). */
+  readonly host?: string;
   /** 0 picks a free port (tests). */
   readonly port: number;
 }
@@ -151,7 +152,7 @@ export function startServer(app: RequestListener, options: ListenOptions): Promi
     const onError = (err: NodeJS.ErrnoException) => {
       reject(
         new ServerError(
-          `cannot listen on ${options.host}:${options.port}: ${err.code ?? err.message}`,
+          `cannot listen on ${options.host ?? '*'}:${options.port}: ${err.code ?? err.message}`,
           {
             cause: err,
           },
