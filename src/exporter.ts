@@ -103,7 +103,7 @@ export class Exporter {
 
   /**
    * Opens ICMP (which throws ICMP_UNAVAILABLE in mode `on` without the right), starts
-   * the sources and the scheduler, then listens. A source that cannot reach its API
+   * the sources, listens, then starts probing. A source that cannot reach its API
    * still starts: it reports itself down and keeps retrying.
    */
   async start(): Promise<void> {
@@ -115,7 +115,6 @@ export class Exporter {
         this.#replan();
       });
     }
-    this.#scheduler.start();
     const app = createApp({
       metrics: this.metrics,
       readiness: () => this.ready,
@@ -124,6 +123,9 @@ export class Exporter {
     });
     const { host, port } = this.#config.listen;
     this.#server = await startServer(app, { ...(host !== undefined && { host }), port });
+    // After the server is up, so the first cycle's connect times are not inflated by
+    // start-up work on the same event loop.
+    this.#scheduler.start();
     this.#logger.info('listening', { url: this.#server.url, targets: this.store.size });
   }
 

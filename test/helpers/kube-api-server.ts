@@ -189,6 +189,7 @@ export class KubeApiServer {
   readonly #watchers = new Set<Watcher>();
   readonly #faults: { fault: Fault; left: number }[] = [];
   readonly #waiters = new Set<Waiter>();
+  readonly #noWatchWaiters = new Set<() => void>();
   #latency: { ms: number; target?: RequestTarget; verb?: KubeVerb } | undefined;
   #rv = 100;
   #compactedRv = 0;
@@ -435,16 +436,39 @@ export class KubeApiServer {
     return sent;
   }
 
+  /** Resolves once no watch is open (the client closed them all); rejects after `timeoutMs`. */
+  whenNoWatches(timeoutMs = 5_000): Promise<void> {
+    if (this.#watchers.size === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#noWatchWaiters.delete(done);
+        reject(new Error(`${this.#watchers.size} watches still open after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#noWatchWaiters.add(done);
+    });
+  }
+
   /** How many watches are open now. */
   openWatches(resource?: KubeResource): number {
     return [...this.#watchers].filter((w) => !resource || w.resource === resource).length;
+  }
+
+  #forget(watcher: Watcher): void {
+    this.#watchers.delete(watcher);
+    if (this.#watchers.size > 0) return;
+    for (const done of this.#noWatchWaiters) done();
+    this.#noWatchWaiters.clear();
   }
 
   #closeWatches(resource: KubeResource | undefined, close: (watcher: Watcher) => void): number {
     let closed = 0;
     for (const watcher of [...this.#watchers]) {
       if (resource && watcher.resource !== resource) continue;
-      this.#watchers.delete(watcher);
+      this.#forget(watcher);
       close(watcher);
       closed++;
     }
@@ -690,6 +714,6 @@ export class KubeApiServer {
       }
     }
     this.#watchers.add(watcher);
-    res.on('close', () => this.#watchers.delete(watcher));
+    res.on('close', () => this.#forget(watcher));
   }
 }

@@ -103,6 +103,8 @@ export function kubernetesDiscoveryOptionProblems(
         path: ['namespaces', i],
         message: `expected a namespace name (lower-case DNS label), got "${namespace}"`,
       });
+    } else if (input.namespaces?.indexOf(namespace) !== i) {
+      problems.push({ path: ['namespaces', i], message: `"${namespace}" is listed twice` });
     }
   });
   if (input.addressTypes !== undefined && input.addressTypes.length === 0) {

@@ -80,6 +80,9 @@ function trackedKubeConfig(kc: KubeConfig): { config: KubeConfig; destroy: () =>
     const init = await KubeConfig.prototype.applyToFetchOptions.call(kc, opts);
     const agent = (init as { agent?: unknown }).agent as Agent | undefined;
     if (agent && typeof agent.destroy === 'function') {
+      // An informer runs one watch at a time: a new request means the last one is over.
+      for (const previous of agents) previous.destroy();
+      agents.clear();
       if (destroyed) agent.destroy();
       else agents.add(agent);
     }

@@ -154,6 +154,8 @@ export class KubernetesSource implements Source {
   #version: string | undefined;
   #versionSettled = false;
   #versionFetching = false;
+  /** Cuts the /version retry wait short, when the lists show the API server is back. */
+  #versionWake: AbortController | undefined;
   #debouncing = false;
   #up = false;
   #lastSuccessMs: number | undefined;
@@ -236,6 +238,7 @@ export class KubernetesSource implements Source {
         });
       } else if (up) {
         this.#logger.info('Kubernetes discovery is in sync');
+        this.#versionWake?.abort();
       }
       this.#onStatus?.(this.status());
     }
@@ -349,7 +352,12 @@ export class KubernetesSource implements Source {
           // Legacy ports stay unjudged ('any') until the version is known.
           this.#versionSettled = true;
           this.#changed();
-          await this.#clock.sleep(delayMs, this.#abort.signal);
+          this.#versionWake = new AbortController();
+          await this.#clock.sleep(
+            delayMs,
+            AbortSignal.any([this.#abort.signal, this.#versionWake.signal]),
+          );
+          this.#versionWake = undefined;
         } finally {
           done.abort();
         }

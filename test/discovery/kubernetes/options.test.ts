@@ -44,6 +44,7 @@ describe('Kubernetes discovery options', () => {
       { namespaces: ['supermap', 'Bad_NS'] },
       ['namespaces.1: expected a namespace name (lower-case DNS label), got "Bad_NS"'],
     ],
+    [{ namespaces: ['a', 'b', 'a'] }, ['namespaces.2: "a" is listed twice']],
     [{ addressTypes: [] }, ['addressTypes: expected at least one address type']],
     [
       { addressTypes: ['InternalDNS' as never] },
