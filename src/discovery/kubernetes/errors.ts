@@ -142,7 +142,10 @@ export function describeApiError(error: unknown): ApiFailure {
 
 /** The RBAC a resource needs: what an operator must grant, in kubectl's words. */
 export interface ResourceRef {
-  /** Plural resource name as RBAC spells it: `nodes`, `services`, `endpointslices`. */
+  /**
+   * Plural resource name as RBAC spells it: `nodes`, `services`, `endpointslices`; or a
+   * non-resource URL such as `/version`.
+   */
   readonly resource: string;
   /** API group; '' is the core group. */
   readonly group: string;
@@ -160,12 +163,18 @@ export function permissionMessage(
   failure: ApiFailure,
 ): string | undefined {
   const where = ref.namespace ? ` in namespace "${ref.namespace}"` : ' at cluster scope';
-  const target = `${ref.resource} (API group "${ref.group}")${where}`;
+  const nonResource = ref.resource.startsWith('/');
+  const target = nonResource ? ref.resource : `${ref.resource} (API group "${ref.group}")${where}`;
+  if (failure.kind === 'forbidden' && nonResource) {
+    return (
+      `Kubernetes discovery may not ${verb} ${target}: grant the exporter's service account ` +
+      `${verb} on nonResourceURLs ${ref.resource} and ${ref.resource}/; retrying with backoff`
+    );
+  }
   if (failure.kind === 'forbidden') {
     return (
       `Kubernetes discovery may not ${verb} ${target}: grant the exporter's service account ` +
-      `get, list and watch on ${ref.resource} in API group "${ref.group}" (see the ClusterRole ` +
-      `in src/discovery/kubernetes/source.ts); retrying with backoff`
+      `get, list and watch on ${ref.resource} in API group "${ref.group}"; retrying with backoff`
     );
   }
   if (failure.kind === 'unauthorized') {

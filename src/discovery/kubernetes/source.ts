@@ -340,7 +340,7 @@ export class KubernetesSource implements Source {
           if (this.#abort.signal.aborted) return;
           const failure = describeApiError(error);
           const delayMs = backoffDelay(failures, this.#options);
-          const ref = { resource: 'nonResourceURL /version', group: '' };
+          const ref = { resource: '/version', group: '' };
           const permission = permissionMessage('get', ref, failure);
           const fields = { verb: 'get', nonResourceURL: '/version', error: failure.message };
           if (permission && !permissionLogged) {

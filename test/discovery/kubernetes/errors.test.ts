@@ -138,7 +138,7 @@ describe('permissionMessage', () => {
         { resource: 'endpointslices', group: 'discovery.k8s.io' },
         forbidden,
       ),
-      'Kubernetes discovery may not list endpointslices (API group "discovery.k8s.io") at cluster scope: grant the exporter\'s service account get, list and watch on endpointslices in API group "discovery.k8s.io" (see the ClusterRole in src/discovery/kubernetes/source.ts); retrying with backoff',
+      'Kubernetes discovery may not list endpointslices (API group "discovery.k8s.io") at cluster scope: grant the exporter\'s service account get, list and watch on endpointslices in API group "discovery.k8s.io"; retrying with backoff',
     );
   });
   it('names the namespace when one is watched', () => {
@@ -149,6 +149,12 @@ describe('permissionMessage', () => {
         forbidden,
       ) ?? '',
       /^Kubernetes discovery may not watch services \(API group ""\) in namespace "supermap": /,
+    );
+  });
+  it('asks for the non-resource URL /version with and without the slash', () => {
+    assert.equal(
+      permissionMessage('get', { resource: '/version', group: '' }, forbidden),
+      "Kubernetes discovery may not get /version: grant the exporter's service account get on nonResourceURLs /version and /version/; retrying with backoff",
     );
   });
   it('explains a 401 as credentials, and says nothing for other failures', () => {

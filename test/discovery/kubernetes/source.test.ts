@@ -442,6 +442,32 @@ describe('KubernetesSource against the API server double', { timeout: TEST_TIMEO
     }
   });
 
+  it('goes on without the version when /version is forbidden', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const h = await harness({
+      prepare: (api) => {
+        seedCluster(api);
+        api.fail({ status: 403, target: 'version' });
+      },
+    });
+    try {
+      await h.start();
+      const snapshot = await h.snapshots.latestUntil(() => true, 'the first snapshot');
+      assert.equal(snapshot.kubernetesVersion, undefined);
+      assert.equal(snapshot.nodes.length, 3);
+      assert.equal(h.source.status().up, true, 'the version is not part of being up');
+      await h.api.waitForRequests((r) => r.target === 'version', 3);
+      const lines = h.logs.items.filter((l) => l.level === 'error' || l.level === 'warn');
+      assert.deepEqual(
+        lines.map((l) => [l.level, l.verb, l.nonResourceURL]),
+        [['error', 'get', '/version']],
+      );
+    } finally {
+      await h.close();
+    }
+  });
+
   it('logs rejected credentials once and recovers when they work again', {
     timeout: TEST_TIMEOUT,
   }, async () => {
