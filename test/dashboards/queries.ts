@@ -8,6 +8,7 @@ export interface Target {
   readonly refId: string;
   readonly expr: string;
   readonly legendFormat?: string;
+  readonly instant?: boolean;
   readonly datasource?: { readonly type: string; readonly uid: string };
 }
 
