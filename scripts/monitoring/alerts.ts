@@ -1,3 +1,4 @@
+import { PROBE_STATES, type ProbeState } from '../../src/probe/types.js';
 import type { MonitoringConfig } from './config.js';
 import { raw, selector, withNodeAddress } from './promql.js';
 
@@ -25,7 +26,7 @@ export interface RuleFile {
   readonly groups: readonly RuleGroup[];
 }
 
-/** Where an alert of the given target labels points in words: port, name, node, vantage. */
+/** The target of a port alert in words: port, its name and program, node and address. */
 const PORT_ON_NODE =
   'port {{ $labels.port }}/{{ $labels.protocol }} ({{ $labels.port_name }}, {{ $labels.component }})' +
   ' on node {{ $labels.node }} ({{ $labels.address }})';
@@ -36,11 +37,13 @@ const PORT_ON_NODE =
  * operator to different places.
  */
 function stateAndNextStep(refused: string, timeout: string): string {
+  // $value is a float: the template compares it with a float literal.
+  const is = (state: ProbeState) => `eq $value ${PROBE_STATES.indexOf(state)}.0`;
   return (
-    `{{ if eq $value 1.0 }}the connection is refused, so nothing listens there: ${refused}` +
-    `{{ else if eq $value 2.0 }}the connection times out, so packets are dropped on the way: ${timeout}` +
-    '{{ else if eq $value 3.0 }}the node is unreachable (no route to it): check that it is up and on the network.' +
-    "{{ else if eq $value 4.0 }}the probe failed on the exporter's side: see the exporter's log." +
+    `{{ if ${is('refused')} }}the connection is refused, so nothing listens there: ${refused}` +
+    `{{ else if ${is('timeout')} }}the connection times out, so packets are dropped on the way: ${timeout}` +
+    `{{ else if ${is('unreachable')} }}the node is unreachable (no route to it): check that it is up and on the network.` +
+    `{{ else if ${is('error')} }}the probe failed on the exporter's side: see the exporter's log.` +
     '{{ else }}the exporter does not say why.{{ end }}'
   );
 }

@@ -3,16 +3,24 @@ import {
   NODEPORT_LABELS,
   PORT_TARGET_LABELS,
 } from '../../src/metrics/names.js';
+import { PROBE_STATES, type ProbeState } from '../../src/probe/types.js';
 import type { MonitoringConfig } from './config.js';
 
-/** The values of imanager_port_state, in the words of the probe (src/probe/types.ts). */
-export const PORT_STATES = [
-  { value: 0, name: 'open', color: 'green' },
-  { value: 1, name: 'refused', color: 'red' },
-  { value: 2, name: 'timeout', color: 'orange' },
-  { value: 3, name: 'unreachable', color: 'purple' },
-  { value: 4, name: 'error', color: 'dark-red' },
-] as const;
+/** The color each probe state has on every dashboard. */
+const STATE_COLORS: Readonly<Record<ProbeState, string>> = {
+  open: 'green',
+  refused: 'red',
+  timeout: 'orange',
+  unreachable: 'purple',
+  error: 'dark-red',
+};
+
+/** The values of imanager_port_state: a state's index in PROBE_STATES is its value. */
+export const PORT_STATES = PROBE_STATES.map((name, value) => ({
+  value,
+  name,
+  color: STATE_COLORS[name],
+}));
 
 /** Labels imanager_port_up and imanager_port_state carry beyond the identifying ones. */
 export const TARGET_DETAIL_LABELS: readonly string[] = [
@@ -61,9 +69,4 @@ export function onNode(config: MonitoringConfig, expr: string, nodeMatcher: stri
     `  * on(address) group_left(node)\n` +
     `  max by (address, node) (imanager_node_info{${nodeMatcher}})`
   );
-}
-
-/** Matchers for iManager's node exporter: the configured job, on the configured port. */
-export function nodeExporter(config: MonitoringConfig, ...more: readonly string[]): string {
-  return selector(config.nodeExporterSelector, ...more);
 }

@@ -16,7 +16,7 @@ export function renderRules(config: MonitoringConfig): string {
   return RULES_HEADER + stringify(ruleFile(config), { lineWidth: 0, blockQuote: 'literal' });
 }
 
-export function renderDashboard(dashboard: object): string {
+function renderDashboard(dashboard: object): string {
   return `${JSON.stringify(dashboard, null, 2)}\n`;
 }
 

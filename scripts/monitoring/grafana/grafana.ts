@@ -65,7 +65,6 @@ export interface Panel {
   readonly spec: PanelSpec;
   readonly options: Json;
   readonly custom?: Json;
-  readonly extraDefaults?: { readonly [k: string]: Json };
 }
 
 export interface Row {
@@ -263,7 +262,6 @@ function panelJson(panel: Panel, id: number, gridPos: Json): Json {
       ],
     },
     color: { mode: panel.type === 'timeseries' ? 'palette-classic' : 'thresholds' },
-    ...panel.extraDefaults,
   };
   if (spec.unit !== undefined) defaults.unit = spec.unit;
   if (spec.min !== undefined) defaults.min = spec.min;
