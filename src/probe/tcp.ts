@@ -4,9 +4,9 @@
  * whether the port accepts connections.
  *
  * This is the hot path (tens of thousands of probes per cycle), so one probe
- * allocates a socket, a timer and a promise and nothing more: the listeners are
- * module-level functions that find their state on the socket (`this`), and the
- * deadline timer gets the socket as its argument instead of a closure.
+ * allocates a socket, a timer, a promise with its executor, and the result: the
+ * listeners are module-level functions that find their state on the socket
+ * (`this`), and the deadline timer gets the socket as its argument, not a closure.
  */
 import { isIP, Socket } from 'node:net';
 import type { ProbeRequest, ProbeResult, Prober, ProbeState } from './types.js';
