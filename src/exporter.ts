@@ -22,29 +22,12 @@ import type { Logger } from './util/log.js';
 
 export interface ExporterOptions {
   readonly config: ExporterConfig;
-  /** Where nodes and NodePorts come from; their snapshots are merged in order. */
-  readonly sources: readonly Source[];
+  /** Where nodes and NodePorts come from. */
+  readonly source: Source;
   readonly logger: Logger;
   readonly version: string;
   /** Default the system clock; tests pass a fake one. */
   readonly clock?: Clock;
-}
-
-/** Merges what several sources know: nodes by name (first source wins), all NodePorts. */
-export function mergeSnapshots(snapshots: readonly DiscoverySnapshot[]): DiscoverySnapshot {
-  const nodes = new Map<string, DiscoverySnapshot['nodes'][number]>();
-  const nodePorts: DiscoverySnapshot['nodePorts'][number][] = [];
-  let kubernetesVersion: string | undefined;
-  for (const snapshot of snapshots) {
-    for (const node of snapshot.nodes) if (!nodes.has(node.name)) nodes.set(node.name, node);
-    nodePorts.push(...snapshot.nodePorts);
-    kubernetesVersion ??= snapshot.kubernetesVersion;
-  }
-  return {
-    nodes: [...nodes.values()],
-    nodePorts,
-    ...(kubernetesVersion !== undefined && { kubernetesVersion }),
-  };
 }
 
 const UNRESOLVED: Resolution = { error: 'EUNRESOLVED' };
@@ -57,7 +40,7 @@ export class Exporter {
   readonly #scheduler: Scheduler;
   readonly #pinger: IcmpPinger;
   readonly #resolver = createResolver();
-  readonly #snapshots = new Map<Source, DiscoverySnapshot>();
+  #snapshot: DiscoverySnapshot = { nodes: [], nodePorts: [] };
   /** Host -> address for the cycle under way; refreshed at each cycle start. */
   #resolutions = new Map<string, Resolution>();
   /** Why probes failed with `error` this cycle, logged once per cycle, not once per probe. */
@@ -72,7 +55,7 @@ export class Exporter {
     this.metrics = createMetrics({
       version: options.version,
       store: this.store,
-      sourceStatus: () => options.sources.map((source) => source.status()),
+      sourceStatus: () => [options.source.status()],
       logger: options.logger,
     });
     this.#pinger = new IcmpPinger({ mode: options.config.probe.icmp, logger: options.logger });
@@ -109,12 +92,10 @@ export class Exporter {
   async start(): Promise<void> {
     const icmp = this.#pinger.open();
     this.metrics.setIcmpEnabled(icmp.enabled);
-    for (const source of this.#options.sources) {
-      await source.start((snapshot) => {
-        this.#snapshots.set(source, snapshot);
-        this.#replan();
-      });
-    }
+    await this.#options.source.start((snapshot) => {
+      this.#snapshot = snapshot;
+      this.#replan();
+    });
     const app = createApp({
       metrics: this.metrics,
       readiness: () => this.ready,
@@ -131,17 +112,13 @@ export class Exporter {
 
   /** Stops probing, discovery and the server; resolves when all are down. */
   async stop(): Promise<void> {
-    await Promise.all([
-      this.#scheduler.stop(),
-      this.#server?.close(),
-      ...this.#options.sources.map((source) => source.stop()),
-    ]);
+    await Promise.all([this.#scheduler.stop(), this.#server?.close(), this.#options.source.stop()]);
     this.#pinger.close();
   }
 
-  /** Plans the targets from the latest snapshot of every source; the scheduler takes them at its next cycle. */
+  /** Plans the targets from the latest snapshot; the scheduler takes them at its next cycle. */
   #replan(): void {
-    const snapshot = mergeSnapshots([...this.#snapshots.values()]);
+    const snapshot = this.#snapshot;
     const targets = planTargets({
       vantage: this.#config.vantage,
       catalog: effectiveCatalog(this.#config.catalog),

@@ -5,7 +5,8 @@
  * cannot run, 0 on a clean stop.
  */
 import { ConfigError, type ExporterConfig, helpText, loadConfig } from './config/index.js';
-import { StaticSource } from './discovery/static.js';
+import { DiscoveryError } from './discovery/kubernetes/errors.js';
+import { selectSource } from './discovery/select.js';
 import { Exporter } from './exporter.js';
 import { createLogger, type Logger } from './util/log.js';
 import { VERSION } from './version.js';
@@ -20,23 +21,16 @@ function fail(status: number, message: string): never {
   process.exit(status);
 }
 
-/** An error that is the user's to fix: bad flags, bad config, a right the process lacks. */
+/** An error that is the user's to fix: bad flags, bad config, no cluster config, a right the process lacks. */
 function isInputError(err: unknown): err is Error & { code: string } {
-  if (err instanceof ConfigError) return true;
+  if (err instanceof ConfigError || err instanceof DiscoveryError) return true;
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'ICMP_UNAVAILABLE';
 }
 
 async function runExporter(config: ExporterConfig, logger: Logger): Promise<void> {
-  const sources = [
-    new StaticSource({
-      nodes: config.nodes,
-      ...(config.kubernetesVersion !== undefined && {
-        kubernetesVersion: config.kubernetesVersion,
-      }),
-    }),
-  ];
-  const exporter = new Exporter({ config, sources, logger, version: VERSION });
+  const source = selectSource(config, { logger });
+  const exporter = new Exporter({ config, source, logger, version: VERSION });
   await exporter.start();
 
   let stopping = false;

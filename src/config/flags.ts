@@ -4,6 +4,7 @@
  * there plus the line in `toFlags` that puts its value where the program reads it.
  */
 import { parseArgs } from 'node:util';
+import { DISCOVERY_MODES, type DiscoveryMode } from '../discovery/kubernetes/kubeconfig.js';
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { LISTEN_ADDRESS_EXPECTED, type ListenAddress, parseListenAddress } from './address.js';
 import { DURATION_EXPECTED, formatDuration, parseDuration } from './duration.js';
@@ -84,6 +85,18 @@ function oneOf<const T extends string>(choices: readonly T[]) {
   };
 }
 
+// Namespaces are DNS labels: lowercase letters, digits and hyphens, at most 63.
+const NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function namespaceList(text: string): string[] {
+  if (text.trim() === '') return [];
+  const names = text.split(',').map((name) => name.trim());
+  if (!names.every((name) => NAMESPACE.test(name))) {
+    throw new BadValue('a comma-separated list of namespace names');
+  }
+  return [...new Set(names)];
+}
+
 function listenAddress(text: string): ListenAddress {
   const address = parseListenAddress(text);
   if (!address) throw new BadValue(LISTEN_ADDRESS_EXPECTED);
@@ -153,6 +166,22 @@ export const FLAGS = {
     help: "Where probes come from: central (in the cluster), external (outside it), or a node's name.",
     parse: vantage,
   }),
+  discovery: valueFlag({
+    placeholder: 'MODE',
+    default: 'auto',
+    help: 'Where nodes and NodePorts come from: kubernetes, static (the config file), or auto: Kubernetes when a cluster config is found.',
+    parse: oneOf(DISCOVERY_MODES),
+  }),
+  kubeconfig: valueFlag({
+    placeholder: 'FILE',
+    help: 'Kubeconfig for Kubernetes discovery. Default: $KUBECONFIG, then the in-cluster service account, then ~/.kube/config.',
+    parse: filePath,
+  }),
+  'discovery.namespaces': valueFlag({
+    placeholder: 'NAMESPACES',
+    help: 'Watch Services and EndpointSlices only in these namespaces (comma-separated). Default: all.',
+    parse: namespaceList,
+  }),
   help: switchFlag({ short: 'h', help: 'Show this help and exit.' }),
   version: switchFlag({ help: 'Show the version and exit.' }),
 } as const;
@@ -175,6 +204,11 @@ export interface Flags {
   };
   readonly logLevel: LogLevel;
   readonly vantage: string;
+  readonly discovery: {
+    readonly mode: DiscoveryMode;
+    readonly kubeconfig?: string;
+    readonly namespaces: readonly string[];
+  };
   readonly showHelp: boolean;
   readonly showVersion: boolean;
 }
@@ -192,6 +226,11 @@ function toFlags(command: Command | undefined, v: FlagValues): Flags {
     },
     logLevel: v['log.level'],
     vantage: v.vantage,
+    discovery: {
+      mode: v.discovery,
+      ...(v.kubeconfig === undefined ? {} : { kubeconfig: v.kubeconfig }),
+      namespaces: v['discovery.namespaces'] ?? [],
+    },
     showHelp: v.help,
     showVersion: v.version,
   };
@@ -318,7 +357,8 @@ export function helpText(program = 'imanager-port-exporter'): string {
       const left = flag.short ? `-${flag.short}, --${name}` : `    --${name}`;
       return [left, flag.help] as const;
     }
-    const suffix = flag.default === undefined ? '' : ` (default: ${flag.default})`;
+    // A no-break space keeps `(default: X)` on one line when the help wraps.
+    const suffix = flag.default === undefined ? '' : ` (default:\u00a0${flag.default})`;
     return [`    --${name}=${flag.placeholder}`, `${flag.help}${suffix}`] as const;
   });
   const flagWidth = Math.max(...rows.map(([left]) => left.length));
@@ -351,5 +391,5 @@ function wrap(line: string, indent: string): string {
     rest = indent + rest.slice(cut + 1);
   }
   lines.push(rest);
-  return lines.join('\n');
+  return lines.join('\n').replaceAll('\u00a0', ' ');
 }

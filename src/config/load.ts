@@ -8,6 +8,8 @@ import { type Document, parseDocument } from 'yaml';
 import type { CatalogSettings, CustomPort, EntryOverride } from '../catalog/overrides.js';
 import { DEFAULT_NODEPORT_RANGE } from '../catalog/ports.js';
 import { type PortRange, ROLES } from '../catalog/types.js';
+import type { DiscoveryMode } from '../discovery/kubernetes/kubeconfig.js';
+import type { KubernetesDiscoveryOptionsInput } from '../discovery/kubernetes/options.js';
 import type { ClusterNode } from '../discovery/types.js';
 import type { LogLevel } from '../util/log.js';
 import { checkConfigFile } from './checks.js';
@@ -35,6 +37,8 @@ export interface ExporterConfig {
   readonly kubernetesVersion?: string;
   readonly nodePortRange: PortRange;
   readonly catalog: CatalogSettings;
+  /** How nodes and NodePorts are found: flags and the file's `discovery:` section. */
+  readonly discovery: DiscoveryConfig;
   /** true when neither a config file nor any node was given: the embedded default applies */
   readonly embeddedDefault: boolean;
   /** `--help` was given: print helpText() and exit. The file is not read. */
@@ -43,8 +47,20 @@ export interface ExporterConfig {
   readonly showVersion: boolean;
 }
 
+export interface DiscoveryConfig {
+  /** `auto`: Kubernetes when a kubeconfig or in-cluster config is found, else static. */
+  readonly mode: DiscoveryMode;
+  /** `--kubeconfig`, when given. */
+  readonly kubeconfig?: string;
+  /** `--discovery.namespaces`; empty is every namespace. */
+  readonly namespaces: readonly string[];
+  /** Kubernetes discovery options (file, then flags); what is left out takes its default. */
+  readonly kubernetes: KubernetesDiscoveryOptionsInput;
+}
+
 /** What the file contributes; parseConfigText returns it. */
 export interface FileConfig {
+  readonly discovery: KubernetesDiscoveryOptionsInput;
   readonly nodes: readonly ClusterNode[];
   readonly kubernetesVersion?: string;
   readonly nodePortRange: PortRange;
@@ -120,6 +136,14 @@ export function buildConfig(flags: Flags, file: FileConfig | undefined): Exporte
     probe: { ...flags.probe },
     logLevel: flags.logLevel,
     vantage: flags.vantage,
+    discovery: {
+      ...flags.discovery,
+      kubernetes: {
+        ...file?.discovery,
+        ...(flags.discovery.kubeconfig !== undefined && { kubeconfig: flags.discovery.kubeconfig }),
+        namespaces: flags.discovery.namespaces,
+      },
+    },
     nodes: file?.nodes ?? [EMBEDDED_DEFAULT_NODE],
     ...(file?.kubernetesVersion === undefined ? {} : { kubernetesVersion: file.kubernetesVersion }),
     nodePortRange: file?.nodePortRange ?? { ...DEFAULT_NODEPORT_RANGE },
@@ -188,8 +212,23 @@ function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
+function toDiscovery(section: ConfigFile['discovery']): KubernetesDiscoveryOptionsInput {
+  if (!section) return {};
+  return {
+    ...(section.addressTypes && { addressTypes: section.addressTypes }),
+    ...(section.roleRules && { roleRules: section.roleRules }),
+    ...(section.groupRules && { groupRules: section.groupRules.map(withoutUndefinedRule) }),
+    ...(section.relistInterval !== undefined && { relistIntervalMs: section.relistInterval }),
+  };
+}
+
+function withoutUndefinedRule<T extends object>(rule: T): T {
+  return Object.fromEntries(Object.entries(rule).filter(([, value]) => value !== undefined)) as T;
+}
+
 function toFileConfig(file: ConfigFile): FileConfig {
   return {
+    discovery: toDiscovery(file.discovery),
     nodes: (file.nodes ?? []).map((node) => ({
       name: node.name,
       address: node.address,

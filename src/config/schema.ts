@@ -9,6 +9,7 @@
 import * as z from 'zod';
 import { ROLES } from '../catalog/types.js';
 import { isNodeAddress, NODE_ADDRESS_EXPECTED } from './address.js';
+import { parseDuration } from './duration.js';
 
 const PORT_EXPECTED = 'an integer 1-65535';
 const ROLE_EXPECTED = `one of ${ROLES.join(', ')}`;
@@ -106,6 +107,58 @@ const customPort = section({
 /** Ports the user adds to the catalog. */
 export const customPortsSection = z.array(customPort, { error: 'a list of ports' });
 
+const ROLE_LIST = z
+  .array(role, { error: `a list of roles, each ${ROLE_EXPECTED}` })
+  .min(1, { error: `a non-empty list of roles, each ${ROLE_EXPECTED}` });
+
+const SELECTOR_EXPECTED = 'a label selector such as "key=value,other in (a,b)"';
+const selector = z.string({ error: SELECTOR_EXPECTED }).min(1, { error: SELECTOR_EXPECTED });
+const namespaceList = z.array(z.string({ error: 'a namespace name' }), {
+  error: 'a list of namespace names',
+});
+
+const roleRule = section({ selector, roles: ROLE_LIST });
+
+const groupRule = section({
+  group: z.enum(['basic-service', 'gis-environment', 'other'], {
+    error: 'one of basic-service, gis-environment, other',
+  }),
+  namespaces: namespaceList.optional(),
+  namespacePattern: z.string({ error: 'a regular expression' }).optional(),
+  selector: selector.optional(),
+});
+
+const DISCOVERY_DURATION_EXPECTED = 'a duration such as 5m, or 0s to turn it off';
+const discoveryDuration = z
+  .string({ error: DISCOVERY_DURATION_EXPECTED })
+  .transform((text, ctx) => {
+    const ms = text === '0s' || text === '0' ? 0 : parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: DISCOVERY_DURATION_EXPECTED, input: text });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** How Kubernetes discovery reads the cluster: addresses, roles, NodePort groups. */
+export const discoverySection = section({
+  addressTypes: z
+    .array(
+      z.enum(['InternalIP', 'ExternalIP', 'Hostname'], {
+        error: 'one of InternalIP, ExternalIP, Hostname',
+      }),
+      {
+        error: 'a list of address types',
+      },
+    )
+    .optional(),
+  roleRules: z.array(roleRule, { error: 'a list of {selector, roles}' }).optional(),
+  groupRules: z
+    .array(groupRule, { error: 'a list of {group, namespaces, namespacePattern, selector}' })
+    .optional(),
+  relistInterval: discoveryDuration.optional(),
+});
+
 /** Every top-level section; each is optional, and an empty file is a valid one. */
 export const FILE_SECTIONS = {
   nodes: nodesSection.optional(),
@@ -113,6 +166,7 @@ export const FILE_SECTIONS = {
   nodePortRange: nodePortRangeSection.optional(),
   ports: portsSection.optional(),
   customPorts: customPortsSection.optional(),
+  discovery: discoverySection.optional(),
 };
 
 export const configFileSchema = section(FILE_SECTIONS);

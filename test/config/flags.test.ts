@@ -18,11 +18,33 @@ const DEFAULTS: Flags = {
   probe: { intervalMs: 15_000, timeoutMs: 2000, concurrency: 256, icmp: 'auto' },
   logLevel: 'info',
   vantage: 'central',
+  discovery: { mode: 'auto', namespaces: [] },
   showHelp: false,
   showVersion: false,
 };
 
 describe('parseFlags', () => {
+  it('reads the discovery flags', () => {
+    const flags = parseFlags([
+      '--discovery=kubernetes',
+      '--kubeconfig=/etc/kube.conf',
+      '--discovery.namespaces=imanager, imanager-gis,imanager',
+    ]);
+    assert.deepEqual(flags.discovery, {
+      mode: 'kubernetes',
+      kubeconfig: '/etc/kube.conf',
+      namespaces: ['imanager', 'imanager-gis'],
+    });
+    assert.equal(
+      flagError(['--discovery=cluster']).message,
+      '--discovery: expected one of auto, kubernetes, static, got "cluster"',
+    );
+    assert.equal(
+      flagError(['--discovery.namespaces=Imanager']).message,
+      '--discovery.namespaces: expected a comma-separated list of namespace names, got "Imanager"',
+    );
+  });
+
   it('applies the defaults', () => {
     assert.deepEqual(parseFlags([]), DEFAULTS);
   });
@@ -48,6 +70,7 @@ describe('parseFlags', () => {
       probe: { intervalMs: 5_400_000, timeoutMs: 500, concurrency: 1000, icmp: 'off' },
       logLevel: 'debug',
       vantage: 'worker-1',
+      discovery: { mode: 'auto', namespaces: [] },
       showHelp: false,
       showVersion: false,
     });

@@ -24,9 +24,29 @@ const BAD_CONFIGS: ReadonlyArray<readonly [file: string, code: string, message: 
   ],
   ['invalid-wrong-type.yml', 'CONFIG_INVALID', 'nodes: expected a list of nodes, got "master-1"'],
   [
+    'invalid-discovery-pattern.yml',
+    'CONFIG_INVALID',
+    'discovery.groupRules[0]: namespacePattern: Invalid regular expression: /^imanager-((/: Unterminated group',
+  ],
+  [
+    'invalid-discovery-role.yml',
+    'CONFIG_INVALID',
+    'discovery.roleRules[0].roles[0]: expected one of control-plane, etcd, worker, license-center, nfs-server, registry, got "license"',
+  ],
+  [
+    'invalid-discovery-address-type.yml',
+    'CONFIG_INVALID',
+    'discovery.addressTypes[0]: expected one of InternalIP, ExternalIP, Hostname, got "InternalDNS"',
+  ],
+  [
+    'invalid-discovery-selector.yml',
+    'CONFIG_INVALID',
+    'discovery.groupRules[0]: selector: label selector "app in (a,": cannot parse "app in (a," (expected key, !key, key=value, key!=value, key in (a,b) or key notin (a,b))',
+  ],
+  [
     'invalid-not-a-mapping.yml',
     'CONFIG_INVALID',
-    'expected a mapping with keys nodes, kubernetesVersion, nodePortRange, ports, customPorts, got [{"name":"master-1","address":"10.0.0.1"}]',
+    'expected a mapping with keys nodes, kubernetesVersion, nodePortRange, ports, customPorts, discovery, got [{"name":"master-1","address":"10.0.0.1"}]',
   ],
   [
     'invalid-port-out-of-range.yml',
@@ -66,7 +86,7 @@ const BAD_CONFIGS: ReadonlyArray<readonly [file: string, code: string, message: 
   [
     'invalid-unknown-section.yml',
     'CONFIG_INVALID',
-    'node: unknown key, expected one of nodes, kubernetesVersion, nodePortRange, ports, customPorts',
+    'node: unknown key, expected one of nodes, kubernetesVersion, nodePortRange, ports, customPorts, discovery',
   ],
   [
     'invalid-kubernetes-version.yml',
@@ -170,6 +190,22 @@ describe('loadConfig with a good file', () => {
       probe: { intervalMs: 30_000, timeoutMs: 2000, concurrency: 256, icmp: 'auto' },
       logLevel: 'info',
       vantage: 'central',
+      discovery: {
+        mode: 'auto',
+        namespaces: [],
+        kubernetes: {
+          addressTypes: ['InternalIP', 'ExternalIP'],
+          roleRules: [
+            { selector: 'imanager.supermap.io/license-center=true', roles: ['license-center'] },
+          ],
+          groupRules: [
+            { group: 'basic-service', namespaces: ['imanager'] },
+            { group: 'gis-environment', namespacePattern: '^imanager-.+' },
+          ],
+          relistIntervalMs: 300_000,
+          namespaces: [],
+        },
+      },
       nodes: [
         {
           name: 'master-1',
@@ -324,6 +360,7 @@ describe('parseConfigText', () => {
   it('takes an empty file or a file of comments as no changes', () => {
     for (const text of ['', '# nothing yet\n']) {
       assert.deepEqual(parseConfigText(text, 'config.yml'), {
+        discovery: {},
         nodes: [],
         nodePortRange: { min: 30000, max: 32767 },
         catalog: { overrides: {}, custom: [] },
