@@ -31,8 +31,8 @@ function isInputError(err: unknown): err is Error & { code: string } {
 async function runExporter(config: ExporterConfig, logger: Logger): Promise<void> {
   const source = selectSource(config, { logger });
   const exporter = new Exporter({ config, source, logger, version: VERSION });
-  await exporter.start();
-
+  // Handlers first: a signal that arrives while starting still stops cleanly.
+  let started: Promise<void> | undefined;
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -42,16 +42,21 @@ async function runExporter(config: ExporterConfig, logger: Logger): Promise<void
       logger.error('stop took too long; exiting anyway', { deadlineMs: STOP_DEADLINE_MS });
       process.exit(1);
     }, STOP_DEADLINE_MS).unref();
-    exporter.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('stop failed', { err });
-        process.exit(1);
-      },
-    );
+    Promise.resolve(started)
+      .catch(() => undefined)
+      .then(() => exporter.stop())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error('stop failed', { err });
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  started = exporter.start();
+  await started;
 }
 
 async function main(argv: readonly string[]): Promise<void> {
