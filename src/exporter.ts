@@ -123,6 +123,8 @@ export class Exporter {
       vantage: this.#config.vantage,
       catalog: effectiveCatalog(this.#config.catalog),
       snapshot,
+      shard: this.#config.shard,
+      meshPeers: this.#config.meshPeers,
     });
     this.store.setTargets(targets);
     this.store.setNodes(snapshot.nodes);

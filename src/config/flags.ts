@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DISCOVERY_MODES, type DiscoveryMode } from '../discovery/kubernetes/kubeconfig.js';
+import { parseShard, type Shard } from '../targets/spread.js';
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { LISTEN_ADDRESS_EXPECTED, type ListenAddress, parseListenAddress } from './address.js';
 import { DURATION_EXPECTED, formatDuration, parseDuration } from './duration.js';
@@ -112,9 +113,15 @@ function filePath(text: string): string {
 const NODE_NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 
 function vantage(text: string): string {
-  if (text === 'central' || text === 'external') return text;
+  if (text === 'central' || text === 'external' || text === 'node') return text;
   if (text.length <= 253 && NODE_NAME.test(text)) return text;
-  throw new BadValue('central, external, or the name of the node probing from');
+  throw new BadValue('central, external, node, or the name of the node probing from');
+}
+
+function shard(text: string): Shard {
+  const parsed = parseShard(text);
+  if (!parsed) throw new BadValue('i/N with 0 <= i < N, such as 0/3');
+  return parsed;
 }
 
 /** Every flag; the order here is the order in `--help`. */
@@ -163,8 +170,20 @@ export const FLAGS = {
   vantage: valueFlag({
     placeholder: 'VANTAGE',
     default: 'central',
-    help: "Where probes come from: central (in the cluster), external (outside it), or a node's name.",
+    help: "Where probes come from: central (in the cluster), external (outside it), node (this node, from $NODE_NAME), or a node's name.",
     parse: vantage,
+  }),
+  'mesh.peers': valueFlag({
+    placeholder: 'N',
+    default: '10',
+    help: 'With a node vantage: how many other nodes each agent probes, chosen by rendezvous hashing.',
+    parse: integer(0, 10000),
+  }),
+  shard: valueFlag({
+    placeholder: 'i/N',
+    default: '0/1',
+    help: 'Probe only the targets whose key hashes to shard i of N (0-based), as Prometheus hashmod does.',
+    parse: shard,
   }),
   discovery: valueFlag({
     placeholder: 'MODE',
@@ -204,6 +223,8 @@ export interface Flags {
   };
   readonly logLevel: LogLevel;
   readonly vantage: string;
+  readonly meshPeers: number;
+  readonly shard: Shard;
   readonly discovery: {
     readonly mode: DiscoveryMode;
     readonly kubeconfig?: string;
@@ -226,6 +247,8 @@ function toFlags(command: Command | undefined, v: FlagValues): Flags {
     },
     logLevel: v['log.level'],
     vantage: v.vantage,
+    meshPeers: v['mesh.peers'],
+    shard: v.shard,
     discovery: {
       mode: v.discovery,
       ...(v.kubeconfig === undefined ? {} : { kubeconfig: v.kubeconfig }),

@@ -11,9 +11,10 @@ import { type PortRange, ROLES } from '../catalog/types.js';
 import type { DiscoveryMode } from '../discovery/kubernetes/kubeconfig.js';
 import type { KubernetesDiscoveryOptionsInput } from '../discovery/kubernetes/options.js';
 import type { ClusterNode } from '../discovery/types.js';
+import type { Shard } from '../targets/spread.js';
 import type { LogLevel } from '../util/log.js';
 import { checkConfigFile } from './checks.js';
-import { ConfigError, formatPath } from './errors.js';
+import { ConfigError, formatPath, showValue } from './errors.js';
 import { type Command, type Flags, type IcmpMode, parseFlags } from './flags.js';
 import { deepFreeze } from './freeze.js';
 import { type ConfigIssue, describeIssue, fallbackExpected } from './issues.js';
@@ -31,8 +32,12 @@ export interface ExporterConfig {
     readonly icmp: IcmpMode;
   };
   readonly logLevel: LogLevel;
-  /** `central`, `external`, or the name of the node probing from. */
+  /** `central`, `external`, or the name of the node probing from (`node` resolved from NODE_NAME). */
   readonly vantage: string;
+  /** With a node vantage: how many peers the agent probes besides itself. */
+  readonly meshPeers: number;
+  /** The share of the targets this exporter probes; 0/1 is all of them. */
+  readonly shard: Shard;
   readonly nodes: readonly ClusterNode[];
   readonly kubernetesVersion?: string;
   readonly nodePortRange: PortRange;
@@ -79,6 +84,8 @@ export const EMBEDDED_DEFAULT_NODE: ClusterNode = deepFreeze({
 export interface LoadOptions {
   /** Reads the config file as UTF-8 text; default node:fs. Tests pass their own. */
   readonly readFile?: (path: string) => Promise<string>;
+  /** Where `--vantage=node` finds NODE_NAME; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -89,12 +96,28 @@ export async function loadConfig(
   argv: readonly string[],
   options: LoadOptions = {},
 ): Promise<ExporterConfig> {
-  const flags = parseFlags(argv);
+  const flags = resolveVantage(parseFlags(argv), options.env ?? process.env);
   if (flags.configFile === undefined || flags.showHelp || flags.showVersion) {
     return buildConfig(flags, undefined);
   }
   const text = await readConfigFile(flags.configFile, options.readFile ?? readUtf8);
   return buildConfig(flags, parseConfigText(text, flags.configFile));
+}
+
+// Kubernetes node names are DNS subdomains.
+const NODE_NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+
+/** `--vantage=node` means the node this agent runs on, which the downward API puts in NODE_NAME. */
+function resolveVantage(flags: Flags, env: Readonly<Record<string, string | undefined>>): Flags {
+  if (flags.vantage !== 'node') return flags;
+  const name = env.NODE_NAME ?? '';
+  if (!NODE_NAME.test(name) || name.length > 253) {
+    throw new ConfigError(
+      'FLAG_INVALID',
+      `--vantage: "node" needs NODE_NAME set to this node's name (the downward API's spec.nodeName), got ${showValue(env.NODE_NAME)}`,
+    );
+  }
+  return { ...flags, vantage: name };
 }
 
 function readUtf8(path: string): Promise<string> {
@@ -136,6 +159,8 @@ export function buildConfig(flags: Flags, file: FileConfig | undefined): Exporte
     probe: { ...flags.probe },
     logLevel: flags.logLevel,
     vantage: flags.vantage,
+    meshPeers: flags.meshPeers,
+    shard: { ...flags.shard },
     discovery: {
       ...flags.discovery,
       kubernetes: {

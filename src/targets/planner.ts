@@ -1,6 +1,7 @@
 import { entryAppliesToRoles, versionInRange } from '../catalog/applies.js';
 import type { CatalogEntry } from '../catalog/types.js';
 import type { ClusterNode, DiscoverySnapshot, NodePort } from '../discovery/types.js';
+import { meshPeers, type Shard, shardOf } from './spread.js';
 import { type ExpectedState, type Target, targetKey, type Vantage } from './types.js';
 
 /** Everything the planner needs; it reads nothing else. */
@@ -9,8 +10,15 @@ export interface PlanInput {
   /** The catalog after config overrides. */
   readonly catalog: readonly CatalogEntry[];
   readonly snapshot: DiscoverySnapshot;
-  /** Kept when true; sharding and the per-node mesh narrow the plan through this. */
+  /** Kept when true: a further filter, for tests and one-shot commands. */
   readonly keep?: (target: Target) => boolean;
+  /** Keep only the targets whose key hashes to this shard (`--shard=i/N`). */
+  readonly shard?: Shard;
+  /**
+   * With a node vantage: how many peers besides itself the agent probes (`--mesh.peers`).
+   * Undefined probes every node.
+   */
+  readonly meshPeers?: number;
 }
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
@@ -37,7 +45,9 @@ function catalogTarget(
     // From outside the cluster an internal port must not answer: it is an exposure.
     expected = 'closed';
   }
-  const base = { vantage, node: node.name, address: node.address, protocol: entry.protocol };
+  // A port bound to the node's loopback is reached there, not at the node's address.
+  const address = entry.localhostOnly && vantage === node.name ? '127.0.0.1' : node.address;
+  const base = { vantage, node: node.name, address, protocol: entry.protocol };
   return {
     ...base,
     key: targetKey({ ...base, port: entry.port }),
@@ -80,25 +90,42 @@ function nodePortTarget(vantage: Vantage, node: ClusterNode, nodePort: NodePort)
  * (31234 and 31100 are NodePorts), the catalog entry wins: it carries the meaning.
  */
 export function planTargets(input: PlanInput): Target[] {
-  const { vantage, catalog, snapshot, keep } = input;
+  const { vantage, catalog, snapshot, keep, shard } = input;
+  const nodes = nodesToProbe(input);
   const planned = new Map<string, Target>();
   const add = (target: Target) => {
     if (planned.has(target.key)) return;
     if (keep && !keep(target)) return;
+    if (shard && shard.count > 1 && shardOf(target.key, shard.count) !== shard.index) return;
     planned.set(target.key, target);
   };
-  for (const node of snapshot.nodes) {
+  for (const node of nodes) {
     for (const entry of catalog) {
       if (!entryAppliesToRoles(entry, node.roles)) continue;
       if (entry.localhostOnly && !seesLocalhost(vantage, node)) continue;
       add(catalogTarget(vantage, node, entry, snapshot.kubernetesVersion));
     }
   }
-  for (const node of snapshot.nodes) {
+  for (const node of nodes) {
     for (const nodePort of snapshot.nodePorts) {
       if (nodePort.protocol !== 'TCP') continue;
       add(nodePortTarget(vantage, node, nodePort));
     }
   }
   return [...planned.values()];
+}
+
+/** A node agent probes itself and its mesh peers; every other vantage probes every node. */
+function nodesToProbe(input: PlanInput): readonly ClusterNode[] {
+  const { vantage, snapshot, meshPeers: peerCount } = input;
+  const self = snapshot.nodes.find((node) => node.name === vantage);
+  if (!self || peerCount === undefined) return snapshot.nodes;
+  const peers = new Set(
+    meshPeers(
+      self.name,
+      snapshot.nodes.map((node) => node.name),
+      peerCount,
+    ),
+  );
+  return snapshot.nodes.filter((node) => node === self || peers.has(node.name));
 }

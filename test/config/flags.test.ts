@@ -18,12 +18,27 @@ const DEFAULTS: Flags = {
   probe: { intervalMs: 15_000, timeoutMs: 2000, concurrency: 256, icmp: 'auto' },
   logLevel: 'info',
   vantage: 'central',
+  meshPeers: 10,
+  shard: { index: 0, count: 1 },
   discovery: { mode: 'auto', namespaces: [] },
   showHelp: false,
   showVersion: false,
 };
 
 describe('parseFlags', () => {
+  it('reads the deployment-mode flags', () => {
+    const flags = parseFlags(['--vantage=node', '--mesh.peers=3', '--shard=2/3']);
+    assert.equal(flags.vantage, 'node');
+    assert.equal(flags.meshPeers, 3);
+    assert.deepEqual(flags.shard, { index: 2, count: 3 });
+    for (const bad of ['3/3', '1', '-1/2', '0/0', 'a/b']) {
+      assert.equal(
+        flagError([`--shard=${bad}`]).message,
+        `--shard: expected i/N with 0 <= i < N, such as 0/3, got "${bad}"`,
+      );
+    }
+  });
+
   it('reads the discovery flags', () => {
     const flags = parseFlags([
       '--discovery=kubernetes',
@@ -70,6 +85,8 @@ describe('parseFlags', () => {
       probe: { intervalMs: 5_400_000, timeoutMs: 500, concurrency: 1000, icmp: 'off' },
       logLevel: 'debug',
       vantage: 'worker-1',
+      meshPeers: 10,
+      shard: { index: 0, count: 1 },
       discovery: { mode: 'auto', namespaces: [] },
       showHelp: false,
       showVersion: false,
@@ -137,7 +154,7 @@ describe('parseFlags with bad flags', () => {
     [['--log.level=trace'], '--log.level: expected one of debug, info, warn, error, got "trace"'],
     [
       ['--vantage=Central'],
-      '--vantage: expected central, external, or the name of the node probing from, got "Central"',
+      '--vantage: expected central, external, node, or the name of the node probing from, got "Central"',
     ],
     [
       ['--web.listen-address=19101'],

@@ -180,6 +180,21 @@ describe('loadConfig with a bad file', () => {
   });
 });
 
+describe('--vantage=node', () => {
+  it('takes the node name from NODE_NAME, as the downward API sets it', async () => {
+    const config = await loadConfig(['--vantage=node'], { env: { NODE_NAME: 'k8s-worker-1' } });
+    assert.equal(config.vantage, 'k8s-worker-1');
+  });
+
+  it('without NODE_NAME is one line naming what is missing', async () => {
+    await assert.rejects(loadConfig(['--vantage=node'], { env: {} }), {
+      code: 'FLAG_INVALID',
+      message:
+        '--vantage: "node" needs NODE_NAME set to this node\'s name (the downward API\'s spec.nodeName), got nothing',
+    });
+  });
+});
+
 describe('loadConfig with a good file', () => {
   it('loads the full example to the expected config', async () => {
     const path = join(TESTDATA, 'full.yml');
@@ -190,6 +205,8 @@ describe('loadConfig with a good file', () => {
       probe: { intervalMs: 30_000, timeoutMs: 2000, concurrency: 256, icmp: 'auto' },
       logLevel: 'info',
       vantage: 'central',
+      meshPeers: 10,
+      shard: { index: 0, count: 1 },
       discovery: {
         mode: 'auto',
         namespaces: [],
