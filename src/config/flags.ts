@@ -137,6 +137,14 @@ export const FLAGS = {
     help: 'Where /metrics and the status page listen: :PORT, HOST:PORT or [IPv6]:PORT.',
     parse: listenAddress,
   }),
+  'web.config.file': valueFlag({
+    placeholder: 'FILE',
+    help: 'TLS and basic auth for the web server, in the Prometheus exporter-toolkit format; re-read on every connection.',
+    parse: filePath,
+  }),
+  'web.enable-lifecycle': switchFlag({
+    help: 'Allow POST /-/reload to re-read the config file (SIGHUP always does).',
+  }),
   'probe.interval': valueFlag({
     placeholder: 'DURATION',
     default: '15s',
@@ -215,6 +223,10 @@ export interface Flags {
   readonly command?: Command;
   readonly configFile?: string;
   readonly listen: ListenAddress;
+  readonly web: {
+    readonly configFile?: string;
+    readonly enableLifecycle: boolean;
+  };
   readonly probe: {
     readonly intervalMs: number;
     readonly timeoutMs: number;
@@ -239,6 +251,10 @@ function toFlags(command: Command | undefined, v: FlagValues): Flags {
     ...(command === undefined ? {} : { command }),
     ...(v['config.file'] === undefined ? {} : { configFile: v['config.file'] }),
     listen: v['web.listen-address'],
+    web: {
+      ...(v['web.config.file'] === undefined ? {} : { configFile: v['web.config.file'] }),
+      enableLifecycle: v['web.enable-lifecycle'],
+    },
     probe: {
       intervalMs: v['probe.interval'],
       timeoutMs: v['probe.timeout'],

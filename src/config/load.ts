@@ -25,6 +25,8 @@ export interface ExporterConfig {
   readonly configFile?: string;
   /** host undefined = all interfaces; port 0 = any free port. */
   readonly listen: { readonly host?: string; readonly port: number };
+  /** `--web.config.file` (TLS, basic auth) and `--web.enable-lifecycle` (POST /-/reload). */
+  readonly web: { readonly configFile?: string; readonly enableLifecycle: boolean };
   readonly probe: {
     readonly intervalMs: number;
     readonly timeoutMs: number;
@@ -156,6 +158,7 @@ export function buildConfig(flags: Flags, file: FileConfig | undefined): Exporte
     ...(flags.command === undefined ? {} : { command: flags.command }),
     ...(flags.configFile === undefined ? {} : { configFile: flags.configFile }),
     listen: { ...flags.listen },
+    web: { ...flags.web },
     probe: { ...flags.probe },
     logLevel: flags.logLevel,
     vantage: flags.vantage,

@@ -15,6 +15,7 @@ function flagError(argv: readonly string[]): ConfigError {
 
 const DEFAULTS: Flags = {
   listen: { port: 19101 },
+  web: { enableLifecycle: false },
   probe: { intervalMs: 15_000, timeoutMs: 2000, concurrency: 256, icmp: 'auto' },
   logLevel: 'info',
   vantage: 'central',
@@ -82,6 +83,7 @@ describe('parseFlags', () => {
     assert.deepEqual(parseFlags(argv), {
       configFile: 'cluster.yml',
       listen: { host: '127.0.0.1', port: 9999 },
+      web: { enableLifecycle: false },
       probe: { intervalMs: 5_400_000, timeoutMs: 500, concurrency: 1000, icmp: 'off' },
       logLevel: 'debug',
       vantage: 'worker-1',

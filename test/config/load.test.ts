@@ -202,6 +202,7 @@ describe('loadConfig with a good file', () => {
     const expected: ExporterConfig = {
       configFile: path,
       listen: { port: 19101 },
+      web: { enableLifecycle: false },
       probe: { intervalMs: 30_000, timeoutMs: 2000, concurrency: 256, icmp: 'auto' },
       logLevel: 'info',
       vantage: 'central',
