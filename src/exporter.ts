@@ -5,7 +5,7 @@
  * the whole exporter in-process through the same path as main.
  */
 import { effectiveCatalog } from './catalog/overrides.js';
-import type { ExporterConfig } from './config/index.js';
+import { type ExporterConfig, reloadConfig } from './config/index.js';
 import type { DiscoverySnapshot, Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
 import { IcmpPinger } from './probe/icmp.js';
@@ -22,8 +22,11 @@ import type { Logger } from './util/log.js';
 
 export interface ExporterOptions {
   readonly config: ExporterConfig;
-  /** Where nodes and NodePorts come from. */
-  readonly source: Source;
+  /**
+   * Where nodes and NodePorts come from, for a config: called at start and again after
+   * each reload, since a reload may change the static nodes or the discovery rules.
+   */
+  readonly createSource: (config: ExporterConfig) => Source;
   readonly logger: Logger;
   readonly version: string;
   /** Default the system clock; tests pass a fake one. */
@@ -46,16 +49,20 @@ export class Exporter {
   /** Why probes failed with `error` this cycle, logged once per cycle, not once per probe. */
   #cycleErrors = new Map<string, number>();
   #config: ExporterConfig;
+  #source: Source;
+  /** Reloads run one at a time: a SIGHUP during a POST /-/reload waits its turn. */
+  #reloading: Promise<unknown> = Promise.resolve();
   #server: ServerHandle | undefined;
 
   constructor(options: ExporterOptions) {
     this.#options = options;
     this.#config = options.config;
+    this.#source = options.createSource(options.config);
     this.#logger = options.logger;
     this.metrics = createMetrics({
       version: options.version,
       store: this.store,
-      sourceStatus: () => [options.source.status()],
+      sourceStatus: () => [this.#source.status()],
       logger: options.logger,
     });
     this.#pinger = new IcmpPinger({ mode: options.config.probe.icmp, logger: options.logger });
@@ -92,15 +99,14 @@ export class Exporter {
   async start(): Promise<void> {
     const icmp = this.#pinger.open();
     this.metrics.setIcmpEnabled(icmp.enabled);
-    await this.#options.source.start((snapshot) => {
-      this.#snapshot = snapshot;
-      this.#replan();
-    });
+    await this.#startSource(this.#source);
     const app = createApp({
       metrics: this.metrics,
       readiness: () => this.ready,
       version: this.#options.version,
       logger: this.#logger,
+      // Off by default, as in Prometheus: anyone who reaches the port could trigger it.
+      ...(this.#config.web.enableLifecycle && { reload: () => this.reload() }),
     });
     const { host, port } = this.#config.listen;
     this.#server = await startServer(app, { ...(host !== undefined && { host }), port });
@@ -112,8 +118,52 @@ export class Exporter {
 
   /** Stops probing, discovery and the server; resolves when all are down. */
   async stop(): Promise<void> {
-    await Promise.all([this.#scheduler.stop(), this.#server?.close(), this.#options.source.stop()]);
+    await Promise.all([this.#scheduler.stop(), this.#server?.close(), this.#source.stop()]);
     this.#pinger.close();
+  }
+
+  /**
+   * Reads the config file again. A good one takes effect at the next cycle; a bad one
+   * is refused with a log line, the running config stays, and
+   * imanager_config_last_reload_successful goes to 0. Rejects with the reason.
+   */
+  reload(): Promise<void> {
+    const run = this.#reloading.then(() => this.#reload());
+    this.#reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  async #reload(): Promise<void> {
+    let next: ExporterConfig;
+    try {
+      next = await reloadConfig(this.#config);
+    } catch (err) {
+      this.metrics.setConfigReloadSuccessful(false);
+      this.#logger.error('configuration reload refused; the running configuration stays', {
+        reason: err instanceof Error ? err.message : String(err),
+      });
+      throw err;
+    }
+    const previous = this.#source;
+    const source = this.#options.createSource(next);
+    this.#config = next;
+    this.#source = source;
+    await previous.stop();
+    await this.#startSource(source);
+    // A static source reports at once; a Kubernetes one keeps the last snapshot until
+    // its first list, so the targets never empty in between.
+    this.#replan();
+    this.metrics.setConfigReloadSuccessful(true);
+    this.#logger.info('configuration reloaded', { file: next.configFile });
+  }
+
+  #startSource(source: Source): Promise<void> {
+    return source.start((snapshot) => {
+      // A source replaced by a reload may still deliver; only the current one counts.
+      if (source !== this.#source) return;
+      this.#snapshot = snapshot;
+      this.#replan();
+    });
   }
 
   /** Plans the targets from the latest snapshot; the scheduler takes them at its next cycle. */

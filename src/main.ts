@@ -29,8 +29,12 @@ function isInputError(err: unknown): err is Error & { code: string } {
 }
 
 async function runExporter(config: ExporterConfig, logger: Logger): Promise<void> {
-  const source = selectSource(config, { logger });
-  const exporter = new Exporter({ config, source, logger, version: VERSION });
+  const exporter = new Exporter({
+    config,
+    createSource: (current) => selectSource(current, { logger }),
+    logger,
+    version: VERSION,
+  });
   // Handlers first: a signal that arrives while starting still stops cleanly.
   let started: Promise<void> | undefined;
   let stopping = false;
@@ -55,6 +59,10 @@ async function runExporter(config: ExporterConfig, logger: Logger): Promise<void
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // As Prometheus does: SIGHUP re-reads the config file; a bad one is logged and refused.
+  process.on('SIGHUP', () => {
+    exporter.reload().catch(() => undefined);
+  });
   started = exporter.start();
   await started;
 }

@@ -17,4 +17,5 @@ export {
   type LoadOptions,
   loadConfig,
   parseConfigText,
+  reloadConfig,
 } from './load.js';

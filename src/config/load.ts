@@ -122,6 +122,20 @@ function resolveVantage(flags: Flags, env: Readonly<Record<string, string | unde
   return { ...flags, vantage: name };
 }
 
+/**
+ * The running config with its file read again (SIGHUP, POST /-/reload): flags stay as
+ * they were, everything from the file is replaced. Without a file there is nothing to
+ * re-read and the running config is returned. Throws ConfigError like loadConfig.
+ */
+export async function reloadConfig(
+  running: ExporterConfig,
+  options: LoadOptions = {},
+): Promise<ExporterConfig> {
+  if (running.configFile === undefined) return running;
+  const text = await readConfigFile(running.configFile, options.readFile ?? readUtf8);
+  return buildConfig(running, parseConfigText(text, running.configFile));
+}
+
 function readUtf8(path: string): Promise<string> {
   return readFileFromDisk(path, 'utf8');
 }
