@@ -9,8 +9,7 @@ import { type ExporterConfig, reloadConfig } from './config/index.js';
 import type { DiscoverySnapshot, Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
 import { IcmpPinger } from './probe/icmp.js';
-import { PROBERS } from './probe/registry.js';
-import { createResolver, type Resolution } from './probe/resolve.js';
+import { createTargetProber } from './probe/run.js';
 import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { ResultStore } from './results/store.js';
@@ -33,8 +32,6 @@ export interface ExporterOptions {
   readonly clock?: Clock;
 }
 
-const UNRESOLVED: Resolution = { error: 'EUNRESOLVED' };
-
 export class Exporter {
   readonly store = new ResultStore();
   readonly metrics: Metrics;
@@ -42,10 +39,9 @@ export class Exporter {
   readonly #logger: Logger;
   readonly #scheduler: Scheduler;
   readonly #pinger: IcmpPinger;
-  readonly #resolver = createResolver();
+  /** Resolves each cycle's hosts once, then probes; the one-shot check shares it. */
+  readonly #prober = createTargetProber();
   #snapshot: DiscoverySnapshot = { nodes: [], nodePorts: [] };
-  /** Host -> address for the cycle under way; refreshed at each cycle start. */
-  #resolutions = new Map<string, Resolution>();
   /** Why probes failed with `error` this cycle, logged once per cycle, not once per probe. */
   #cycleErrors = new Map<string, number>();
   #config: ExporterConfig;
@@ -73,7 +69,7 @@ export class Exporter {
       concurrency,
       clock: options.clock ?? systemClock,
       logger: options.logger,
-      probe: (target, timeout) => this.#probe(target, timeout),
+      probe: (target, timeout) => this.#prober.probe(target, timeout),
       onResult: (target, result, atMs) => this.#onResult(target, result, atMs),
       onCycleStart: (targets) => this.#onCycleStart(targets),
       onCycleEnd: (stats) => this.#onCycleEnd(stats),
@@ -188,9 +184,7 @@ export class Exporter {
   }
 
   async #onCycleStart(targets: readonly Target[]): Promise<void> {
-    const hosts = new Set<string>();
-    for (const target of targets) hosts.add(target.address);
-    this.#resolutions = await this.#resolver.resolve(hosts);
+    await this.#prober.prepare(targets);
     this.#cycleErrors.clear();
     // One echo per node per cycle, beside the port probes rather than ahead of them.
     void this.#pingNodes(targets);
@@ -203,7 +197,7 @@ export class Exporter {
     const timeoutMs = this.#config.probe.timeoutMs;
     await Promise.all(
       [...nodes].map(async ([key, address]) => {
-        const resolution = this.#resolutions.get(address);
+        const resolution = this.#prober.resolution(address);
         if (!resolution || 'error' in resolution) return;
         const result = await this.#pinger.ping(resolution.ip, timeoutMs);
         if (result.error === 'icmp disabled') return;
@@ -212,14 +206,6 @@ export class Exporter {
         this.metrics.countProbe('icmp', result.up ? 'open' : 'timeout');
       }),
     );
-  }
-
-  #probe(target: Target, timeoutMs: number): Promise<ProbeResult> {
-    const resolution = this.#resolutions.get(target.address) ?? UNRESOLVED;
-    if ('error' in resolution) {
-      return Promise.resolve({ state: 'error', durationSeconds: 0, error: resolution.error });
-    }
-    return PROBERS[target.protocol]({ ip: resolution.ip, port: target.port, timeoutMs });
   }
 
   #onResult(target: Target, result: ProbeResult, atMs: number): void {
