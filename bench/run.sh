@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Every benchmark in bench/, with the programs they compare against: `npm run bench`.
+# Options are passed to each benchmark (e.g. `npm run bench -- --targets 50000`).
+# Each prints one JSON object, kept in bench/results/*.tmp.json, and a summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Program -> Debian package. nmap and blackbox are the contenders; GNU time measures
+# nmap's CPU; ip and nft make the namespace with dropped ports.
+declare -A NEEDED=(
+  [/usr/bin/nmap]=nmap
+  [/usr/bin/prometheus-blackbox-exporter]=prometheus-blackbox-exporter
+  [/usr/bin/time]=time
+  [ip]=iproute2
+  [nft]=nftables
+)
+missing=()
+for program in "${!NEEDED[@]}"; do
+  command -v "$program" >/dev/null 2>&1 || missing+=("${NEEDED[$program]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bench: missing Debian packages: ${packages[*]}; install them with: sudo apt-get install ${packages[*]}" >&2
+    exit 1
+  fi
+  echo "bench: installing ${packages[*]} from Debian" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  # The package starts its daemon where systemd runs; the benchmark starts its own.
+  if command -v systemctl >/dev/null 2>&1 &&
+    systemctl is-active --quiet prometheus-blackbox-exporter 2>/dev/null; then
+    systemctl stop prometheus-blackbox-exporter || true
+  fi
+fi
+
+# A probe in flight holds a socket: as many descriptors as allowed, 65536 if we may.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+mkdir -p bench/results
+summaries=()
+run() {
+  local name=$1
+  shift
+  echo "== $name" >&2
+  local summary
+  summary=$(node --import tsx "$@" --json "bench/results/$name.tmp.json")
+  cat "bench/results/$name.tmp.json"
+  echo "$summary"
+  summaries+=("$name: $summary")
+}
+
+run probe-throughput bench/probe-throughput.ts "$@"
+# Timeouts dominate when ports drop SYNs, so that run is reported on its own. It
+# needs a network namespace, hence root.
+if [ "$(id -u)" -eq 0 ]; then
+  run probe-throughput-dropped bench/probe-throughput.ts --dropped-share 0.1 "$@"
+else
+  echo "== probe-throughput-dropped: not run: it needs root for its network namespace" >&2
+fi
+
+echo "== summary"
+printf '%s\n' "${summaries[@]}"
