@@ -101,6 +101,12 @@ export class Exporter {
       readiness: () => this.ready,
       version: this.#options.version,
       logger: this.#logger,
+      status: {
+        store: this.store,
+        // Read at each request: a reload may change the interval.
+        intervalSeconds: () => this.#config.probe.intervalMs / 1000,
+        now: () => (this.#options.clock ?? systemClock).now(),
+      },
       // Off by default, as in Prometheus: anyone who reaches the port could trigger it.
       ...(this.#config.web.enableLifecycle && { reload: () => this.reload() }),
     });

@@ -5,7 +5,7 @@ import { gzip } from 'node:zlib';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Metrics } from '../metrics/collector.js';
 import { type Logger, silentLogger } from '../util/log.js';
-import { landingPage } from './landing.js';
+import { createStatusPage, STATUS_PAGE_HEADERS, type StatusSource } from './status-page.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -14,8 +14,10 @@ export interface AppOptions {
   readonly metrics: Pick<Metrics, 'render' | 'contentType'>;
   /** /-/ready answers 200 once this is true, 503 before (e.g. before the first cycle). */
   readonly readiness: () => boolean;
-  /** Shown on the landing page. */
+  /** Shown on the status page. */
   readonly version: string;
+  /** What the status page at / shows; absent, it shows an exporter with no targets. */
+  readonly status?: StatusSource;
   /** Where a failed request is reported. Default: silent. */
   readonly logger?: Logger;
   /**
@@ -53,8 +55,13 @@ export function createApp(options: AppOptions): Express {
     },
   });
 
-  const page = landingPage({ version: options.version });
-  route(app, '/', { GET: (_req, res) => void res.type('html').send(page) });
+  const statusPage = createStatusPage({
+    version: options.version,
+    ...(options.status && { source: options.status }),
+  });
+  route(app, '/', {
+    GET: (req, res) => void res.set(STATUS_PAGE_HEADERS).type('html').send(statusPage(req.query)),
+  });
 
   route(app, '/-/healthy', { GET: (_req, res) => void res.type('text').send('OK\n') });
 

@@ -1,0 +1,83 @@
+/**
+ * A known cluster for the status page tests: three nodes, the catalog, three NodePorts,
+ * planned by the real planner into a real ResultStore, with results the test chooses.
+ */
+import { effectiveCatalog, NO_CATALOG_CHANGES } from '../../src/catalog/overrides.js';
+import { DEFAULT_NODEPORT_RANGE } from '../../src/catalog/ports.js';
+import type { ClusterNode, NodePort } from '../../src/discovery/types.js';
+import type { ProbeResult } from '../../src/probe/types.js';
+import { ResultStore } from '../../src/results/store.js';
+import { planTargets } from '../../src/targets/planner.js';
+import type { Target } from '../../src/targets/types.js';
+
+export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
+
+export function clusterNode(
+  name: string,
+  address: string,
+  roles: ClusterNode['roles'],
+): ClusterNode {
+  return { name, address, roles, ready: true, kubeletVersion: 'v1.28.3' };
+}
+
+export function nodePort(fields: Partial<NodePort> & Pick<NodePort, 'nodePort'>): NodePort {
+  return {
+    namespace: 'imanager',
+    service: `svc-${fields.nodePort}`,
+    portName: 'http',
+    servicePort: 8080,
+    protocol: 'TCP',
+    group: 'basic-service',
+    type: 'NodePort',
+    trafficPolicy: 'Cluster',
+    ...fields,
+  };
+}
+
+export const NODES: readonly ClusterNode[] = [
+  clusterNode('master-1', '10.0.0.1', ['control-plane', 'etcd']),
+  clusterNode('worker-1', '10.0.0.2', ['worker']),
+  clusterNode('worker-2', '10.0.0.3', ['worker', 'license-center']),
+];
+
+export const NODE_PORTS: readonly NodePort[] = [
+  nodePort({ nodePort: 30080, service: 'imanager-gateway', group: 'basic-service' }),
+  nodePort({
+    nodePort: 31500,
+    namespace: 'imanager-gis',
+    service: 'gisapp-1a2b',
+    group: 'gis-environment',
+  }),
+  nodePort({ nodePort: 32000, namespace: 'monitoring', service: 'grafana', group: 'other' }),
+];
+
+export interface ClusterOptions {
+  readonly nodes?: readonly ClusterNode[];
+  readonly nodePorts?: readonly NodePort[];
+  readonly vantage?: string;
+  /** The result of each target, or undefined to leave it unprobed. Default: all open. */
+  readonly result?: (target: Target) => ProbeResult | undefined;
+  /** When each result was recorded. Default T0. */
+  readonly at?: (target: Target) => number;
+}
+
+/** A store filled the way the exporter fills it: planner, setTargets, record. */
+export function clusterStore(options: ClusterOptions = {}): ResultStore {
+  const nodes = options.nodes ?? NODES;
+  const nodePorts = options.nodePorts ?? NODE_PORTS;
+  const targets = planTargets({
+    vantage: options.vantage ?? 'central',
+    catalog: effectiveCatalog(NO_CATALOG_CHANGES),
+    snapshot: { nodes, nodePorts, kubernetesVersion: '1.28' },
+  });
+  const store = new ResultStore();
+  store.setTargets(targets);
+  store.setNodes(nodes);
+  store.setNodePorts(nodePorts, DEFAULT_NODEPORT_RANGE);
+  const resultOf = options.result ?? (() => ({ state: 'open', durationSeconds: 0.0004 }));
+  for (const target of targets) {
+    const result = resultOf(target);
+    if (result) store.record(target, result, options.at?.(target) ?? T0);
+  }
+  return store;
+}
