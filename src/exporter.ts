@@ -14,6 +14,7 @@ import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { ResultStore } from './results/store.js';
 import { createApp, type ServerHandle, startServer } from './server/app.js';
+import { loadWebConfig } from './server/web-config.js';
 import { planTargets } from './targets/planner.js';
 import type { Target } from './targets/types.js';
 import { type Clock, systemClock } from './util/clock.js';
@@ -93,6 +94,9 @@ export class Exporter {
    * still starts: it reports itself down and keeps retrying.
    */
   async start(): Promise<void> {
+    // A web config that cannot serve stops the start before anything else runs.
+    const webConfigFile = this.#config.web.configFile;
+    if (webConfigFile !== undefined) loadWebConfig(webConfigFile);
     const icmp = this.#pinger.open();
     this.metrics.setIcmpEnabled(icmp.enabled);
     await this.#startSource(this.#source);
@@ -111,7 +115,12 @@ export class Exporter {
       ...(this.#config.web.enableLifecycle && { reload: () => this.reload() }),
     });
     const { host, port } = this.#config.listen;
-    this.#server = await startServer(app, { ...(host !== undefined && { host }), port });
+    this.#server = await startServer(app, {
+      ...(host !== undefined && { host }),
+      port,
+      ...(webConfigFile !== undefined && { webConfigFile }),
+      logger: this.#logger,
+    });
     // After the server is up, so the first cycle's connect times are not inflated by
     // start-up work on the same event loop.
     this.#scheduler.start();

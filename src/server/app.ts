@@ -1,10 +1,11 @@
-import { createServer, type RequestListener } from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Metrics } from '../metrics/collector.js';
 import { type Logger, silentLogger } from '../util/log.js';
+import { createProtectedServer, type HttpLimits } from './security.js';
 import { createStatusPage, STATUS_PAGE_HEADERS, type StatusSource } from './status-page.js';
 
 const gzipAsync = promisify(gzip);
@@ -133,12 +134,21 @@ export interface ListenOptions {
   readonly host?: string;
   /** 0 picks a free port (tests). */
   readonly port: number;
+  /**
+   * `--web.config.file`: TLS, client certificates, basic auth, response headers, in the
+   * exporter-toolkit's format; re-read when it or its PEM files change. Absent: plain HTTP.
+   */
+  readonly webConfigFile?: string;
+  /** Request limits; what is left out takes DEFAULT_HTTP_LIMITS. */
+  readonly limits?: Partial<HttpLimits>;
+  /** Where web config reloads are reported. Default: silent. */
+  readonly logger?: Logger;
 }
 
 export interface ServerHandle {
   /** Where the server actually listens (the real port when 0 was asked). */
   readonly address: AddressInfo;
-  /** `http://host:port`, IPv6 hosts in brackets. */
+  /** `http://host:port` (`https://` with TLS), IPv6 hosts in brackets. */
   readonly url: string;
   /** Stops listening and drops every connection, idle keep-alive ones included. */
   close(): Promise<void>;
@@ -152,9 +162,19 @@ export class ServerError extends Error {
   }
 }
 
-/** Listens with `app` and resolves once bound; rejects with a ServerError (cause: the errno error). */
-export function startServer(app: RequestListener, options: ListenOptions): Promise<ServerHandle> {
-  const server = createServer(app);
+/**
+ * Listens with `app` and resolves once bound; rejects with a ServerError (cause: the
+ * errno error), or a ConfigError for a web config that cannot serve.
+ */
+export async function startServer(
+  app: RequestListener,
+  options: ListenOptions,
+): Promise<ServerHandle> {
+  const { server, tls } = createProtectedServer(app, {
+    ...(options.webConfigFile !== undefined && { webConfigFile: options.webConfigFile }),
+    ...(options.limits && { limits: options.limits }),
+    ...(options.logger && { logger: options.logger }),
+  });
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       reject(
@@ -174,7 +194,7 @@ export function startServer(app: RequestListener, options: ListenOptions): Promi
       let closing: Promise<void> | undefined;
       resolve({
         address,
-        url: `http://${host}:${address.port}`,
+        url: `${tls ? 'https' : 'http'}://${host}:${address.port}`,
         close: () => {
           closing ??= new Promise<void>((done) => {
             server.close(() => done());

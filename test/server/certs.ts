@@ -1,0 +1,131 @@
+/**
+ * Throwaway certificates for the TLS tests, made with the openssl command into a
+ * temporary directory: a CA, server certificates for 127.0.0.1 it signs, a client
+ * certificate it signs, and a client certificate from another CA.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface KeyPair {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface TestCertificates {
+  readonly dir: string;
+  /** The CA that signs the server and the accepted client. */
+  readonly ca: KeyPair;
+  /** Server certificates for IP 127.0.0.1, common names `server-1` and `server-2`. */
+  readonly server1: KeyPair;
+  readonly server2: KeyPair;
+  /** A client certificate the CA signed. */
+  readonly client: KeyPair;
+  /** A client certificate from another CA. */
+  readonly strangerClient: KeyPair;
+  remove(): Promise<void>;
+}
+
+async function openssl(args: readonly string[], cwd: string): Promise<void> {
+  try {
+    await run('openssl', args, { cwd });
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException & { stderr?: string };
+    if (err.code === 'ENOENT') {
+      throw new Error('the openssl command is missing: install the Debian package openssl', {
+        cause: error,
+      });
+    }
+    throw new Error(`openssl ${args[0]} failed: ${err.stderr ?? err.message}`, { cause: error });
+  }
+}
+
+const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+
+async function selfSignedCa(dir: string, name: string): Promise<KeyPair> {
+  await openssl(
+    [
+      'req',
+      '-x509',
+      ...EC,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
+  return pair(dir, name);
+}
+
+async function signed(dir: string, name: string, ca: string, extensions: string): Promise<KeyPair> {
+  await openssl(
+    ['req', '-new', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`],
+    dir,
+  );
+  await writeFile(join(dir, `${name}.ext`), extensions);
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+    ],
+    dir,
+  );
+  return pair(dir, name);
+}
+
+async function pair(dir: string, name: string): Promise<KeyPair> {
+  const certFile = join(dir, `${name}.crt`);
+  const keyFile = join(dir, `${name}.key`);
+  return {
+    certFile,
+    keyFile,
+    cert: await readFile(certFile, 'utf8'),
+    key: await readFile(keyFile, 'utf8'),
+  };
+}
+
+const SERVER_EXT = 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n';
+const CLIENT_EXT = 'extendedKeyUsage=clientAuth\n';
+
+export async function makeCertificates(): Promise<TestCertificates> {
+  const dir = await mkdtemp(join(tmpdir(), 'imanager-tls-'));
+  const ca = await selfSignedCa(dir, 'ca');
+  await selfSignedCa(dir, 'stranger-ca');
+  return {
+    dir,
+    ca,
+    server1: await signed(dir, 'server-1', 'ca', SERVER_EXT),
+    server2: await signed(dir, 'server-2', 'ca', SERVER_EXT),
+    client: await signed(dir, 'client', 'ca', CLIENT_EXT),
+    strangerClient: await signed(dir, 'stranger-client', 'stranger-ca', CLIENT_EXT),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
