@@ -4,6 +4,7 @@
  * Exit status 2 for bad input (one line, no stack trace), 1 when the exporter
  * cannot run, 0 on a clean stop.
  */
+import { processIo, runCommand } from './cli/index.js';
 import { ConfigError, type ExporterConfig, helpText, loadConfig } from './config/index.js';
 import { DiscoveryError } from './discovery/kubernetes/errors.js';
 import { selectSource } from './discovery/select.js';
@@ -84,7 +85,12 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   if (config.command !== undefined) {
-    fail(2, `the ${config.command} command is not available in this version`);
+    try {
+      process.exit(await runCommand(config, processIo()));
+    } catch (err) {
+      if (isInputError(err)) fail(2, err.message);
+      throw err;
+    }
   }
   const logger = createLogger({ level: config.logLevel }).child({});
   try {

@@ -3,7 +3,15 @@
  * help; parsing, defaults and `--help` all come from it, so a new flag is one entry
  * there plus the line in `toFlags` that puts its value where the program reads it.
  */
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { ROLES, type Role } from '../catalog/types.js';
+import {
+  FIREWALL_FORMATS,
+  type FirewallFormat,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+} from '../cli/formats.js';
 import { DISCOVERY_MODES, type DiscoveryMode } from '../discovery/kubernetes/kubeconfig.js';
 import { parseShard, type Shard } from '../targets/spread.js';
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
@@ -32,6 +40,8 @@ class BadValue extends Error {
 
 interface ValueFlag<T, D extends string | undefined> {
   readonly kind: 'value';
+  /** Set on the flags of one-shot commands: the commands that take it; no command, no flag. */
+  readonly commands?: readonly Command[];
   /** What the value is, in help: `--probe.interval=DURATION`. */
   readonly placeholder: string;
   /** Written as a user would type it and parsed like user input, so help shows it verbatim. */
@@ -43,11 +53,13 @@ interface ValueFlag<T, D extends string | undefined> {
 
 interface SwitchFlag {
   readonly kind: 'switch';
+  readonly commands?: readonly Command[];
   readonly short?: string;
   readonly help: string;
 }
 
 function valueFlag<T, const D extends string | undefined = undefined>(definition: {
+  readonly commands?: readonly Command[];
   readonly placeholder: string;
   readonly default?: D;
   readonly help: string;
@@ -122,6 +134,25 @@ function shard(text: string): Shard {
   const parsed = parseShard(text);
   if (!parsed) throw new BadValue('i/N with 0 <= i < N, such as 0/3');
   return parsed;
+}
+
+function roleList(text: string): Role[] {
+  const names = text.split(',').map((name) => name.trim());
+  if (!names.every((name) => (ROLES as readonly string[]).includes(name))) {
+    throw new BadValue(`a comma-separated list of roles, each one of ${ROLES.join(', ')}`);
+  }
+  return [...new Set(names as Role[])];
+}
+
+/** `10.0.0.0/16` or `fd00::/64`: kept as written, the firewalls read it themselves. */
+function cidr(text: string): string {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(text);
+  const family = match ? isIP(match[1] ?? '') : 0;
+  const bits = Number(match?.[2]);
+  if (family === 0 || bits > (family === 4 ? 32 : 128)) {
+    throw new BadValue('a network such as 10.0.0.0/16 or fd00::/64');
+  }
+  return text;
 }
 
 /** Every flag; the order here is the order in `--help`. */
@@ -209,6 +240,43 @@ export const FLAGS = {
     help: 'Watch Services and EndpointSlices only in these namespaces (comma-separated). Default: all.',
     parse: namespaceList,
   }),
+  output: valueFlag({
+    commands: ['check', 'preflight', 'catalog'],
+    placeholder: 'FORMAT',
+    default: 'table',
+    help: `How check, preflight and catalog print: ${OUTPUT_FORMATS.join(', ')}.`,
+    parse: oneOf<OutputFormat>(OUTPUT_FORMATS),
+  }),
+  roles: valueFlag({
+    commands: ['preflight', 'firewall', 'catalog'],
+    placeholder: 'ROLES',
+    help: `This node's roles, comma-separated (${ROLES.join(', ')}): the ports preflight tests and firewall opens; catalog shows only theirs.`,
+    parse: roleList,
+  }),
+  role: valueFlag({
+    commands: ['preflight', 'firewall', 'catalog'],
+    placeholder: 'ROLE',
+    help: 'Same as --roles.',
+    parse: roleList,
+  }),
+  listen: valueFlag({
+    commands: ['preflight'],
+    placeholder: 'DURATION',
+    help: 'preflight: then hold the free ports open this long, so check from another node can test the path.',
+    parse: duration,
+  }),
+  format: valueFlag({
+    commands: ['firewall'],
+    placeholder: 'FIREWALL',
+    help: `firewall: whose commands to print: ${FIREWALL_FORMATS.join(', ')}.`,
+    parse: oneOf<FirewallFormat>(FIREWALL_FORMATS),
+  }),
+  source: valueFlag({
+    commands: ['firewall'],
+    placeholder: 'CIDR',
+    help: "firewall: open the internal ports only to this network (the nodes' subnet); external ports stay open to all.",
+    parse: cidr,
+  }),
   help: switchFlag({ short: 'h', help: 'Show this help and exit.' }),
   version: switchFlag({ help: 'Show the version and exit.' }),
 } as const;
@@ -244,6 +312,32 @@ export interface Flags {
   };
   readonly showHelp: boolean;
   readonly showVersion: boolean;
+  /** The flags of the one-shot commands; present when a command was given. */
+  readonly commandFlags?: CommandFlags;
+}
+
+/** What the one-shot commands read besides the exporter's flags. */
+export interface CommandFlags {
+  readonly output: OutputFormat;
+  /** `--roles` (or `--role`); the parser requires it for preflight and firewall. */
+  readonly roles?: readonly Role[];
+  /** `--listen`: how long preflight holds the free ports open. */
+  readonly listenMs?: number;
+  /** `--format`; the parser requires it for firewall. */
+  readonly firewallFormat?: FirewallFormat;
+  /** `--source`: the network internal ports are opened to. */
+  readonly source?: string;
+}
+
+function toCommandFlags(v: FlagValues): CommandFlags {
+  const roles = v.roles ?? v.role;
+  return {
+    output: v.output,
+    ...(roles === undefined ? {} : { roles }),
+    ...(v.listen === undefined ? {} : { listenMs: v.listen }),
+    ...(v.format === undefined ? {} : { firewallFormat: v.format }),
+    ...(v.source === undefined ? {} : { source: v.source }),
+  };
 }
 
 function toFlags(command: Command | undefined, v: FlagValues): Flags {
@@ -272,6 +366,7 @@ function toFlags(command: Command | undefined, v: FlagValues): Flags {
     },
     showHelp: v.help,
     showVersion: v.version,
+    ...(command === undefined ? {} : { commandFlags: toCommandFlags(v) }),
   };
 }
 
@@ -324,6 +419,7 @@ export function parseFlags(argv: readonly string[]): Flags {
   const command = parseCommand(parsed.positionals);
   const flags = toFlags(command, values as FlagValues);
   checkTogether(flags, given);
+  checkCommandFlags(command, given);
   return flags;
 }
 
@@ -348,6 +444,41 @@ function checkTogether(flags: Flags, given: Record<string, unknown>): void {
     throw flagError(
       `--probe.timeout: expected less than --probe.interval (${formatDuration(intervalMs)}), got ${shown}${origin}`,
     );
+  }
+}
+
+/** What each command cannot do without, as the text after `expected`. */
+const REQUIRED_BY: Readonly<Partial<Record<Command, Readonly<Record<string, string>>>>> = {
+  preflight: { roles: `this node's roles for preflight, such as --roles=control-plane,etcd` },
+  firewall: {
+    roles: `the node's roles for firewall, such as --roles=worker`,
+    format: `the firewall for firewall, one of ${FIREWALL_FORMATS.join(', ')}`,
+  },
+};
+
+/**
+ * A command's flag given without that command would be ignored without a word, and
+ * the exporter would start instead of the command the user meant: say so.
+ */
+function checkCommandFlags(command: Command | undefined, given: Record<string, unknown>): void {
+  for (const name of NAMES) {
+    const flag: ValueFlag<unknown, string | undefined> | SwitchFlag = FLAGS[name];
+    if (flag.commands === undefined || given[name] === undefined) continue;
+    if (command === undefined || !flag.commands.includes(command)) {
+      const takers = flag.commands.join(', ');
+      const got = command === undefined ? 'no command' : `the ${command} command`;
+      throw flagError(
+        `--${name}: only for the command${flag.commands.length > 1 ? 's' : ''} ${takers}, got ${got}`,
+      );
+    }
+  }
+  if (given.roles !== undefined && given.role !== undefined) {
+    throw flagError('--role: same as --roles, expected one of the two, got both');
+  }
+  const required = command === undefined ? undefined : REQUIRED_BY[command];
+  for (const [name, expected] of Object.entries(required ?? {})) {
+    const present = given[name] !== undefined || (name === 'roles' && given.role !== undefined);
+    if (!present) throw flagError(`--${name}: expected ${expected}, got nothing`);
   }
 }
 
@@ -390,7 +521,7 @@ export function helpText(program = 'imanager-port-exporter'): string {
   const commands = Object.entries(COMMANDS).map(
     ([name, help]) => `  ${name.padEnd(commandWidth)}  ${help}`,
   );
-  const rows = NAMES.map((name) => {
+  const row = (name: FlagName) => {
     const flag: ValueFlag<unknown, string | undefined> | SwitchFlag = FLAGS[name];
     if (flag.kind === 'switch') {
       const left = flag.short ? `-${flag.short}, --${name}` : `    --${name}`;
@@ -399,8 +530,11 @@ export function helpText(program = 'imanager-port-exporter'): string {
     // A no-break space keeps `(default: X)` on one line when the help wraps.
     const suffix = flag.default === undefined ? '' : ` (default:\u00a0${flag.default})`;
     return [`    --${name}=${flag.placeholder}`, `${flag.help}${suffix}`] as const;
-  });
-  const flagWidth = Math.max(...rows.map(([left]) => left.length));
+  };
+  const isCommandFlag = (name: FlagName) => FLAGS[name].commands !== undefined;
+  const rows = NAMES.filter((name) => !isCommandFlag(name)).map(row);
+  const commandRows = NAMES.filter(isCommandFlag).map(row);
+  const flagWidth = Math.max(...[...rows, ...commandRows].map(([left]) => left.length));
   const indent = ' '.repeat(flagWidth + 4);
   return [
     `Usage: ${program} [COMMAND] [FLAGS]`,
@@ -413,6 +547,9 @@ export function helpText(program = 'imanager-port-exporter'): string {
     '',
     'Flags:',
     ...rows.map(([left, help]) => wrap(`  ${left.padEnd(flagWidth)}  ${help}`, indent)),
+    '',
+    'Flags of the commands (check also reads the probe, discovery and vantage flags):',
+    ...commandRows.map(([left, help]) => wrap(`  ${left.padEnd(flagWidth)}  ${help}`, indent)),
     '',
   ].join('\n');
 }

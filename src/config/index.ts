@@ -4,6 +4,7 @@ export { ConfigError, type ConfigErrorCode } from './errors.js';
 export {
   COMMANDS,
   type Command,
+  type CommandFlags,
   type Flags,
   helpText,
   type IcmpMode,

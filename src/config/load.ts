@@ -15,13 +15,15 @@ import type { Shard } from '../targets/spread.js';
 import type { LogLevel } from '../util/log.js';
 import { checkConfigFile } from './checks.js';
 import { ConfigError, formatPath, showValue } from './errors.js';
-import { type Command, type Flags, type IcmpMode, parseFlags } from './flags.js';
+import { type Command, type CommandFlags, type Flags, type IcmpMode, parseFlags } from './flags.js';
 import { deepFreeze } from './freeze.js';
 import { type ConfigIssue, describeIssue, fallbackExpected } from './issues.js';
 import { type ConfigFile, configFileSchema } from './schema.js';
 
 export interface ExporterConfig {
   readonly command?: Command;
+  /** The one-shot command's own flags (`--output`, `--roles`, ...); present with a command. */
+  readonly commandFlags?: CommandFlags;
   readonly configFile?: string;
   /** host undefined = all interfaces; port 0 = any free port. */
   readonly listen: { readonly host?: string; readonly port: number };
@@ -170,6 +172,7 @@ function readFailure(error: unknown): string {
 export function buildConfig(flags: Flags, file: FileConfig | undefined): ExporterConfig {
   return deepFreeze({
     ...(flags.command === undefined ? {} : { command: flags.command }),
+    ...(flags.commandFlags === undefined ? {} : { commandFlags: { ...flags.commandFlags } }),
     ...(flags.configFile === undefined ? {} : { configFile: flags.configFile }),
     listen: { ...flags.listen },
     web: { ...flags.web },

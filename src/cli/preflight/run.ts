@@ -1,0 +1,105 @@
+/**
+ * `preflight`, run on a node before iManager is installed: is each catalog port of
+ * the node's roles free to bind, who holds the ones that are not, and (with
+ * `--listen`) hold the free ones open so `check` from another node can test the path.
+ */
+import { entriesForRoles, versionInRange } from '../../catalog/applies.js';
+import { effectiveCatalog } from '../../catalog/overrides.js';
+import type { Role } from '../../catalog/types.js';
+import { ConfigError, type ExporterConfig, formatDuration } from '../../config/index.js';
+import { type Clock, systemClock } from '../../util/clock.js';
+import { EXIT_FAILED, EXIT_OK } from '../exit.js';
+import { type CommandIo, wantsColour } from '../io.js';
+import { tryBind } from './bind.js';
+import { holdPorts } from './hold.js';
+import { findPortHolders } from './owners.js';
+import {
+  isPreflightOk,
+  type PreflightPort,
+  type PreflightReport,
+  renderPreflightMarkdown,
+  renderPreflightText,
+  toPreflightJson,
+} from './report.js';
+
+export interface PreflightOptions {
+  /** Default /proc. */
+  readonly procRoot?: string;
+  readonly clock?: Clock;
+}
+
+/** Tests every catalog port of the roles; the ports come back in catalog order. */
+export async function testPorts(
+  config: Pick<ExporterConfig, 'catalog' | 'kubernetesVersion'>,
+  roles: readonly Role[],
+  options: PreflightOptions = {},
+): Promise<PreflightPort[]> {
+  const version = config.kubernetesVersion;
+  const entries = entriesForRoles(effectiveCatalog(config.catalog), roles).filter(
+    // A port of another Kubernetes version is not this node's, once the version is known.
+    (entry) => version === undefined || versionInRange(version, entry.kubernetes),
+  );
+  const tested = [];
+  for (const entry of entries) {
+    // Unknown version: a version-bound port may or may not come, so it cannot fail the run.
+    const required = entry.required && (entry.kubernetes === undefined || version !== undefined);
+    tested.push({ entry, required, outcome: await tryBind(entry.port) });
+  }
+  const inUse = tested.filter((t) => t.outcome.status === 'in-use').map((t) => t.entry.port);
+  const holders = await findPortHolders(inUse, {
+    ...(options.procRoot !== undefined && { procRoot: options.procRoot }),
+  });
+  return tested.map((t) => {
+    const found = holders.get(t.entry.port);
+    return found && t.outcome.status === 'in-use' ? { ...t, holders: found } : t;
+  });
+}
+
+export async function runPreflight(
+  config: ExporterConfig,
+  io: CommandIo,
+  options: PreflightOptions = {},
+): Promise<number> {
+  const flags = config.commandFlags;
+  const roles = flags?.roles;
+  if (roles === undefined) {
+    throw new ConfigError('FLAG_INVALID', "--roles: expected this node's roles, got nothing");
+  }
+  const ports = await testPorts(config, roles, options);
+  let report: PreflightReport = {
+    roles,
+    ports,
+    nodePortRange: config.nodePortRange,
+    running: { asRoot: process.getuid?.() === 0 },
+  };
+  const listenMs = flags?.listenMs;
+  if (listenMs !== undefined) {
+    const free = ports.filter((p) => p.outcome.status === 'free').map((p) => p.entry.port);
+    const hold = await holdPorts({
+      ports: [...new Set(free)],
+      durationMs: listenMs,
+      ...(io.signal !== undefined && { signal: io.signal }),
+      clock: options.clock ?? systemClock,
+      onListening: (held) => {
+        const list = held.length > 0 ? held.join(', ') : 'none';
+        io.stderr.write(
+          `preflight: holding ${held.length} free ports for ${formatDuration(listenMs)} (Ctrl-C ends it early): ${list}\n` +
+            'preflight: run check from another node now; each connection is accepted and closed.\n',
+        );
+      },
+    });
+    report = { ...report, hold };
+  }
+  switch (flags?.output ?? 'table') {
+    case 'json':
+      io.stdout.write(`${JSON.stringify(toPreflightJson(report), null, 2)}\n`);
+      break;
+    case 'markdown':
+      io.stdout.write(renderPreflightMarkdown(report));
+      break;
+    case 'table':
+      io.stdout.write(renderPreflightText(report, { colour: wantsColour(io.stdout, io.env) }));
+      break;
+  }
+  return isPreflightOk(report) ? EXIT_OK : EXIT_FAILED;
+}
