@@ -15,6 +15,7 @@ declare -A NEEDED=(
   [nft]=nftables
   [ip]=iproute2
   [setpriv]=util-linux
+  [openssl]=openssl
   [chromium]=chromium
 )
 

@@ -443,6 +443,31 @@ describe('HTTP security', () => {
       assert.equal(res.status, 413);
     });
 
+    it("drops connections past maxConnections, so clients cannot take the probes' sockets", async () => {
+      const capped = await serve(undefined, { limits: { maxConnections: 2 } });
+      const sockets: import('node:net').Socket[] = [];
+      try {
+        // Two clients hold keep-alive connections the server has accepted and answered.
+        for (let i = 0; i < 2; i += 1) {
+          const socket = connect(capped.address.port, '127.0.0.1');
+          sockets.push(socket);
+          socket.write('GET /-/healthy HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+          await new Promise((resolve) => socket.once('data', resolve));
+        }
+        const third = connect(capped.address.port, '127.0.0.1');
+        sockets.push(third);
+        const received: Buffer[] = [];
+        third.on('data', (chunk: Buffer) => received.push(chunk));
+        third.on('error', () => {});
+        third.write('GET /-/healthy HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+        await new Promise((resolve) => third.once('close', resolve));
+        assert.equal(Buffer.concat(received).length, 0, 'the third connection got no answer');
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await capped.close();
+      }
+    });
+
     it('keeps the limits over TLS', async () => {
       const tls = await serve([
         'tls_server_config:',
