@@ -128,7 +128,7 @@ const STATE_MEANING: Readonly<Record<CellState, string>> = {
 };
 
 const GROUP_WORDS: Readonly<Record<PortGroup, string>> = {
-  catalog: 'iManager and Kubernetes ports',
+  catalog: 'Catalog and custom ports',
   'basic-service': 'NodePorts: basic services',
   'gis-environment': 'NodePorts: GIS environments',
   other: 'NodePorts: other',

@@ -317,16 +317,13 @@ export function statusView(
     nodePortColumns.filter((c) => !keptNodePorts.has(c)).map((c) => c.port),
   );
 
+  // Rows as discovery lists the nodes; any it does not list follow, as the targets name them.
   const nodeOrder = new Map<string, number>();
-  for (const [i, n] of store.nodes().entries()) nodeOrder.set(n.name, i);
+  for (const n of store.nodes()) nodeOrder.set(n.name, nodeOrder.size);
+  for (const name of allNodes) if (!nodeOrder.has(name)) nodeOrder.set(name, nodeOrder.size);
   const rowNames = allNodes
     .filter((name) => cells.has(name))
-    .sort(
-      (a, b) =>
-        (nodeOrder.get(a) ?? Number.MAX_SAFE_INTEGER) -
-          (nodeOrder.get(b) ?? Number.MAX_SAFE_INTEGER) ||
-        allNodes.indexOf(a) - allNodes.indexOf(b),
-    );
+    .sort((a, b) => (nodeOrder.get(a) ?? 0) - (nodeOrder.get(b) ?? 0));
   const nodes: StatusNode[] = rowNames.map((name) => {
     const node = known.get(name);
     const echo = icmp.get(name);
