@@ -23,7 +23,10 @@ import { type ClientAuthType, type LoadedWebConfig, loadWebConfig } from './web-
 export interface HttpLimits {
   /** Largest request line plus headers, in bytes; a larger one gets 431. */
   readonly maxHeaderBytes: number;
-  /** A client must send its whole request head within this, or is dropped (slowloris). */
+  /**
+   * A client must send its whole request head within this, or is dropped (slowloris);
+   * with TLS, it must also finish its handshake within this.
+   */
   readonly headersTimeoutMs: number;
   /** A client must send its whole request within this. */
   readonly requestTimeoutMs: number;
@@ -93,7 +96,12 @@ export function createProtectedServer(
   let server: HttpServer | HttpsServer;
   if (webConfig && tls) {
     const https = createHttpsServer(
-      { ...serverOptions, ...secureOptions(webConfig.active.loaded) },
+      {
+        ...serverOptions,
+        // Node's default is 120 s, and headersTimeout only starts after the handshake.
+        handshakeTimeout: limits.headersTimeoutMs,
+        ...secureOptions(webConfig.active.loaded),
+      },
       handler,
     );
     https.prependListener('secureConnection', (socket: TLSSocket) => {

@@ -468,12 +468,17 @@ describe('HTTP security', () => {
       }
     });
 
-    it('keeps the limits over TLS', async () => {
-      const tls = await serve([
-        'tls_server_config:',
-        `  cert_file: ${certs.server1.certFile}`,
-        `  key_file: ${certs.server1.keyFile}`,
-      ]);
+    it('keeps the limits over TLS, and drops a client that never finishes its handshake', {
+      timeout: 10_000,
+    }, async () => {
+      const tls = await serve(
+        [
+          'tls_server_config:',
+          `  cert_file: ${certs.server1.certFile}`,
+          `  key_file: ${certs.server1.keyFile}`,
+        ],
+        { limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, timeoutCheckIntervalMs: 50 } },
+      );
       try {
         const res = await send(tls.url, '/metrics', {
           ca: certs.ca.cert,
@@ -486,6 +491,11 @@ describe('HTTP security', () => {
           body: 'x'.repeat(2000),
         });
         assert.equal(body.status, 413);
+
+        const silent = connect(tls.address.port, '127.0.0.1');
+        silent.on('error', () => {});
+        silent.write(Buffer.from([0x16, 0x03, 0x01])); // the start of a ClientHello, no more
+        await new Promise((resolve) => silent.once('close', resolve));
       } finally {
         await tls.close();
       }
