@@ -11,17 +11,41 @@ export class ConfigError extends Error {
   readonly code: ConfigErrorCode;
 
   constructor(code: ConfigErrorCode, message: string, options?: { readonly cause?: unknown }) {
-    // A library message (YAML, fs) may bring line breaks; one line is the contract.
-    super(oneLine(message), options?.cause === undefined ? undefined : { cause: options.cause });
+    // A library message (YAML, fs) may bring line breaks, or quote a whole token of a
+    // garbage file; one line of readable length is the contract.
+    super(
+      cut(oneLine(message), MAX_MESSAGE),
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
   }
 }
 
 function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  return (
+    text
+      .replace(/\s*[\r\n]+\s*/g, ' ')
+      // NEL and the Unicode line and paragraph separators break lines too (in terminals,
+      // log viewers, splitlines), and JSON.stringify leaves them raw in a shown value.
+      .replace(
+        /[\u0085\u2028\u2029]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      )
+      .trim()
+  );
 }
 
 const MAX_SHOWN = 60;
+/** Room for a path, what was expected and a shown value, with plenty to spare. */
+const MAX_MESSAGE = 500;
+
+/** At most `max` characters, `...` marking a cut, never half a surrogate pair. */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 3;
+  if (/[\udc00-\udfff]/.test(text.charAt(end))) end--;
+  return `${text.slice(0, end)}...`;
+}
 
 /**
  * A value as a message shows it: JSON, so a string reads `"80a"` and a number `80`,
@@ -35,8 +59,7 @@ export function showValue(value: unknown): string {
   } catch {
     text = String(value);
   }
-  text = oneLine(text);
-  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 3)}...` : text;
+  return cut(oneLine(text), MAX_SHOWN);
 }
 
 /** `['nodes', 1, 'roles', 0]` -> `nodes[1].roles[0]`; odd keys are quoted: `ports["a b"]`. */

@@ -68,12 +68,23 @@ export interface NodePortParseOptions {
   readonly onSkip?: SkipReporter;
 }
 
+/** A non-empty string, or undefined: a field of another type counts as missing. */
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Labels as a mapping; anything else (an array, a string) as none. */
+function labelsOf(meta: ObjectMeta | undefined): ObjectMeta['labels'] {
+  const labels = meta?.labels;
+  return labels && typeof labels === 'object' && !Array.isArray(labels) ? labels : undefined;
+}
+
 /** A Node object as the planner's node, or undefined (reported) when it has no name or address. */
 export function nodeFromObject(
   obj: NodeObject,
   options: NodeParseOptions,
 ): ClusterNode | undefined {
-  const name = obj.metadata?.name;
+  const name = text(obj?.metadata?.name);
   if (!name) {
     options.onSkip?.('node without a name', {});
     return undefined;
@@ -98,7 +109,7 @@ export function nodeFromObject(
   return {
     name,
     address,
-    roles: rolesOf(obj.metadata?.labels, options.roleRules),
+    roles: rolesOf(labelsOf(obj.metadata), options.roleRules),
     ready: conditions.some((c) => c?.type === 'Ready' && c.status === 'True'),
     kubeletVersion: typeof kubeletVersion === 'string' ? kubeletVersion : '',
   };
@@ -123,8 +134,8 @@ export function readyNodesOf(
 ): string[] {
   const nodes = new Set<string>();
   for (const slice of slices) {
-    if (slice.metadata?.namespace !== namespace) continue;
-    if (slice.metadata?.labels?.[SERVICE_NAME_LABEL] !== service) continue;
+    if (slice?.metadata?.namespace !== namespace) continue;
+    if (labelsOf(slice.metadata)?.[SERVICE_NAME_LABEL] !== service) continue;
     for (const endpoint of Array.isArray(slice.endpoints) ? slice.endpoints : []) {
       if (endpoint?.conditions?.ready === false) continue;
       if (typeof endpoint?.nodeName === 'string' && endpoint.nodeName) nodes.add(endpoint.nodeName);
@@ -144,22 +155,22 @@ export function nodePortsFromService(
   slices: readonly EndpointSliceObject[],
   options: NodePortParseOptions,
 ): NodePort[] {
-  const type = svc.spec?.type;
+  const type = svc?.spec?.type;
   if (type !== 'NodePort' && type !== 'LoadBalancer') return [];
-  const namespace = svc.metadata?.namespace;
-  const service = svc.metadata?.name;
+  const namespace = text(svc.metadata?.namespace);
+  const service = text(svc.metadata?.name);
   if (!namespace || !service) {
     options.onSkip?.('service without a name or namespace', { namespace, service });
     return [];
   }
   const trafficPolicy = svc.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster';
-  const group: NodePortGroup = groupOf(namespace, svc.metadata?.labels, options.groupRules);
+  const group: NodePortGroup = groupOf(namespace, labelsOf(svc.metadata), options.groupRules);
   const readyNodes =
     trafficPolicy === 'Local' ? readyNodesOf(namespace, service, slices) : undefined;
   const ports = Array.isArray(svc.spec?.ports) ? svc.spec.ports : [];
   const result: NodePort[] = [];
   for (const port of ports) {
-    const portLabel = port?.name || String(port?.port ?? '?');
+    const portLabel = text(port?.name) ?? String(port?.port ?? '?');
     if (!isPort(port?.nodePort)) {
       options.onSkip?.('service port without a nodePort', {
         namespace,
@@ -182,7 +193,7 @@ export function nodePortsFromService(
     result.push({
       namespace,
       service,
-      portName: port.name || String(port.port ?? port.nodePort),
+      portName: text(port.name) ?? String(isPort(port.port) ? port.port : port.nodePort),
       servicePort: isPort(port.port) ? port.port : port.nodePort,
       nodePort: port.nodePort,
       protocol,
@@ -238,7 +249,7 @@ export function clusterFromObjects(
   nodes.sort((a, b) => a.name.localeCompare(b.name));
   const slicesByService = new Map<string, EndpointSliceObject[]>();
   for (const slice of objects.endpointSlices) {
-    const service = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+    const service = text(labelsOf(slice?.metadata)?.[SERVICE_NAME_LABEL]);
     if (!service) continue;
     const key = `${slice.metadata?.namespace}/${service}`;
     const list = slicesByService.get(key);
@@ -247,7 +258,7 @@ export function clusterFromObjects(
   }
   const nodePorts: NodePort[] = [];
   for (const svc of objects.services) {
-    const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
+    const key = `${svc?.metadata?.namespace}/${svc?.metadata?.name}`;
     nodePorts.push(...nodePortsFromService(svc, slicesByService.get(key) ?? [], options));
   }
   nodePorts.sort(compareNodePorts);

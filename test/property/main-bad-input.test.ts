@@ -1,0 +1,169 @@
+/**
+ * The program as a user runs it, handed nasty config files: binary garbage, 10 MB of
+ * YAML, a YAML bomb of aliases, a directory, unicode that breaks lines. Each must end
+ * with exit status 2 and one line on stderr that says what is wrong: no stack trace,
+ * no Node warning, no hang.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runNode } from '../helpers/node-child.js';
+
+const MAIN = 'src/main.ts';
+const PROGRAM = 'imanager-port-exporter';
+
+/** A child must give up within this: parsing 10 MB here takes a few seconds. */
+const CHILD_DEADLINE_MS = 60_000;
+
+/** Deterministic bytes (xorshift32), so a failure names an input that can be made again. */
+function garbage(length: number, seed: number): Buffer {
+  const bytes = Buffer.alloc(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    bytes[i] = x & 0xff;
+  }
+  return bytes;
+}
+
+/** Billion laughs: nine levels of nine aliases each, 9^9 strings once expanded. */
+function yamlBomb(): string {
+  const lines = ['a0: &a0 "lol"'];
+  for (let level = 1; level <= 9; level++) {
+    const refs = Array.from({ length: 9 }, () => `*a${level - 1}`).join(', ');
+    lines.push(`a${level}: &a${level} [${refs}]`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * About 10 MB of valid nodes with long names, and one bad role at the very end. (Long
+ * names, not 160,000 short nodes: the yaml library parses small mappings at well under
+ * 1 MB/s on a busy machine, which would only measure the library.)
+ */
+function hugeNodeList(): string {
+  const lines = ['nodes:'];
+  const long = 'n'.repeat(1000);
+  let size = 0;
+  for (let i = 0; size < 10 * 1024 * 1024; i++) {
+    const line = `  - { name: ${long}-${i}, address: 10.${(i >> 8) & 255}.${i & 255}.1, roles: [worker] }`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  lines.push('  - { name: last, address: 10.255.255.255, roles: [master] }');
+  return `${lines.join('\n')}\n`;
+}
+
+interface Case {
+  readonly name: string;
+  /** The file's content; a directory when undefined. */
+  readonly content?: string | Buffer;
+  /** What the one line must say. */
+  readonly says: RegExp;
+}
+
+const CASES: readonly Case[] = [
+  // The YAML library quotes a whole garbage token in its message: 30,000 characters.
+  { name: 'binary garbage', content: garbage(64 * 1024, 0x5eed), says: /line \d+, column \d+: / },
+  {
+    name: 'binary garbage that starts like YAML',
+    content: Buffer.concat([Buffer.from('nodes:\n  - '), garbage(4096, 42)]),
+    says: /line \d+, column \d+: /,
+  },
+  {
+    name: 'a 10 MB YAML with one bad value at the end',
+    content: hugeNodeList(),
+    says: /nodes\[\d{4,}\]\.roles\[0\]: expected one of .*, got "master"$/,
+  },
+  {
+    name: 'a 10 MB scalar',
+    content: `${'x'.repeat(10 * 1024 * 1024)}\n`,
+    says: /expected a mapping/,
+  },
+  { name: 'a YAML bomb of aliases', content: yamlBomb(), says: /alias/i },
+  { name: 'a directory', says: /cannot read: EISDIR/ },
+  {
+    name: 'unicode line breaks in a key',
+    content:
+      'nodes:\n  - { name: a, address: 127.0.0.1, roles: [worker], "r\u2028o\u0085les\u2029": [] }\n',
+    says: /unknown key/,
+  },
+  {
+    name: 'unicode everywhere',
+    content:
+      '\ufeff# 配置 🙂\nnodes:\n  - name: "ноды-1"\n    address: "عنوان"\n    roles: [worker]\n',
+    says: /nodes\[0\]\.(name|address): /,
+  },
+  {
+    name: 'a NUL and control characters',
+    content: 'nodes: "\u0000\u0007\u001b[31mred"\n',
+    says: /nodes: expected a list of nodes/,
+  },
+  {
+    name: 'a collection as a key',
+    content: '? [nodes]\n: []\n',
+    says: /unknown key/,
+  },
+];
+
+describe('the program with nasty config files', { concurrency: 3 }, () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ipe-nasty-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const [i, c] of CASES.entries()) {
+    it(`${c.name}: exit 2 and one line`, { timeout: CHILD_DEADLINE_MS + 5_000 }, async () => {
+      const path = join(dir, c.content === undefined ? `case-${i}.d` : `case-${i}.yml`);
+      if (c.content === undefined) await mkdir(path);
+      else await writeFile(path, c.content);
+      const result = await runNode(
+        MAIN,
+        [`--config.file=${path}`, '--web.listen-address=127.0.0.1:0', '--probe.icmp=off'],
+        { timeoutMs: CHILD_DEADLINE_MS },
+      );
+      assert.equal(
+        result.signal,
+        null,
+        `killed at the deadline: it hung. stderr: ${result.stderr}`,
+      );
+      assert.equal(result.code, 2, `exit ${result.code}; stderr: ${result.stderr.slice(0, 2000)}`);
+      assert.equal(result.stdout, '');
+      const lines = result.stderr.split('\n');
+      assert.equal(lines.at(-1), '', 'ends with a newline');
+      assert.equal(lines.length, 2, `one line, got:\n${result.stderr.slice(0, 2000)}`);
+      const [line = ''] = lines;
+      assert.ok(line.startsWith(`${PROGRAM}: ${path}: `), line);
+      assert.doesNotMatch(line, /[\r\u0085\u2028\u2029]/, 'no other line break either');
+      assert.doesNotMatch(line, /\bat \S+ \(|node:internal|Warning:/);
+      assert.ok(line.length < 600, `${line.length} characters`);
+      assert.match(line, c.says);
+    });
+  }
+
+  it('nasty flag values: exit 2 and one line', { timeout: 30_000 }, async () => {
+    for (const args of [
+      ['--probe.interval=\u2028'],
+      ['--web.listen-address=\u001b[2J:1'],
+      [`--probe.concurrency=${'9'.repeat(10_000)}`],
+      ['--config.file='],
+      ['--vantage=ノード'],
+    ]) {
+      const result = await runNode(MAIN, args, { timeoutMs: 20_000 });
+      assert.equal(result.code, 2, `${JSON.stringify(args)}: ${result.stderr}`);
+      const lines = result.stderr.split('\n');
+      assert.equal(lines.length, 2, `${JSON.stringify(args)}: one line, got:\n${result.stderr}`);
+      assert.match(lines[0] ?? '', /^imanager-port-exporter: --[\w.-]+: /);
+      assert.doesNotMatch(lines[0] ?? '', /[\r\u0085\u2028\u2029]/);
+    }
+  });
+});
