@@ -264,6 +264,7 @@ function toDiscovery(section: ConfigFile['discovery']): KubernetesDiscoveryOptio
     ...(section.roleRules && { roleRules: section.roleRules }),
     ...(section.groupRules && { groupRules: section.groupRules.map(withoutUndefinedRule) }),
     ...(section.relistInterval !== undefined && { relistIntervalMs: section.relistInterval }),
+    ...(section.requestTimeout !== undefined && { requestTimeoutMs: section.requestTimeout }),
   };
 }
 

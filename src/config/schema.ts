@@ -128,17 +128,26 @@ const groupRule = section({
   selector: selector.optional(),
 });
 
-const DISCOVERY_DURATION_EXPECTED = 'a duration such as 5m, or 0s to turn it off';
-const discoveryDuration = z
-  .string({ error: DISCOVERY_DURATION_EXPECTED })
-  .transform((text, ctx) => {
-    const ms = text === '0s' || text === '0' ? 0 : parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: DISCOVERY_DURATION_EXPECTED, input: text });
+// Node timers overflow past 2^31-1 ms (about 24.8 days) and then fire at once: a relist
+// every 30 days would become a relist every millisecond.
+const MAX_DISCOVERY_DURATION_MS = 24 * 24 * 60 * 60 * 1000;
+
+function durationField(expected: string, zeroAllowed: boolean) {
+  return z.string({ error: expected }).transform((text, ctx) => {
+    const ms = zeroAllowed && (text === '0s' || text === '0') ? 0 : parseDuration(text);
+    if (ms === undefined || ms > MAX_DISCOVERY_DURATION_MS) {
+      ctx.addIssue({ code: 'custom', message: expected, input: text });
       return z.NEVER;
     }
     return ms;
   });
+}
+
+const discoveryDuration = durationField(
+  'a duration such as 5m (at most 24d), or 0s to turn it off',
+  true,
+);
+const requestTimeout = durationField('a duration such as 30s (at most 24d)', false);
 
 /** How Kubernetes discovery reads the cluster: addresses, roles, NodePort groups. */
 export const discoverySection = section({
@@ -157,6 +166,8 @@ export const discoverySection = section({
     .array(groupRule, { error: 'a list of {group, namespaces, namespacePattern, selector}' })
     .optional(),
   relistInterval: discoveryDuration.optional(),
+  /** How long one list or /version request may take before it counts as failed. */
+  requestTimeout: requestTimeout.optional(),
 });
 
 /** Every top-level section; each is optional, and an empty file is a valid one. */

@@ -81,6 +81,9 @@ export interface OptionProblem {
 // A DNS-1123 label: what Kubernetes accepts as a namespace name.
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/** The longest delay a Node timer keeps: 2^31-1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const DURATIONS = [
   'debounceMs',
   'relistIntervalMs',
@@ -131,7 +134,16 @@ export function kubernetesDiscoveryOptionProblems(
     const value = input[key];
     if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
       problems.push({ path: [key], message: `expected milliseconds >= 0, got ${value}` });
+    } else if (value !== undefined && value > MAX_TIMER_MS) {
+      // setTimeout fires at once past this: a 30-day relist would relist every millisecond.
+      problems.push({
+        path: [key],
+        message: `expected at most ${MAX_TIMER_MS} milliseconds (about 24.8 days), got ${value}`,
+      });
     }
+  }
+  if (input.requestTimeoutMs === 0) {
+    problems.push({ path: ['requestTimeoutMs'], message: 'expected more than 0 milliseconds' });
   }
   const initial = input.backoffInitialMs ?? DEFAULT_KUBERNETES_DISCOVERY_OPTIONS.backoffInitialMs;
   const max = input.backoffMaxMs ?? DEFAULT_KUBERNETES_DISCOVERY_OPTIONS.backoffMaxMs;
