@@ -1,0 +1,138 @@
+/**
+ * The check verdict and report from literals: which states are as expected, what an
+ * exposure reads like, and that optional targets never fail the run.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  asExpected,
+  type CheckReport,
+  explain,
+  isOk,
+  renderCheckText,
+  toCheckJson,
+  verdictOf,
+} from '../../../src/cli/check/report.js';
+import { PROBE_STATES, type ProbeState } from '../../../src/probe/types.js';
+import type { ExpectedState, Target } from '../../../src/targets/types.js';
+
+function target(overrides: Partial<Target> = {}): Target {
+  return {
+    key: 'external|cp-1|10.0.0.1|tcp|2379',
+    vantage: 'external',
+    node: 'cp-1',
+    address: '10.0.0.1',
+    port: 2379,
+    protocol: 'tcp',
+    category: 'fixed',
+    component: 'etcd',
+    portName: 'etcd-client',
+    scope: 'internal',
+    required: true,
+    expected: 'closed',
+    ...overrides,
+  };
+}
+
+function report(checked: CheckReport['checked'], up = true): CheckReport {
+  return {
+    vantage: 'external',
+    discovery: { source: 'static', up },
+    nodes: [
+      {
+        name: 'cp-1',
+        address: '10.0.0.1',
+        roles: ['control-plane'],
+        ready: true,
+        kubeletVersion: '',
+      },
+    ],
+    checked,
+    durationSeconds: 0.5,
+  };
+}
+
+describe('check verdicts', () => {
+  test('which states are as expected', () => {
+    const table: Record<ExpectedState, Record<ProbeState, boolean>> = {
+      open: { open: true, refused: false, timeout: false, unreachable: false, error: false },
+      closed: { open: false, refused: true, timeout: true, unreachable: true, error: false },
+      any: { open: true, refused: true, timeout: true, unreachable: true, error: true },
+    };
+    for (const [expected, row] of Object.entries(table) as [
+      ExpectedState,
+      Record<ProbeState, boolean>,
+    ][]) {
+      for (const state of PROBE_STATES) {
+        assert.equal(asExpected(expected, state), row[state], `${expected} ${state}`);
+      }
+    }
+  });
+
+  test('an internal port that answers from outside is an exposure, and fails the run', () => {
+    const exposed = {
+      target: target(),
+      result: { state: 'open' as const, durationSeconds: 0.001 },
+    };
+    assert.equal(verdictOf(exposed), 'failed');
+    assert.equal(explain(exposed), 'open: answers here: exposed');
+    const text = renderCheckText(report([exposed]), { colour: false });
+    assert.match(text, /^ +2379 +etcd-client +closed +open +1\.0 ms +FAIL answers here: exposed$/m);
+    assert.equal(isOk(report([exposed])), false);
+  });
+
+  test('optional targets are shown but never fail the run', () => {
+    const optional = {
+      target: target({ required: false, expected: 'open' }),
+      result: { state: 'timeout' as const, durationSeconds: 2, error: 'ETIMEDOUT' },
+    };
+    assert.equal(verdictOf(optional), 'failed-optional');
+    assert.equal(isOk(report([optional])), true);
+    assert.equal(toCheckJson(report([optional])).ok, true);
+  });
+
+  test('a discovery that is not up fails the run, and says so', () => {
+    const fine = { target: target(), result: { state: 'refused' as const, durationSeconds: 0 } };
+    assert.equal(isOk(report([fine], false)), false);
+    assert.match(
+      renderCheckText(report([fine], false), { colour: false }),
+      /^static discovery is not healthy: the nodes and NodePorts above may be incomplete\.$/m,
+    );
+  });
+
+  test('NodePort targets carry their namespace, service and group in JSON', () => {
+    const nodePort = {
+      target: target({
+        category: 'nodeport',
+        port: 31555,
+        portName: 'http',
+        expected: 'open',
+        nodePort: { namespace: 'imanager', service: 'gateway', group: 'basic-service' },
+      }),
+      result: { state: 'open' as const, durationSeconds: 0.0012345678 },
+    };
+    const [json] = toCheckJson(report([nodePort])).targets;
+    assert.deepEqual(json, {
+      node: 'cp-1',
+      address: '10.0.0.1',
+      port: 31555,
+      protocol: 'tcp',
+      portName: 'http',
+      component: 'etcd',
+      category: 'nodeport',
+      scope: 'internal',
+      expected: 'open',
+      required: true,
+      state: 'open',
+      asExpected: true,
+      latencySeconds: 0.001235,
+      namespace: 'imanager',
+      service: 'gateway',
+      group: 'basic-service',
+    });
+    assert.match(
+      renderCheckText(report([nodePort]), { colour: false }),
+      / imanager\/gateway:http /,
+    );
+  });
+});
