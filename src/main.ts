@@ -4,7 +4,6 @@
  * Exit status 2 for bad input (one line, no stack trace), 1 when the exporter
  * cannot run, 0 on a clean stop.
  */
-import { processIo, runCommand } from './cli/index.js';
 import { ConfigError, type ExporterConfig, helpText, loadConfig } from './config/index.js';
 import { DiscoveryError } from './discovery/kubernetes/errors.js';
 import { selectSource } from './discovery/select.js';
@@ -86,6 +85,8 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   if (config.command !== undefined) {
     try {
+      // Loaded only for a command, so the exporter starts no slower for having them.
+      const { processIo, runCommand } = await import('./cli/index.js');
       process.exit(await runCommand(config, processIo()));
     } catch (err) {
       if (isInputError(err)) fail(2, err.message);
