@@ -17,16 +17,27 @@ export interface CommandIo {
   readonly stderr: OutputStream;
   /** Read for NO_COLOR. */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Aborts on SIGINT or SIGTERM: preflight --listen releases its ports early. */
-  readonly signal?: AbortSignal;
+  /**
+   * A signal that aborts on SIGINT or SIGTERM, for a command that must finish its
+   * report when stopped (preflight --listen). Asking for it takes over those signals;
+   * a command that never asks is killed by them as usual.
+   */
+  readonly stopSignal?: () => AbortSignal;
 }
 
-/** This process's streams; the signal aborts on the first SIGINT or SIGTERM. */
+/** This process's streams and signals. */
 export function processIo(): CommandIo {
-  const abort = new AbortController();
-  const stop = () => abort.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  let abort: AbortController | undefined;
+  const stopSignal = () => {
+    if (!abort) {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      abort = controller;
+    }
+    return abort.signal;
+  };
   return {
     stdout: {
       write: (text) => process.stdout.write(text),
@@ -37,7 +48,7 @@ export function processIo(): CommandIo {
       isTTY: process.stderr.isTTY === true,
     },
     env: process.env,
-    signal: abort.signal,
+    stopSignal,
   };
 }
 

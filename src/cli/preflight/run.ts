@@ -78,7 +78,7 @@ export async function runPreflight(
     const hold = await holdPorts({
       ports: [...new Set(free)],
       durationMs: listenMs,
-      ...(io.signal !== undefined && { signal: io.signal }),
+      ...(io.stopSignal !== undefined && { signal: io.stopSignal() }),
       clock: options.clock ?? systemClock,
       onListening: (held) => {
         const list = held.length > 0 ? held.join(', ') : 'none';

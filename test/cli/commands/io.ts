@@ -28,7 +28,7 @@ export function captureIo(options: CaptureOptions = {}): CapturedIo {
     stdout: { write: (text) => out.push(text), isTTY: options.stdoutIsTTY ?? false },
     stderr: { write: (text) => err.push(text), isTTY: options.stderrIsTTY ?? false },
     env: options.env ?? {},
-    ...(options.signal && { signal: options.signal }),
+    ...(options.signal && { stopSignal: () => options.signal as AbortSignal }),
     stdoutText: () => out.join(''),
     stderrText: () => err.join(''),
   };
