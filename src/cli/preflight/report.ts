@@ -184,6 +184,13 @@ export function renderPreflightMarkdown(report: PreflightReport): string {
   return renderPreflight(report, { colour: false }, renderMarkdownTable);
 }
 
+/** Enough of a command line to recognise it; JSON carries all of it. */
+const CMDLINE_SHOWN = 60;
+
+function clip(text: string, length: number): string {
+  return text.length <= length ? text : `${text.slice(0, length - 3)}...`;
+}
+
 function renderPreflight(
   report: PreflightReport,
   options: PreflightTextOptions,
@@ -203,7 +210,7 @@ function renderPreflight(
       const detail = owners.find((o) => o.cmdline !== '')?.cmdline;
       const optional = p.required ? '' : ' (optional)';
       text += `  ${p.entry.port}  ${p.entry.id}${optional}: held by ${ownerText(p, report.running)}`;
-      text += detail ? `: ${detail}\n` : '\n';
+      text += detail ? `: ${clip(detail, CMDLINE_SHOWN)}\n` : '\n';
     }
   } else {
     text += `${paint('Every catalog port of these roles is free.', 'good', colour)}\n`;
