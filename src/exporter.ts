@@ -8,6 +8,7 @@ import { effectiveCatalog } from './catalog/overrides.js';
 import { type ExporterConfig, reloadConfig } from './config/index.js';
 import type { DiscoverySnapshot, Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
+import { FD_RESERVE, fitConcurrency, readFdBudget } from './probe/fd-budget.js';
 import { IcmpPinger } from './probe/icmp.js';
 import { createTargetProber } from './probe/run.js';
 import { type CycleStats, Scheduler } from './probe/scheduler.js';
@@ -31,6 +32,26 @@ export interface ExporterOptions {
   readonly version: string;
   /** Default the system clock; tests pass a fake one. */
   readonly clock?: Clock;
+}
+
+/**
+ * The configured concurrency, or less so that probes leave FD_RESERVE descriptors for
+ * scrapes and discovery: /metrics must answer most when probes fail.
+ */
+function fitToOpenFilesLimit(configured: number, logger: Logger): number {
+  const budget = readFdBudget();
+  const fit = fitConcurrency(configured, budget);
+  if (fit.lowered) {
+    logger.warn('probe concurrency lowered to fit the open-files limit', {
+      configured,
+      concurrency: fit.concurrency,
+      openFilesLimit: budget.softLimit,
+      open: budget.open,
+      reserve: FD_RESERVE,
+      hint: 'raise the limit (ulimit -n, LimitNOFILE=) or lower --probe.concurrency',
+    });
+  }
+  return fit.concurrency;
 }
 
 export class Exporter {
@@ -63,7 +84,8 @@ export class Exporter {
       logger: options.logger,
     });
     this.#pinger = new IcmpPinger({ mode: options.config.probe.icmp, logger: options.logger });
-    const { intervalMs, timeoutMs, concurrency } = options.config.probe;
+    const { intervalMs, timeoutMs } = options.config.probe;
+    const concurrency = fitToOpenFilesLimit(options.config.probe.concurrency, options.logger);
     this.#scheduler = new Scheduler({
       intervalMs,
       timeoutMs,

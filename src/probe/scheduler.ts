@@ -1,6 +1,7 @@
 import type { Target } from '../targets/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { type Logger, silentLogger } from '../util/log.js';
+import { ConcurrencyLimit, RESOURCE_EXHAUSTED } from './concurrency-limit.js';
 import type { ProbeResult } from './types.js';
 
 /** How often a spread cycle wakes, at most, to launch the probes that fell due. */
@@ -18,7 +19,10 @@ export interface SchedulerOptions {
   readonly intervalMs: number;
   /** Per-probe deadline, passed to the prober. */
   readonly timeoutMs: number;
-  /** Probes in flight at most. */
+  /**
+   * Probes in flight at most. Fewer while probes fail with EMFILE or ENFILE: the limit
+   * halves, then grows back as probes succeed (see ConcurrencyLimit).
+   */
   readonly concurrency: number;
   /** Default systemClock. Monotonic time schedules; `now()` stamps finishedAtMs. */
   readonly clock?: Clock;
@@ -119,13 +123,16 @@ function errorReason(error: unknown): string {
 interface Launched {
   readonly target: Target;
   readonly startedAt: number;
+  /** Its number from ConcurrencyLimit.launched(). */
+  readonly launch: number;
   done: boolean;
 }
 
 interface CycleSettings {
   readonly clock: Clock;
   readonly timeoutMs: number;
-  readonly concurrency: number;
+  /** Shared by every cycle, so a shortage learnt in one is remembered in the next. */
+  readonly limit: ConcurrencyLimit;
   readonly tickMs: number;
   readonly logger: Logger;
   readonly probe: SchedulerOptions['probe'];
@@ -192,7 +199,8 @@ class CycleRun {
     if (this.#pumping || this.#ended) return;
     this.#pumping = true;
     try {
-      const { clock, concurrency, tickMs } = this.#settings;
+      const { clock, limit, tickMs } = this.#settings;
+      const concurrency = limit.current;
       const now = clock.monotonic();
       this.#expireOverdue(now);
       const count = this.#targets.length;
@@ -224,7 +232,8 @@ class CycleRun {
   }
 
   #launch(target: Target, now: number): void {
-    const launched: Launched = { target, startedAt: now, done: false };
+    const launch = this.#settings.limit.launched();
+    const launched: Launched = { target, startedAt: now, launch, done: false };
     this.#launched.push(launched);
     this.#inFlight++;
     let pending: Promise<ProbeResult>;
@@ -254,6 +263,8 @@ class CycleRun {
     launched.done = true;
     this.#inFlight--;
     this.#finished++;
+    const exhausted = result.state === 'error' && RESOURCE_EXHAUSTED.has(result.error ?? '');
+    this.#settings.limit.finished(launched.launch, exhausted);
     try {
       this.#settings.onResult(launched.target, result, this.#settings.clock.now());
     } catch (error) {
@@ -366,6 +377,8 @@ export class Scheduler {
   #loop: Promise<void> | undefined;
   readonly #loopAbort = new AbortController();
   #stopping: Promise<void> | undefined;
+  /** The limit was lowered and has not been reported back at the configured value. */
+  #lowered = false;
 
   constructor(options: SchedulerOptions) {
     validate(options);
@@ -376,7 +389,7 @@ export class Scheduler {
     this.#settings = {
       clock: this.#clock,
       timeoutMs: options.timeoutMs,
-      concurrency: options.concurrency,
+      limit: new ConcurrencyLimit(options.concurrency),
       tickMs: options.tickMs ?? DEFAULT_TICK_MS,
       logger: this.#logger,
       probe: options.probe,
@@ -449,6 +462,27 @@ export class Scheduler {
     }
   }
 
+  /** One line per cycle in which probes ran out of descriptors, and one when the limit is back. */
+  #reportLimit(): void {
+    const { limit } = this.#settings;
+    const report = limit.takeReport();
+    if (report) {
+      this.#lowered = true;
+      this.#logger.warn('probes ran out of file descriptors; running fewer at once', {
+        reason: 'EMFILE or ENFILE',
+        probes: report.exhausted,
+        concurrency: report.current,
+        lowest: report.lowest,
+        configured: report.max,
+      });
+    } else if (this.#lowered && limit.current === limit.max) {
+      this.#lowered = false;
+      this.#logger.info('probe concurrency back to the configured value', {
+        concurrency: limit.max,
+      });
+    }
+  }
+
   async #runCycle(spread: boolean): Promise<CycleStats> {
     if (this.#pendingTargets !== undefined) {
       this.#ordered = interleaveByNode(this.#pendingTargets);
@@ -466,6 +500,7 @@ export class Scheduler {
       }
     }
     const windowMs = spread ? Math.max(0, intervalMs - timeoutMs) : 0;
+    this.#settings.limit.newCycle();
     const run = new CycleRun(this.#settings, targets, startedAt, windowMs);
     this.#current = run;
     if (this.#stopped) run.stop();
@@ -478,6 +513,7 @@ export class Scheduler {
       probes,
       overran: durationMs > intervalMs,
     };
+    this.#reportLimit();
     // A cycle cut short by stop() is not a measurement of anything.
     if (this.#stopped) return stats;
     this.#ready = true;

@@ -1,0 +1,333 @@
+/**
+ * Too few file descriptors. The probe concurrency is capped below the open-files
+ * limit at start (with a warning), so probes alone never take the descriptors a
+ * scrape needs; and when something else takes them anyway, probes that cannot get a
+ * socket are `error` with the reason logged once per cycle, the concurrency backs
+ * off, nothing crashes, /metrics answers, and all of it recovers when descriptors
+ * come back.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, get } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ROLES } from '../../src/catalog/types.js';
+import { ConcurrencyLimit } from '../../src/probe/concurrency-limit.js';
+import {
+  FD_RESERVE,
+  fitConcurrency,
+  parseOpenFilesLimit,
+  readFdBudget,
+} from '../../src/probe/fd-budget.js';
+import { Scheduler } from '../../src/probe/scheduler.js';
+import type { ProbeResult } from '../../src/probe/types.js';
+import { type Target, targetKey } from '../../src/targets/types.js';
+import { createLogger } from '../../src/util/log.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { parseExposition, type Sample } from '../metrics/exposition.js';
+import { type LogLine, type RunningExporter, startExporter, total } from './exporter.js';
+
+// ---- the pure parts ----
+
+const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
+Max cpu time              unlimited            unlimited            seconds
+Max open files            1024                 524288               files
+Max locked memory         8388608              8388608              bytes
+`;
+
+describe('the open-files budget', () => {
+  it('reads the soft limit from /proc/self/limits text', () => {
+    assert.equal(parseOpenFilesLimit(LIMITS), 1024);
+    assert.equal(parseOpenFilesLimit(LIMITS.replace(/1024 {17}/, 'unlimited        ')), undefined);
+    assert.equal(parseOpenFilesLimit(''), undefined);
+    assert.equal(parseOpenFilesLimit('Max open files  lots  lots  files\n'), undefined);
+  });
+
+  it('reads this process: a limit and a count of open descriptors', () => {
+    const budget = readFdBudget();
+    assert.ok((budget.softLimit ?? 0) > 0, JSON.stringify(budget));
+    assert.ok((budget.open ?? 0) >= 3, 'stdin, stdout and stderr at least');
+  });
+
+  it('caps the concurrency to leave the reserve, never below 1', () => {
+    assert.deepEqual(fitConcurrency(256, { softLimit: 1024, open: 30 }), {
+      concurrency: 256,
+      lowered: false,
+      available: 1024 - 30 - FD_RESERVE,
+    });
+    assert.deepEqual(fitConcurrency(1000, { softLimit: 256, open: 30 }), {
+      concurrency: 256 - 30 - FD_RESERVE,
+      lowered: true,
+      available: 256 - 30 - FD_RESERVE,
+    });
+    assert.equal(fitConcurrency(1000, { softLimit: 50, open: 30 }).concurrency, 1);
+    assert.deepEqual(fitConcurrency(1000, {}), { concurrency: 1000, lowered: false });
+  });
+});
+
+describe('ConcurrencyLimit', () => {
+  it('halves once per batch of failures, grows back below the failure, and past it next cycle', () => {
+    const limit = new ConcurrencyLimit(64);
+    const batch = Array.from({ length: 64 }, () => limit.launched());
+    // The whole batch fails together: one halving, not six.
+    for (const launch of batch) limit.finished(launch, true);
+    assert.equal(limit.current, 32);
+    // A failure of a probe launched after the halving halves again.
+    limit.finished(limit.launched(), true);
+    assert.equal(limit.current, 16);
+    // Grows by about one per round of successes, up to just below where it failed.
+    for (let i = 0; i < 1000; i++) limit.finished(limit.launched(), false);
+    assert.equal(limit.current, 31);
+    limit.newCycle();
+    for (let i = 0; i < 10_000; i++) limit.finished(limit.launched(), false);
+    assert.equal(limit.current, 64);
+    const report = limit.takeReport();
+    assert.deepEqual(report, { exhausted: 65, backoffs: 2, lowest: 16, current: 64, max: 64 });
+    assert.equal(limit.takeReport(), undefined, 'nothing ran short since');
+  });
+});
+
+// ---- the scheduler against a pool of descriptors ----
+
+function target(i: number): Target {
+  const base = { vantage: 'central', node: `node-${i % 50}`, address: '127.0.0.1' };
+  const port = 30000 + i;
+  return {
+    ...base,
+    protocol: 'tcp',
+    key: targetKey({ ...base, port, protocol: 'tcp' }),
+    port,
+    category: 'fixed',
+    component: 'test',
+    portName: `p${port}`,
+    scope: 'internal',
+    required: true,
+    expected: 'open',
+  };
+}
+
+/** A prober with `free` descriptors: a probe beyond them fails with EMFILE, as connect() does. */
+class DescriptorPool {
+  free: number;
+  inFlight = 0;
+  maxInFlight = 0;
+  constructor(free: number) {
+    this.free = free;
+  }
+  readonly probe = (): Promise<ProbeResult> =>
+    new Promise((resolve) => {
+      if (this.inFlight >= this.free) {
+        setImmediate(() => resolve({ state: 'error', durationSeconds: 0, error: 'EMFILE' }));
+        return;
+      }
+      this.inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      setImmediate(() => {
+        this.inFlight--;
+        resolve({ state: 'refused', durationSeconds: 0.0001, error: 'ECONNREFUSED' });
+      });
+    });
+}
+
+describe('the scheduler when probes run out of descriptors', () => {
+  it('backs off to what is free, costs a probe or two per cycle, recovers when they come back', async () => {
+    const pool = new DescriptorPool(10);
+    const logs: LogLine[] = [];
+    const states = new Map<string, number>();
+    let cycleErrors = 0;
+    const scheduler = new Scheduler({
+      intervalMs: 10_000,
+      timeoutMs: 1000,
+      concurrency: 100,
+      clock: new FakeClock(),
+      logger: createLogger({ write: (line) => logs.push(JSON.parse(line) as LogLine) }),
+      probe: pool.probe,
+      onResult: (_target, result) => {
+        states.set(result.state, (states.get(result.state) ?? 0) + 1);
+        if (result.state === 'error') cycleErrors++;
+      },
+    });
+    scheduler.setTargets(Array.from({ length: 1000 }, (_, i) => target(i)));
+
+    const errorsPerCycle: number[] = [];
+    for (let cycle = 0; cycle < 4; cycle++) {
+      cycleErrors = 0;
+      const stats = await scheduler.runOnce();
+      assert.equal(stats.probes, 1000, 'every target has a result, failed or not');
+      errorsPerCycle.push(cycleErrors);
+    }
+    const [first = 0, ...later] = errorsPerCycle;
+    assert.ok(first > 0, 'the shortage was felt');
+    for (const errors of later) {
+      assert.ok(errors <= 3, `after backing off, a probe or two per cycle: ${errorsPerCycle}`);
+    }
+    assert.equal(pool.maxInFlight, 10, 'never more in flight than descriptors free');
+    const backoffs = logs.filter((l) => l.msg.startsWith('probes ran out of file descriptors'));
+    assert.equal(backoffs.length, errorsPerCycle.filter((e) => e > 0).length, 'one line a cycle');
+    assert.equal(backoffs[0]?.configured, 100);
+    assert.ok(Number(backoffs.at(-1)?.concurrency) <= 10);
+
+    // Descriptors come back: the limit grows to the configured value, a few cycles on.
+    pool.free = 1000;
+    pool.maxInFlight = 0;
+    for (let cycle = 0; cycle < 20 && pool.maxInFlight < 100; cycle++) {
+      cycleErrors = 0;
+      await scheduler.runOnce();
+      assert.equal(cycleErrors, 0);
+    }
+    assert.equal(pool.maxInFlight, 100, 'back to the configured concurrency');
+    await scheduler.runOnce();
+    const back = logs.filter((l) => l.msg === 'probe concurrency back to the configured value');
+    assert.equal(back.length, 1, JSON.stringify(logs.slice(-3)));
+    await scheduler.stop();
+  });
+});
+
+// ---- the program under prlimit ----
+
+/** Nodes on 127.0.1.x with every role: 16 catalog ports each, nothing listening. */
+async function manyTargetsConfig(dir: string, nodes: number): Promise<string> {
+  const path = join(dir, 'config.yml');
+  const lines = ['nodes:'];
+  for (let i = 0; i < nodes; i++) {
+    lines.push(`  - { name: node-${i}, address: 127.0.1.${i + 1}, roles: [${ROLES.join(', ')}] }`);
+  }
+  await writeFile(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+/** One scrape over a kept-alive connection: no new descriptor needed on the server. */
+function scrapeOver(agent: Agent, url: string): Promise<Sample[]> {
+  return new Promise((resolve, reject) => {
+    const request = get(`${url}/metrics`, { agent, timeout: 10_000 }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        if (response.statusCode !== 200) reject(new Error(`status ${response.statusCode}`));
+        else resolve([...parseExposition(Buffer.concat(chunks).toString()).samples]);
+      });
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error('scrape timed out')));
+    request.on('error', reject);
+  });
+}
+
+const errorStates = (samples: readonly Sample[]) =>
+  samples.filter((s) => s.name === 'imanager_port_state' && s.value === '4').length;
+
+describe('the program with a low open-files limit', { timeout: 120_000 }, () => {
+  const LIMIT = 256;
+  const NODES = 125; // 2,000 targets
+  let dir: string;
+  let exporter: RunningExporter;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ipe-faults-fds-'));
+    exporter = await startExporter(
+      [
+        `--config.file=${await manyTargetsConfig(dir, NODES)}`,
+        '--probe.concurrency=1000',
+        '--probe.interval=2s',
+        '--probe.timeout=1s',
+        '--probe.icmp=off',
+      ],
+      { wrapper: ['prlimit', `--nofile=${LIMIT}`, '--'] },
+    );
+  });
+
+  after(async () => {
+    await exporter?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lowers the concurrency at start, with a warning, and probes everything without EMFILE', async () => {
+    const [warning] = exporter
+      .logLines()
+      .filter((l) => l.msg === 'probe concurrency lowered to fit the open-files limit');
+    assert.ok(warning, exporter.daemon.log());
+    assert.equal(warning.configured, 1000);
+    assert.equal(warning.openFilesLimit, LIMIT);
+    assert.ok(Number(warning.concurrency) <= LIMIT - FD_RESERVE);
+    // The first cycle runs in a burst, as many at once as allowed: the worst case.
+    const samples = await exporter.until(
+      (s) => s.filter((x) => x.name === 'imanager_port_state').length === NODES * 16,
+      'every target probed',
+      30_000,
+    );
+    assert.equal(errorStates(samples), 0, 'no probe failed for want of a socket');
+    assert.ok(!exporter.daemon.log().includes('EMFILE'), 'EMFILE in the log');
+  });
+
+  it('when connections take the descriptors: error, one reason line a cycle, backs off, answers, recovers', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const hogs: Socket[] = [];
+    try {
+      // The scrape's connection first, kept alive across the shortage.
+      await scrapeOver(agent, exporter.url);
+      const logged = exporter.logLines().length;
+      // More idle connections than the limit allows, as a flood of clients would open:
+      // the server takes what descriptors there are, and libuv drops the rest.
+      for (let i = 0; i < LIMIT; i++) {
+        const socket = connect(Number(new URL(exporter.url).port), '127.0.0.1');
+        socket.on('error', () => undefined);
+        hogs.push(socket);
+      }
+      // The server drops idle connections after its headers timeout (10 s): act before.
+      const during = await waitForLog(
+        exporter,
+        logged,
+        (lines) => lines.some((l) => l.msg.startsWith('probes ran out of file descriptors')),
+        8_000,
+      );
+      const reasons = during.filter((l) => l.msg === 'probes failed without reaching the network');
+      assert.ok(
+        reasons.some((l) => l.reason === 'EMFILE'),
+        `EMFILE named: ${JSON.stringify(during)}`,
+      );
+      const backoff = during.find((l) => l.msg.startsWith('probes ran out of file descriptors'));
+      assert.ok(Number(backoff?.concurrency) < Number(backoff?.configured), 'backed off');
+      // Still answering, over the connection it already had.
+      const samples = await scrapeOver(agent, exporter.url);
+      assert.ok(errorStates(samples) > 0, 'the probes that got no socket show as error');
+      assert.ok(total(samples, 'imanager_probes_total') > 0);
+    } finally {
+      for (const socket of hogs) socket.destroy();
+      agent.destroy();
+    }
+    // Descriptors back: the next full cycles have no error left, without a restart.
+    const recovered = await exporter.until(
+      (s) => errorStates(s) === 0,
+      'every target probed again after the shortage',
+      15_000,
+    );
+    assert.equal(errorStates(recovered), 0);
+    assert.equal(exporter.daemon.child.exitCode, null, 'still running');
+    assert.ok(!exporter.daemon.log().includes('    at '), 'no stack trace');
+    assert.deepEqual(
+      exporter.logLines().filter((l) => l.level === 'unparsed' || l.level === 'error'),
+      [],
+    );
+  });
+});
+
+/** Waits until the log lines written after `from` satisfy `done`; returns them. */
+async function waitForLog(
+  exporter: RunningExporter,
+  from: number,
+  done: (lines: LogLine[]) => boolean,
+  deadlineMs: number,
+): Promise<LogLine[]> {
+  const deadline = Date.now() + deadlineMs;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const lines = exporter.logLines().slice(from);
+    if (done(lines)) return lines;
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return assert.fail(
+    `not in the log within ${deadlineMs} ms:\n${exporter.daemon.log().slice(-3000)}`,
+  );
+}
