@@ -26,6 +26,13 @@ const LINT_FAILING_DEFAULTS = [
   'nodejs_active_resources_total',
 ];
 
+/**
+ * How long the per-target render runs before it lets the event loop turn. Probe
+ * callbacks wait for the loop, so a longer slice would add to the connect times
+ * measured meanwhile; shorter ones only add turns.
+ */
+export const DEFAULT_RENDER_SLICE_MS = 4;
+
 export interface MetricsOptions {
   /** The exporter's version, for imanager_exporter_build_info. */
   readonly version: string;
@@ -40,6 +47,18 @@ export interface MetricsOptions {
   readonly processMetrics?: boolean;
   /** Where a family that failed to render is reported. Default: silent. */
   readonly logger?: Logger;
+  /** The event loop turns at least this often during a render. Default DEFAULT_RENDER_SLICE_MS. */
+  readonly renderSliceMs?: number;
+}
+
+/**
+ * A rendered /metrics body in a buffer the collector lends: after `release()` a later
+ * scrape renders into the same memory instead of about 1 KB of fresh pages per target.
+ */
+export interface LentBody {
+  readonly body: Buffer;
+  /** Call once the body is consumed (gzipped, or written to the socket); idempotent. */
+  release(): void;
 }
 
 /** The exporter's metrics: what main records, and the text a scrape returns. */
@@ -52,10 +71,12 @@ export interface Metrics {
   /** False after a rejected reload; true again after the next good one. Starts true. */
   setConfigReloadSuccessful(successful: boolean): void;
   /**
-   * The whole /metrics text as UTF-8. A family that fails to render is left out
-   * whole and logged; the others are still returned.
+   * The whole /metrics text as UTF-8, in a buffer the caller owns. A family that fails
+   * to render is left out whole and logged; the others are still returned.
    */
   render(): Promise<Buffer>;
+  /** The same text as render(), in a lent buffer: the server's path for every scrape. */
+  renderLent(): Promise<LentBody>;
   readonly contentType: string;
 }
 
@@ -63,9 +84,15 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const { store } = options;
   const logger = options.logger ?? silentLogger;
   const sourceStatus = options.sourceStatus ?? (() => []);
+  const sliceMs = options.renderSliceMs ?? DEFAULT_RENDER_SLICE_MS;
   const registry = new Registry();
 
-  const probes = counter(registry, 'imanager_probes_total');
+  // Tens of thousands of probes per cycle: counted in an array, handed to prom-client
+  // (which hashes a label object per call) only when a scrape reads the counter.
+  const probeCounts = new ProbeCounts();
+  const probes = counter(registry, 'imanager_probes_total', function collect() {
+    probeCounts.flushInto(this);
+  });
   for (const state of PROBE_STATES) probes.inc({ prober: 'tcp', state }, 0);
 
   const cycleDuration = gauge(registry, 'imanager_probe_cycle_duration_seconds');
@@ -163,13 +190,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
   }
 
-  async function render(): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    try {
-      parts.push(renderTargetFamilies(store.columns()));
-    } catch (err) {
-      logger.error('per-target metrics failed, left out of this scrape', { err });
-    }
+  /** The families prom-client renders well: few series each. */
+  async function renderSmallFamilies(): Promise<string> {
     const names = registry.getMetricsAsArray().map((m) => m.name);
     const rendered = await Promise.allSettled(
       names.map((name) => registry.getSingleMetricAsString(name)),
@@ -183,17 +205,69 @@ export function createMetrics(options: MetricsOptions): Metrics {
           err: r.reason,
         });
     });
-    if (small.length > 0)
-      parts.push(Buffer.from(`${parts.length > 0 ? '\n' : ''}${small.join('\n\n')}\n`));
-    return Buffer.concat(parts);
+    return small.length > 0 ? `${small.join('\n\n')}\n` : '';
   }
 
+  /**
+   * The per-target families, then prom-client's. The per-target values are copied
+   * first, so one scrape shows one instant even though it is written in slices with
+   * the loop turning (and results arriving) between them.
+   */
+  async function renderInto(arena: RenderArena): Promise<Buffer> {
+    let table: TargetTable | undefined;
+    let values: TargetValues | undefined;
+    let bound = 0;
+    try {
+      table = store.columns();
+      values = arena.snapshot(table);
+      bound = targetFamiliesBound(table, values);
+    } catch (err) {
+      table = undefined;
+      logger.error('per-target metrics failed, left out of this scrape', { err });
+    }
+    const small = await renderSmallFamilies();
+    const smallBytes = Buffer.byteLength(small);
+    const out = arena.reserve(bound + 1 + smallBytes);
+    let pos = 0;
+    if (table && values) {
+      try {
+        pos = await writeTargetFamiliesSliced(out, table, values, sliceMs);
+      } catch (err) {
+        pos = 0;
+        logger.error('per-target metrics failed, left out of this scrape', { err });
+      }
+    }
+    if (smallBytes > 0) {
+      if (pos > 0) out[pos++] = 0x0a;
+      pos += out.write(small, pos, 'utf8');
+    }
+    return out.subarray(0, pos);
+  }
+
+  // One arena kept between scrapes; a scrape that overlaps another gets its own.
+  const spareArenas: RenderArena[] = [];
+
   return {
-    countProbe: (prober, state) => probes.inc({ prober, state }),
+    countProbe: (prober, state) => probeCounts.count(prober, state, probes),
     setCycleDuration: (seconds) => cycleDuration.set(seconds),
     setIcmpEnabled: (enabled) => icmpEnabled.set(enabled ? 1 : 0),
     setConfigReloadSuccessful: (successful) => reloadSuccessful.set(successful ? 1 : 0),
-    render,
+    render: () => renderInto(new RenderArena()),
+    async renderLent() {
+      const arena = spareArenas.pop() ?? new RenderArena();
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        if (spareArenas.length === 0) spareArenas.push(arena);
+      };
+      try {
+        return { body: await renderInto(arena), release };
+      } catch (err) {
+        release();
+        throw err;
+      }
+    },
     contentType: METRICS_CONTENT_TYPE,
   };
 }
@@ -213,9 +287,97 @@ function gauge(
   });
 }
 
-function counter(registry: Registry, name: MetricName): Counter<string> {
+function counter(
+  registry: Registry,
+  name: MetricName,
+  collect?: (this: Counter<string>) => void,
+): Counter<string> {
   const spec = METRICS[name];
-  return new Counter({ name, help: spec.help, labelNames: spec.labels, registers: [registry] });
+  return new Counter({
+    name,
+    help: spec.help,
+    labelNames: spec.labels,
+    registers: [registry],
+    ...(collect ? { collect } : {}),
+  });
+}
+
+const STATE_INDEX: ReadonlyMap<string, number> = new Map(PROBE_STATES.map((s, i) => [s, i]));
+
+/** Probes counted per prober and state since the counter was last read. */
+class ProbeCounts {
+  readonly #pending = new Map<string, Float64Array>();
+
+  count(prober: string, state: string, fallback: Counter<string>): void {
+    const index = STATE_INDEX.get(state);
+    // A state outside the contract is rare and still counted, the slow way.
+    if (index === undefined) {
+      fallback.inc({ prober, state });
+      return;
+    }
+    let counts = this.#pending.get(prober);
+    if (counts === undefined) {
+      counts = new Float64Array(PROBE_STATES.length);
+      this.#pending.set(prober, counts);
+    }
+    counts[index] = (counts[index] as number) + 1;
+  }
+
+  flushInto(counter: Counter<string>): void {
+    for (const [prober, counts] of this.#pending) {
+      for (let i = 0; i < counts.length; i++) {
+        const n = counts[i] as number;
+        if (n === 0) continue;
+        counter.inc({ prober, state: PROBE_STATES[i] as string }, n);
+        counts[i] = 0;
+      }
+    }
+  }
+}
+
+/** The per-target values one scrape renders: the store's columns at one instant. */
+interface TargetValues {
+  readonly state: Uint8Array;
+  readonly durationSeconds: Float64Array;
+  readonly lastChangeMs: Float64Array;
+}
+
+/**
+ * The memory one scrape renders into: the output buffer and the copy of the values.
+ * Kept from scrape to scrape, so a scrape writes into pages already mapped: fresh
+ * pages cost a fault each (and the kernel zeroes them), about 1 KB per target.
+ */
+class RenderArena {
+  #out: Buffer = Buffer.alloc(0);
+  #state = new Uint8Array(0);
+  #durationSeconds = new Float64Array(0);
+  #lastChangeMs = new Float64Array(0);
+
+  snapshot(t: TargetTable): TargetValues {
+    const n = t.size;
+    if (this.#state.length < n || this.#state.length > 2 * n + 1024) {
+      const capacity = Math.ceil(n * 1.25);
+      this.#state = new Uint8Array(capacity);
+      this.#durationSeconds = new Float64Array(capacity);
+      this.#lastChangeMs = new Float64Array(capacity);
+    }
+    this.#state.set(t.state.subarray(0, n));
+    this.#durationSeconds.set(t.durationSeconds.subarray(0, n));
+    this.#lastChangeMs.set(t.lastChangeMs.subarray(0, n));
+    return {
+      state: this.#state.subarray(0, n),
+      durationSeconds: this.#durationSeconds.subarray(0, n),
+      lastChangeMs: this.#lastChangeMs.subarray(0, n),
+    };
+  }
+
+  /** A buffer of at least `bytes`; a quarter more, so a few new targets need no new one. */
+  reserve(bytes: number): Buffer {
+    if (this.#out.length < bytes || this.#out.length > 2 * bytes + 65536) {
+      this.#out = Buffer.allocUnsafeSlow(Math.ceil(bytes * 1.25));
+    }
+    return this.#out;
+  }
 }
 
 function header(name: MetricName): string {
@@ -223,13 +385,17 @@ function header(name: MetricName): string {
   return `# HELP ${name} ${spec.help}\n# TYPE ${name} ${spec.type}\n`;
 }
 
-const HEADERS = {
+/** The per-target families, in output order. */
+const FAMILIES = ['up', 'state', 'duration', 'change'] as const;
+type Family = (typeof FAMILIES)[number];
+
+const HEADERS: Readonly<Record<Family, Buffer>> = {
   up: Buffer.from(header('imanager_port_up')),
   state: Buffer.from(`\n${header('imanager_port_state')}`),
   duration: Buffer.from(`\n${header('imanager_port_connect_duration_seconds')}`),
   change: Buffer.from(`\n${header('imanager_port_last_change_timestamp_seconds')}`),
 };
-const OPEN = {
+const OPEN: Readonly<Record<Family, Buffer>> = {
   up: Buffer.from('imanager_port_up{'),
   state: Buffer.from('imanager_port_state{'),
   duration: Buffer.from('imanager_port_connect_duration_seconds{'),
@@ -251,57 +417,115 @@ const LINE_OVERHEAD =
 const HEADER_BYTES =
   HEADERS.up.length + HEADERS.state.length + HEADERS.duration.length + HEADERS.change.length;
 
-/**
- * The four per-target families as UTF-8, copied from the label bytes the store built
- * when each target was set: a scrape escapes and encodes nothing, and allocates one
- * buffer. Targets without a result yet have no series, so a restart does not page
- * with a false imanager_port_up 0.
- */
-export function renderTargetFamilies(t: TargetTable): Buffer {
-  const { size, state, labelBytes, labelStart, identifyingEnd } = t;
+/** The most bytes the four families can take for these values. */
+function targetFamiliesBound(t: TargetTable, v: TargetValues): number {
+  const { labelStart, identifyingEnd } = t;
   let bound = HEADER_BYTES;
-  for (let i = 0; i < size; i++) {
-    if (state[i] === UNPROBED) continue;
+  for (let i = 0; i < t.size; i++) {
+    if (v.state[i] === UNPROBED) continue;
     const start = labelStart[i] as number;
     bound +=
       LINE_OVERHEAD +
       2 * ((labelStart[i + 1] as number) - start) +
       2 * ((identifyingEnd[i] as number) - start);
   }
-  const out = Buffer.allocUnsafe(bound);
-  let pos = 0;
+  return bound;
+}
 
-  pos = put(out, pos, HEADERS.up);
-  for (let i = 0; i < size; i++) {
-    const code = state[i] as number;
-    if (code === UNPROBED) continue;
-    pos = put(out, pos, OPEN.up);
-    pos = copy(out, pos, labelBytes, labelStart[i] as number, labelStart[i + 1] as number);
-    pos = put(out, pos, UP_LINE_END[code] as Buffer);
-  }
-  pos = put(out, pos, HEADERS.state);
-  for (let i = 0; i < size; i++) {
-    const code = state[i] as number;
-    if (code === UNPROBED) continue;
-    pos = put(out, pos, OPEN.state);
-    pos = copy(out, pos, labelBytes, labelStart[i] as number, labelStart[i + 1] as number);
-    pos = put(out, pos, STATE_LINE_END[code] as Buffer);
-  }
-  pos = put(out, pos, HEADERS.duration);
-  for (let i = 0; i < size; i++) {
-    if (state[i] === UNPROBED) continue;
-    pos = put(out, pos, OPEN.duration);
-    pos = copy(out, pos, labelBytes, labelStart[i] as number, identifyingEnd[i] as number);
-    pos = putValue(out, pos, t.durationSeconds[i] as number);
-  }
-  pos = put(out, pos, HEADERS.change);
-  for (let i = 0; i < size; i++) {
-    if (state[i] === UNPROBED) continue;
-    pos = put(out, pos, OPEN.change);
-    pos = copy(out, pos, labelBytes, labelStart[i] as number, identifyingEnd[i] as number);
-    pos = putValue(out, pos, (t.lastChangeMs[i] as number) / 1000);
+/** Writes the lines of rows [from, to) of one family at `pos`; returns the new end. */
+type RowWriter = (
+  out: Buffer,
+  pos: number,
+  t: TargetTable,
+  v: TargetValues,
+  from: number,
+  to: number,
+) => number;
+
+const WRITERS: Readonly<Record<Family, RowWriter>> = {
+  up(out, pos, t, v, from, to) {
+    for (let i = from; i < to; i++) {
+      const code = v.state[i] as number;
+      if (code === UNPROBED) continue;
+      pos = put(out, pos, OPEN.up);
+      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.labelStart[i + 1] as number);
+      pos = put(out, pos, UP_LINE_END[code] as Buffer);
+    }
+    return pos;
+  },
+  state(out, pos, t, v, from, to) {
+    for (let i = from; i < to; i++) {
+      const code = v.state[i] as number;
+      if (code === UNPROBED) continue;
+      pos = put(out, pos, OPEN.state);
+      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.labelStart[i + 1] as number);
+      pos = put(out, pos, STATE_LINE_END[code] as Buffer);
+    }
+    return pos;
+  },
+  duration(out, pos, t, v, from, to) {
+    for (let i = from; i < to; i++) {
+      if (v.state[i] === UNPROBED) continue;
+      pos = put(out, pos, OPEN.duration);
+      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.identifyingEnd[i] as number);
+      pos = putValue(out, pos, v.durationSeconds[i] as number);
+    }
+    return pos;
+  },
+  change(out, pos, t, v, from, to) {
+    for (let i = from; i < to; i++) {
+      if (v.state[i] === UNPROBED) continue;
+      pos = put(out, pos, OPEN.change);
+      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.identifyingEnd[i] as number);
+      pos = putValue(out, pos, (v.lastChangeMs[i] as number) / 1000);
+    }
+    return pos;
+  },
+};
+
+/**
+ * The four per-target families as UTF-8, copied from the label bytes the store built
+ * when each target was set: a scrape escapes and encodes nothing. Targets without a
+ * result yet have no series, so a restart does not page with a false
+ * imanager_port_up 0. In one go, into a buffer of its own; the server's scrapes use
+ * the sliced path below, which yields to the event loop.
+ */
+export function renderTargetFamilies(t: TargetTable): Buffer {
+  const out = Buffer.allocUnsafe(targetFamiliesBound(t, t));
+  let pos = 0;
+  for (const family of FAMILIES) {
+    pos = put(out, pos, HEADERS[family]);
+    pos = WRITERS[family](out, pos, t, t, 0, t.size);
   }
   return out.subarray(0, pos);
+}
+
+/** Rows written between two looks at the clock. */
+const ROWS_PER_CHECK = 512;
+
+/** renderTargetFamilies, letting the loop turn every `sliceMs`; returns the bytes written. */
+async function writeTargetFamiliesSliced(
+  out: Buffer,
+  t: TargetTable,
+  v: TargetValues,
+  sliceMs: number,
+): Promise<number> {
+  let pos = 0;
+  let sliceStarted = performance.now();
+  for (const family of FAMILIES) {
+    pos = put(out, pos, HEADERS[family]);
+    const write = WRITERS[family];
+    for (let row = 0; row < t.size; ) {
+      const end = Math.min(t.size, row + ROWS_PER_CHECK);
+      pos = write(out, pos, t, v, row, end);
+      row = end;
+      if (performance.now() - sliceStarted >= sliceMs) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStarted = performance.now();
+      }
+    }
+  }
+  return pos;
 }
 
 function put(out: Buffer, pos: number, bytes: Buffer): number {

@@ -11,8 +11,8 @@ import { createStatusPage, STATUS_PAGE_HEADERS, type StatusSource } from './stat
 const gzipAsync = promisify(gzip);
 
 export interface AppOptions {
-  /** Renders /metrics at each scrape. */
-  readonly metrics: Pick<Metrics, 'render' | 'contentType'>;
+  /** Renders /metrics at each scrape; into a lent buffer when it has renderLent. */
+  readonly metrics: Pick<Metrics, 'render' | 'contentType'> & Partial<Pick<Metrics, 'renderLent'>>;
   /** /-/ready answers 200 once this is true, 503 before (e.g. before the first cycle). */
   readonly readiness: () => boolean;
   /** Shown on the status page. */
@@ -40,16 +40,26 @@ export function createApp(options: AppOptions): Express {
 
   route(app, '/metrics', {
     GET: async (req, res) => {
-      const body = await options.metrics.render();
+      // A lent body is rendered into memory the previous scrape used; it goes back
+      // once gzip has read it, or once the socket has sent it.
+      const { body, release } = options.metrics.renderLent
+        ? await options.metrics.renderLent()
+        : { body: await options.metrics.render(), release: () => {} };
       res.set('Content-Type', options.metrics.contentType);
       res.set('Vary', 'Accept-Encoding');
       if (acceptsGzip(req)) {
         // Off the event loop: a 15 MB body must not hold up the probes.
-        const zipped = await gzipAsync(body);
+        let zipped: Buffer;
+        try {
+          zipped = await gzipAsync(body);
+        } finally {
+          release();
+        }
         res.set('Content-Encoding', 'gzip');
         res.set('Content-Length', String(zipped.length));
         res.end(zipped);
       } else {
+        res.once('close', release);
         res.set('Content-Length', String(body.length));
         res.end(body);
       }

@@ -368,3 +368,78 @@ describe('createMetrics().render', () => {
     assert.equal(METRICS_CONTENT_TYPE, metrics.contentType);
   });
 });
+
+describe('createMetrics().renderLent', () => {
+  /** `n` probed targets on node-1, ports 1..n. */
+  function bigStore(n: number): {
+    store: ResultStore;
+    targets: ReturnType<typeof catalogTarget>[];
+  } {
+    const store = new ResultStore();
+    const targets = Array.from({ length: n }, (_, i) => catalogTarget({ port: i + 1 }));
+    store.setTargets(targets);
+    for (const t of targets) store.record(t, { state: 'open', durationSeconds: 0.001 }, T0);
+    return { store, targets };
+  }
+
+  it('renders the same text as render()', async () => {
+    const metrics = fullMetrics();
+    const lent = await metrics.renderLent();
+    const owned = (await metrics.render()).toString('utf8');
+    // Process metrics move between two renders; the rest must not.
+    const stable = (text: string) => text.replace(/^(process|nodejs)_.*$/gm, '');
+    assert.equal(stable(lent.body.toString('utf8')), stable(owned));
+    lent.release();
+  });
+
+  it('reuses the memory of a released body, and never of one still lent', async () => {
+    const metrics = createMetrics({ version: '1', store: goldenStore(), processMetrics: false });
+    const first = await metrics.renderLent();
+    const overlapping = await metrics.renderLent();
+    assert.notEqual(overlapping.body.buffer, first.body.buffer);
+    const text = first.body.toString('utf8');
+    first.release();
+    first.release();
+    overlapping.release();
+    const next = await metrics.renderLent();
+    assert.equal(next.body.buffer, first.body.buffer);
+    assert.equal(next.body.toString('utf8'), text);
+    next.release();
+  });
+
+  it('lets the event loop turn while it renders many targets', async () => {
+    const { store } = bigStore(3000);
+    const metrics = createMetrics({ version: '1', store, processMetrics: false, renderSliceMs: 0 });
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    const lent = await metrics.renderLent();
+    assert.equal(turned, true);
+    assert.equal(parseExposition(lent.body.toString('utf8')).samples.length > 12_000, true);
+    lent.release();
+  });
+
+  it('shows the results of one instant, though results arrive between its slices', async () => {
+    const { store, targets } = bigStore(3000);
+    const metrics = createMetrics({ version: '1', store, processMetrics: false, renderSliceMs: 0 });
+    const pending = metrics.renderLent();
+    // At the render's first turn of the loop, every port closes.
+    setImmediate(() => {
+      for (const t of targets)
+        store.record(t, { state: 'refused', durationSeconds: 0.002 }, T0 + 1);
+    });
+    const lent = await pending;
+    const { samples } = parseExposition(lent.body.toString('utf8'));
+    const values = (name: string) =>
+      new Set(samples.filter((s) => s.name === name).map((s) => s.value));
+    assert.deepEqual(values('imanager_port_up'), new Set(['1']));
+    assert.deepEqual(values('imanager_port_state'), new Set(['0']));
+    assert.deepEqual(values('imanager_port_connect_duration_seconds'), new Set(['0.001']));
+    lent.release();
+    // The next scrape shows the new instant.
+    const next = await metrics.renderLent();
+    assert.match(next.body.toString('utf8'), /^imanager_port_up\{[^}]*port="1",[^}]*\} 0$/m);
+    next.release();
+  });
+});

@@ -223,6 +223,47 @@ describe('createApp with the real metrics', () => {
   });
 });
 
+describe('createApp with a lending renderer', () => {
+  it('gives a lent /metrics body back once gzip has read it, or once it is sent', async () => {
+    let lent = 0;
+    const released: (() => void)[] = [];
+    const nextRelease = () => new Promise<void>((resolve) => released.push(resolve));
+    const metrics = {
+      contentType: CONTENT_TYPE,
+      render: async () => Buffer.from(METRICS_TEXT),
+      renderLent: async () => {
+        lent++;
+        let done = false;
+        return {
+          body: Buffer.from(METRICS_TEXT),
+          release: () => {
+            assert.equal(done, false, 'released twice');
+            done = true;
+            released.shift()?.();
+          },
+        };
+      },
+    };
+    const server = await startServer(createApp({ metrics, readiness: () => true, version: '1' }), {
+      host: '127.0.0.1',
+      port: 0,
+    });
+    try {
+      for (const headers of [{ 'accept-encoding': 'gzip' }, {}]) {
+        const release = nextRelease();
+        const res = await send(server.url, '/metrics', { headers });
+        assert.equal(res.status, 200);
+        const text = res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.body) : res.body;
+        assert.equal(text.toString(), METRICS_TEXT);
+        await release;
+      }
+      assert.equal(lent, 2);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('startServer', () => {
   it('close() ends idle keep-alive connections instead of waiting for them', {
     timeout: 10_000,
