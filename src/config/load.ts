@@ -207,7 +207,9 @@ export function parseConfigText(text: string, sourceName: string): FileConfig {
   const fail = (message: string, cause?: unknown) =>
     new ConfigError('CONFIG_INVALID', `${sourceName}: ${message}`, { cause });
 
-  const document = parseDocument(text);
+  // The library's warnings (a collection as a key) would go to stderr as a Node warning,
+  // outside the JSON log; every problem that matters fails below with a ConfigError.
+  const document = parseDocument(text, { logLevel: 'error' });
   const [syntax] = document.errors;
   if (syntax) throw fail(yamlProblem(syntax), syntax);
 

@@ -299,6 +299,27 @@ describe('parseConfigText with arbitrary input', () => {
   });
 });
 
+describe('parseConfigText warnings', () => {
+  it('writes no Node warning for a collection used as a key: it is an unknown key', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      assert.throws(() => parseConfigText('? [nodes]\n: []\n', SOURCE), {
+        message: /unknown key/,
+      });
+      // Node emits warnings on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(
+      warnings.map((w) => w.message),
+      [],
+    );
+  });
+});
+
 // ---- flags ----
 
 const FLAG_NAMES = Object.keys(FLAGS);
