@@ -196,6 +196,24 @@ describe('the exporter while the Kubernetes API fails', { timeout: 300_000 }, ()
     await inSync('recovery once lists are fast again');
   });
 
+  it('forbids services (RBAC lost): keeps its targets, names the missing grant, recovers', async () => {
+    const before = targetKeys(await exporter.scrape());
+    const logged = exporter.logLines().length;
+    const grant = api.forbid('services');
+    try {
+      api.cutWatches('services');
+      await downKeepingTargets('discovery down while services are forbidden', before);
+      const permission = exporter
+        .logLines()
+        .slice(logged)
+        .filter((l) => l.level === 'error' && /services/.test(l.msg));
+      assert.equal(permission.length, 1, 'one line naming what to grant, not one per retry');
+    } finally {
+      grant();
+    }
+    await inSync('recovery once services may be listed again');
+  });
+
   it('expires the watch with 410 Gone: relists and sees what the watch missed', async () => {
     // Changed without an event, as if the event had been compacted away.
     model.create('services', newService('missed-by-the-watch', 31411), true);
