@@ -2,7 +2,12 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Category } from '../catalog/types.js';
 import type { SourceStatus } from '../discovery/types.js';
 import { PROBE_STATES } from '../probe/types.js';
-import { type ResultStore, type TargetTable, UNPROBED } from '../results/store.js';
+import {
+  type ColumnsLease,
+  type ResultStore,
+  type TargetTable,
+  UNPROBED,
+} from '../results/store.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { METRICS, type MetricName } from './names.js';
 
@@ -214,34 +219,40 @@ export function createMetrics(options: MetricsOptions): Metrics {
    * the loop turning (and results arriving) between them.
    */
   async function renderInto(arena: RenderArena): Promise<Buffer> {
-    let table: TargetTable | undefined;
+    // Leased: the store must not reuse the label bytes while the slices read them.
+    let lease: ColumnsLease | undefined;
     let values: TargetValues | undefined;
     let bound = 0;
     try {
-      table = store.columns();
-      values = arena.snapshot(table);
-      bound = targetFamiliesBound(table, values);
+      lease = store.leaseColumns();
+      values = arena.snapshot(lease.table);
+      bound = targetFamiliesBound(lease.table, values);
     } catch (err) {
-      table = undefined;
+      lease?.release();
+      lease = undefined;
       logger.error('per-target metrics failed, left out of this scrape', { err });
     }
-    const small = await renderSmallFamilies();
-    const smallBytes = Buffer.byteLength(small);
-    const out = arena.reserve(bound + 1 + smallBytes);
-    let pos = 0;
-    if (table && values) {
-      try {
-        pos = await writeTargetFamiliesSliced(out, table, values, sliceMs);
-      } catch (err) {
-        pos = 0;
-        logger.error('per-target metrics failed, left out of this scrape', { err });
+    try {
+      const small = await renderSmallFamilies();
+      const smallBytes = Buffer.byteLength(small);
+      const out = arena.reserve(bound + 1 + smallBytes);
+      let pos = 0;
+      if (lease && values) {
+        try {
+          pos = await writeTargetFamiliesSliced(out, lease.table, values, sliceMs);
+        } catch (err) {
+          pos = 0;
+          logger.error('per-target metrics failed, left out of this scrape', { err });
+        }
       }
+      if (smallBytes > 0) {
+        if (pos > 0) out[pos++] = 0x0a;
+        pos += out.write(small, pos, 'utf8');
+      }
+      return out.subarray(0, pos);
+    } finally {
+      lease?.release();
     }
-    if (smallBytes > 0) {
-      if (pos > 0) out[pos++] = 0x0a;
-      pos += out.write(small, pos, 'utf8');
-    }
-    return out.subarray(0, pos);
   }
 
   // One arena kept between scrapes; a scrape that overlaps another gets its own.

@@ -1,7 +1,7 @@
 import { DEFAULT_NODEPORT_RANGE } from '../catalog/ports.js';
 import type { Category, PortRange } from '../catalog/types.js';
 import type { ClusterNode, NodePort } from '../discovery/types.js';
-import { targetLabelText } from '../metrics/labels.js';
+import { type TargetLabelText, targetLabelText } from '../metrics/labels.js';
 import { PROBE_STATES, type ProbeResult, type ProbeState } from '../probe/types.js';
 import type { Target } from '../targets/types.js';
 
@@ -45,7 +45,9 @@ export interface NodePortSnapshot {
 /**
  * The store in columns, one row per target, for the collector's scrape-time loop.
  * Row order is the order of setTargets. Valid until the next setTargets, which
- * replaces the columns; read it again at each scrape.
+ * replaces the columns; read it again at each scrape. A reader that lets the event
+ * loop turn while it reads takes a lease (ResultStore.leaseColumns): the store reuses
+ * the memory of replaced columns, but never of leased ones.
  */
 export interface TargetTable {
   readonly size: number;
@@ -70,6 +72,15 @@ export interface TargetTable {
 /** The table as the store holds it: the error column is written in place. */
 interface Columns extends TargetTable {
   readonly error: (string | undefined)[];
+  /** The memory its columns are views of. */
+  readonly memory: TableMemory;
+}
+
+/** A lease on the columns of one moment; see TargetTable. */
+export interface ColumnsLease {
+  readonly table: TargetTable;
+  /** Idempotent. */
+  release(): void;
 }
 
 /**
@@ -80,6 +91,10 @@ interface Columns extends TargetTable {
  */
 export class ResultStore {
   private table: Columns = emptyTable();
+  /** The memory of the table before this one, reused by the next setTargets unless leased. */
+  private spare: { readonly table: Columns } | undefined;
+  /** Readers per memory: the fast path of setTargets makes tables that share memory. */
+  private readonly leases = new Map<TableMemory, number>();
   private slotOf = new Map<string, number>();
   private byCategory = new Map<Category, number>();
   /** `node\0address` -> vantage, for every node address some target names. */
@@ -96,22 +111,27 @@ export class ResultStore {
    */
   setTargets(targets: readonly Target[]): void {
     const old = this.table;
+    if (this.sameRows(targets)) {
+      // Nothing a row shows changed (a node's readiness, say): keep every column.
+      this.table = { ...old, targets: targets.slice() };
+      return;
+    }
     const n = targets.length;
     const slotOf = new Map<string, number>();
     const kept: Target[] = [];
     const byCategory = new Map<Category, number>();
     const icmpVantage = new Map<string, string>();
-    const labels = new LabelBuffer(old.labelBytes.length || n * 256);
-    const labelStart = new Uint32Array(n + 1);
-    const identifyingEnd = new Uint32Array(n);
-    const state = new Uint8Array(n).fill(UNPROBED);
-    const durationSeconds = new Float64Array(n);
-    const probedAtMs = new Float64Array(n);
-    const lastChangeMs = new Float64Array(n);
-    const error: (string | undefined)[] = [];
+    /** Per kept row: its row in the old table, or -1 for a new target. */
+    const oldRowOf = new Int32Array(n);
+    /** Per kept row: 1 when its label bytes can be copied from its old row. */
+    const sameText = new Uint8Array(n);
+    /** Label text of the rows that need it written, in row order. */
+    const texts: TargetLabelText[] = [];
+    let labelBytes = 0;
     let lastNode: string | undefined;
     let lastAddress: string | undefined;
 
+    // First pass: which rows stay, and how many label bytes they need.
     for (const t of targets) {
       if (slotOf.has(t.key)) continue;
       const row = kept.length;
@@ -125,37 +145,61 @@ export class ResultStore {
         const nodeKey = `${t.node}\0${t.address}`;
         if (!icmpVantage.has(nodeKey)) icmpVantage.set(nodeKey, t.vantage);
       }
-
       const oldRow = this.slotOf.get(t.key);
+      oldRowOf[row] = oldRow ?? -1;
       const before = oldRow === undefined ? undefined : old.targets[oldRow];
-      labelStart[row] = labels.length;
       if (oldRow !== undefined && before && sameLabels(before, t)) {
+        sameText[row] = 1;
+        labelBytes += (old.labelStart[oldRow + 1] as number) - (old.labelStart[oldRow] as number);
+      } else {
+        const text = targetLabelText(t);
+        texts.push(text);
+        labelBytes += Buffer.byteLength(text.identifying) + Buffer.byteLength(text.rest);
+      }
+    }
+
+    // Second pass: the columns, in the memory of the table before last when no one reads it.
+    const size = kept.length;
+    const memory = this.takeMemory(size, labelBytes);
+    const { labels, labelStart, identifyingEnd, state, durationSeconds, probedAtMs, lastChangeMs } =
+      memory;
+    const error: (string | undefined)[] = new Array(size);
+    let pos = 0;
+    let nextText = 0;
+    for (let row = 0; row < size; row++) {
+      labelStart[row] = pos;
+      const oldRow = oldRowOf[row] as number;
+      if (sameText[row] === 1) {
         const from = old.labelStart[oldRow] as number;
-        labels.copyFrom(old.labelBytes, from, old.labelStart[oldRow + 1] as number);
+        pos += old.labelBytes.copy(labels, pos, from, old.labelStart[oldRow + 1] as number);
         identifyingEnd[row] =
           (labelStart[row] as number) + (old.identifyingEnd[oldRow] as number) - from;
       } else {
-        // Written at once, so the strings die young instead of living through the loop.
-        const text = targetLabelText(t);
-        labels.write(text.identifying);
-        identifyingEnd[row] = labels.length;
-        labels.write(text.rest);
+        const text = texts[nextText++] as TargetLabelText;
+        pos += labels.write(text.identifying, pos);
+        identifyingEnd[row] = pos;
+        pos += labels.write(text.rest, pos);
       }
-      if (oldRow !== undefined) {
+      if (oldRow < 0) {
+        state[row] = UNPROBED;
+        durationSeconds[row] = 0;
+        probedAtMs[row] = 0;
+        lastChangeMs[row] = 0;
+        error[row] = undefined;
+      } else {
         state[row] = old.state[oldRow] as number;
         durationSeconds[row] = old.durationSeconds[oldRow] as number;
         probedAtMs[row] = old.probedAtMs[oldRow] as number;
         lastChangeMs[row] = old.lastChangeMs[oldRow] as number;
+        error[row] = old.error[oldRow];
       }
-      error.push(oldRow === undefined ? undefined : old.error[oldRow]);
     }
+    labelStart[size] = pos;
 
-    const size = kept.length;
-    labelStart[size] = labels.length;
     this.table = {
       size,
       targets: kept,
-      labelBytes: labels.bytes(),
+      labelBytes: labels.subarray(0, pos),
       labelStart: labelStart.subarray(0, size + 1),
       identifyingEnd: identifyingEnd.subarray(0, size),
       state: state.subarray(0, size),
@@ -163,13 +207,57 @@ export class ResultStore {
       probedAtMs: probedAtMs.subarray(0, size),
       lastChangeMs: lastChangeMs.subarray(0, size),
       error,
+      memory,
     };
+    this.spare = { table: old };
     this.slotOf = slotOf;
     this.byCategory = byCategory;
     this.icmpVantage = icmpVantage;
     for (const key of this.icmp.keys()) {
       if (!icmpVantage.has(key)) this.icmp.delete(key);
     }
+  }
+
+  /** True when `targets` are the current rows, in order, each showing the same labels. */
+  private sameRows(targets: readonly Target[]): boolean {
+    const current = this.table.targets;
+    if (targets.length !== current.length || targets.length === 0) return false;
+    for (let i = 0; i < targets.length; i++) {
+      const before = current[i] as Target;
+      const t = targets[i] as Target;
+      if (t.key !== before.key || !sameLabels(before, t)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Memory for a table of `rows` rows and `labelBytes` label bytes: the spare table's,
+   * when no reader leases it and it is big enough but not far too big; else new.
+   */
+  private takeMemory(rows: number, labelBytes: number): TableMemory {
+    const spare = this.spare;
+    this.spare = undefined;
+    const memory = spare && !this.leases.has(spare.table.memory) ? spare.table.memory : undefined;
+    if (memory?.fits(rows, labelBytes)) return memory;
+    return new TableMemory(rows, labelBytes);
+  }
+
+  /** The columns, kept intact and unreused until release(): for readers that yield. */
+  leaseColumns(): ColumnsLease {
+    const table = this.table;
+    const { memory } = table;
+    this.leases.set(memory, (this.leases.get(memory) ?? 0) + 1);
+    let released = false;
+    return {
+      table,
+      release: () => {
+        if (released) return;
+        released = true;
+        const count = (this.leases.get(memory) ?? 1) - 1;
+        if (count > 0) this.leases.set(memory, count);
+        else this.leases.delete(memory);
+      },
+    };
   }
 
   /**
@@ -277,51 +365,59 @@ export class ResultStore {
   }
 }
 
-/** UTF-8 bytes appended end to end, growing by doubling. */
-class LabelBuffer {
-  private buf: Buffer;
-  length = 0;
+/**
+ * The typed arrays and label bytes one table's columns are views of, with room to
+ * spare: a re-plan that adds a few targets writes into memory already mapped instead
+ * of fresh pages (a page fault each, about 1 KB of them per target).
+ */
+class TableMemory {
+  readonly labels: Buffer;
+  readonly labelStart: Uint32Array;
+  readonly identifyingEnd: Uint32Array;
+  readonly state: Uint8Array;
+  readonly durationSeconds: Float64Array;
+  readonly probedAtMs: Float64Array;
+  readonly lastChangeMs: Float64Array;
 
-  constructor(capacity: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(capacity, 1024));
+  constructor(rows: number, labelBytes: number) {
+    const capacity = rows === 0 ? 0 : Math.ceil(rows * 1.125) + 16;
+    this.labels = Buffer.allocUnsafeSlow(
+      labelBytes === 0 ? 0 : Math.ceil(labelBytes * 1.125) + 1024,
+    );
+    this.labelStart = new Uint32Array(capacity + 1);
+    this.identifyingEnd = new Uint32Array(capacity);
+    this.state = new Uint8Array(capacity);
+    this.durationSeconds = new Float64Array(capacity);
+    this.probedAtMs = new Float64Array(capacity);
+    this.lastChangeMs = new Float64Array(capacity);
   }
 
-  write(text: string): void {
-    // A UTF-16 code unit never takes more than 3 bytes of UTF-8.
-    this.reserve(text.length * 3);
-    this.length += this.buf.write(text, this.length);
-  }
-
-  copyFrom(source: Buffer, start: number, end: number): void {
-    this.reserve(end - start);
-    this.length += source.copy(this.buf, this.length, start, end);
-  }
-
-  /** The bytes written, in a buffer of their own size. */
-  bytes(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.length));
-  }
-
-  private reserve(more: number): void {
-    if (this.length + more <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + more));
-    this.buf.copy(grown, 0, 0, this.length);
-    this.buf = grown;
+  /** Big enough, and not more than twice too big (memory to give back). */
+  fits(rows: number, labelBytes: number): boolean {
+    const capacity = this.state.length;
+    return (
+      rows <= capacity &&
+      labelBytes <= this.labels.length &&
+      capacity <= 2 * rows + 64 &&
+      this.labels.length <= 2 * labelBytes + 65536
+    );
   }
 }
 
 function emptyTable(): Columns {
+  const memory = new TableMemory(0, 0);
   return {
     size: 0,
     targets: [],
-    labelBytes: Buffer.alloc(0),
-    labelStart: new Uint32Array(1),
-    identifyingEnd: new Uint32Array(0),
-    state: new Uint8Array(0),
-    durationSeconds: new Float64Array(0),
-    probedAtMs: new Float64Array(0),
-    lastChangeMs: new Float64Array(0),
+    labelBytes: memory.labels,
+    labelStart: memory.labelStart,
+    identifyingEnd: memory.identifyingEnd,
+    state: memory.state,
+    durationSeconds: memory.durationSeconds,
+    probedAtMs: memory.probedAtMs,
+    lastChangeMs: memory.lastChangeMs,
     error: [],
+    memory,
   };
 }
 
