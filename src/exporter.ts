@@ -10,7 +10,8 @@ import type { DiscoverySnapshot, Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
 import { FD_RESERVE, fitConcurrency, readFdBudget } from './probe/fd-budget.js';
 import { IcmpPinger } from './probe/icmp.js';
-import { createTargetProber } from './probe/run.js';
+import { createProbePool, type ProbePool } from './probe/pool.js';
+import { createTargetProber, type TargetProber } from './probe/run.js';
 import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { ResultStore } from './results/store.js';
@@ -62,7 +63,9 @@ export class Exporter {
   readonly #scheduler: Scheduler;
   readonly #pinger: IcmpPinger;
   /** Resolves each cycle's hosts once, then probes; the one-shot check shares it. */
-  readonly #prober = createTargetProber();
+  readonly #prober: TargetProber;
+  /** With --probe.workers: the threads the TCP probes run on. */
+  readonly #pool: ProbePool | undefined;
   #snapshot: DiscoverySnapshot = { nodes: [], nodePorts: [] };
   /** Why probes failed with `error` this cycle, logged once per cycle, not once per probe. */
   #cycleErrors = new Map<string, number>();
@@ -84,6 +87,9 @@ export class Exporter {
       logger: options.logger,
     });
     this.#pinger = new IcmpPinger({ mode: options.config.probe.icmp, logger: options.logger });
+    const workers = options.config.probe.workers ?? 0;
+    this.#pool = workers > 0 ? createProbePool({ workers, logger: options.logger }) : undefined;
+    this.#prober = createTargetProber(this.#pool ? { probers: { tcp: this.#pool.probe } } : {});
     const { intervalMs, timeoutMs } = options.config.probe;
     const concurrency = fitToOpenFilesLimit(options.config.probe.concurrency, options.logger);
     this.#scheduler = new Scheduler({
@@ -151,7 +157,12 @@ export class Exporter {
 
   /** Stops probing, discovery and the server; resolves when all are down. */
   async stop(): Promise<void> {
-    await Promise.all([this.#scheduler.stop(), this.#server?.close(), this.#source.stop()]);
+    await Promise.all([
+      // The pool after the scheduler: the probes in flight finish on it first.
+      this.#scheduler.stop().then(() => this.#pool?.close()),
+      this.#server?.close(),
+      this.#source.stop(),
+    ]);
     this.#pinger.close();
   }
 

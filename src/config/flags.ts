@@ -194,6 +194,11 @@ export const FLAGS = {
     help: 'Most probes in flight at once (1-100000).',
     parse: integer(1, 100000),
   }),
+  'probe.workers': valueFlag({
+    placeholder: 'N',
+    help: 'Worker threads that run the TCP probes (0-64). Default 0: on the main thread. Threads reach more probes a second on more cores, and keep connect times clear of scrapes and re-plans.',
+    parse: integer(0, 64),
+  }),
   'probe.icmp': valueFlag({
     placeholder: 'MODE',
     default: 'auto',
@@ -299,6 +304,8 @@ export interface Flags {
     readonly intervalMs: number;
     readonly timeoutMs: number;
     readonly concurrency: number;
+    /** `--probe.workers`; absent: 0, probes on the main thread. */
+    readonly workers?: number;
     readonly icmp: IcmpMode;
   };
   readonly logLevel: LogLevel;
@@ -353,6 +360,7 @@ function toFlags(command: Command | undefined, v: FlagValues): Flags {
       intervalMs: v['probe.interval'],
       timeoutMs: v['probe.timeout'],
       concurrency: v['probe.concurrency'],
+      ...(v['probe.workers'] === undefined ? {} : { workers: v['probe.workers'] }),
       icmp: v['probe.icmp'],
     },
     logLevel: v['log.level'],

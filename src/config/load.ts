@@ -33,6 +33,8 @@ export interface ExporterConfig {
     readonly intervalMs: number;
     readonly timeoutMs: number;
     readonly concurrency: number;
+    /** Probe worker threads (`--probe.workers`); absent: 0, probes on the main thread. */
+    readonly workers?: number;
     readonly icmp: IcmpMode;
   };
   readonly logLevel: LogLevel;

@@ -1,0 +1,245 @@
+/**
+ * TCP probes on worker threads. One Node.js thread tops out near 15,000 connects a
+ * second here (a socket, a timer, a promise and an errno error per probe); the pool
+ * spreads them over N threads, and a probe's connect time is measured on a loop
+ * that does nothing else, so a scrape or a re-plan on the main thread cannot
+ * inflate it.
+ *
+ * The pool is a Prober (the same contract as tcpProbe), so the scheduler and the
+ * per-cycle resolver use it unchanged. Requests made in one turn of the event loop
+ * go to a worker as one message (the scheduler launches every due probe in one
+ * synchronous pass); each worker sends its results back once per turn of its own
+ * loop. A probe goes to the worker with the fewest in flight.
+ */
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { type Logger, silentLogger } from '../util/log.js';
+import { tcpProbe } from './tcp.js';
+import type { ProbeRequest, ProbeResult, Prober } from './types.js';
+import { PROBE_STATES } from './types.js';
+
+export interface ProbePoolOptions {
+  /** Worker threads, at least 1. */
+  readonly workers: number;
+  /** Where a worker that died is reported. Default: silent. */
+  readonly logger?: Logger;
+}
+
+export interface ProbePool {
+  /** A TCP probe on one of the workers; never rejects. */
+  readonly probe: Prober;
+  /** Worker threads running. */
+  readonly size: number;
+  /** How busy each worker's event loop has been since it started (for benchmarks). */
+  eventLoopUtilization(): EventLoopUtilization[];
+  /** Ends every worker; probes still in flight settle as `error` (`EPOOLCLOSED`). */
+  close(): Promise<void>;
+}
+
+export type ProbePoolErrorCode = 'PROBE_POOL_INVALID_OPTIONS';
+
+export class ProbePoolError extends Error {
+  readonly code: ProbePoolErrorCode;
+  constructor(code: ProbePoolErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ProbePoolError';
+    this.code = code;
+  }
+}
+
+/** Main thread -> worker: the probes of one turn, column by column. */
+export interface RequestBatch {
+  readonly ids: number[];
+  readonly ips: string[];
+  readonly ports: number[];
+  readonly timeoutsMs: number[];
+}
+
+/** Worker -> main thread: results of one turn; `states` index PROBE_STATES. */
+export interface ResultBatch {
+  readonly ids: number[];
+  readonly states: number[];
+  readonly durationsSeconds: number[];
+  /** The errno code, or null for an open port. */
+  readonly errors: (string | null)[];
+}
+
+type Settle = (result: ProbeResult) => void;
+
+/** One worker thread and what is queued for it. */
+class PoolWorker {
+  readonly worker: Worker;
+  inFlight = 0;
+  /** True once it sent results: it started, so a later exit is worth a replacement. */
+  answered = false;
+  /** Requests of this turn, not yet posted. */
+  batch: RequestBatch | undefined;
+  readonly ids = new Set<number>();
+
+  constructor(worker: Worker) {
+    this.worker = worker;
+  }
+}
+
+/**
+ * The worker's entry: compiled, pool-worker.js beside this file. Run from source under
+ * tsx (tests), Node 20 does not apply `--import tsx` to workers, so the worker
+ * registers tsx itself before it imports pool-worker.ts.
+ */
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./pool-worker.js', import.meta.url));
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./pool-worker.ts', import.meta.url).href;
+  const code =
+    `import(${JSON.stringify(tsx)})` +
+    `.then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(code, { eval: true });
+}
+
+export function createProbePool(options: ProbePoolOptions): ProbePool {
+  const { workers: count } = options;
+  if (!(Number.isInteger(count) && count >= 1 && count <= 64)) {
+    throw new ProbePoolError(
+      'PROBE_POOL_INVALID_OPTIONS',
+      `workers: expected an integer 1-64, got ${count}`,
+    );
+  }
+  const logger = options.logger ?? silentLogger;
+  const pending = new Map<number, Settle>();
+  const workers: PoolWorker[] = [];
+  let nextId = 1;
+  let flushScheduled = false;
+  let closed = false;
+
+  const settle = (id: number, result: ProbeResult) => {
+    const done = pending.get(id);
+    if (done === undefined) return;
+    pending.delete(id);
+    done(result);
+  };
+
+  const onResults = (w: PoolWorker, batch: ResultBatch) => {
+    const { ids, states, durationsSeconds, errors } = batch;
+    w.inFlight -= ids.length;
+    if (w.inFlight === 0) w.worker.unref();
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      w.ids.delete(id);
+      const state = PROBE_STATES[states[i] as number] ?? 'error';
+      const durationSeconds = durationsSeconds[i] as number;
+      const error = errors[i];
+      settle(
+        id,
+        error === null || error === undefined
+          ? { state, durationSeconds }
+          : { state, durationSeconds, error },
+      );
+    }
+  };
+
+  /** Probes a worker took with it: nobody will answer them now. */
+  const failInFlight = (w: PoolWorker, error: string) => {
+    for (const id of w.ids) settle(id, { state: 'error', durationSeconds: 0, error });
+    w.ids.clear();
+    w.inFlight = 0;
+    w.batch = undefined;
+  };
+
+  const spawn = (): PoolWorker => {
+    const w = new PoolWorker(startWorker());
+    w.worker.on('message', (batch: ResultBatch) => {
+      w.answered = true;
+      onResults(w, batch);
+    });
+    w.worker.on('error', (err) => logger.error('probe worker failed', { err }));
+    w.worker.on('exit', (code) => {
+      failInFlight(w, closed ? 'EPOOLCLOSED' : 'EWORKEREXIT');
+      const index = workers.indexOf(w);
+      if (index < 0 || closed) return;
+      // One that worked and died (out of memory, say) is replaced; one that never
+      // started would only fail again: its share goes to the others, or to the main
+      // thread when none is left.
+      if (w.answered) {
+        logger.warn('probe worker exited; replacing it', { code });
+        workers[index] = spawn();
+      } else {
+        workers.splice(index, 1);
+        logger.error('probe worker could not start', {
+          code,
+          workersLeft: workers.length,
+          ...(workers.length === 0 && { fallback: 'probing on the main thread' }),
+        });
+      }
+    });
+    // An idle pool must not keep a process alive; one with probes in flight must.
+    w.worker.unref();
+    return w;
+  };
+  for (let i = 0; i < count; i++) workers.push(spawn());
+
+  const flush = () => {
+    flushScheduled = false;
+    for (const w of workers) {
+      const batch = w.batch;
+      if (batch === undefined) continue;
+      w.batch = undefined;
+      w.worker.postMessage(batch);
+    }
+  };
+
+  const leastBusy = (): PoolWorker => {
+    let best = workers[0] as PoolWorker;
+    for (let i = 1; i < workers.length; i++) {
+      const w = workers[i] as PoolWorker;
+      if (w.inFlight < best.inFlight) best = w;
+    }
+    return best;
+  };
+
+  const probe: Prober = (request: ProbeRequest) =>
+    new Promise<ProbeResult>((resolve) => {
+      if (closed) {
+        resolve({ state: 'error', durationSeconds: 0, error: 'EPOOLCLOSED' });
+        return;
+      }
+      if (workers.length === 0) {
+        tcpProbe(request).then(resolve);
+        return;
+      }
+      const id = nextId++;
+      pending.set(id, resolve);
+      const w = leastBusy();
+      if (w.inFlight++ === 0) w.worker.ref();
+      w.ids.add(id);
+      if (w.batch === undefined) w.batch = { ids: [], ips: [], ports: [], timeoutsMs: [] };
+      const batch = w.batch;
+      batch.ids.push(id);
+      batch.ips.push(request.ip);
+      batch.ports.push(request.port);
+      batch.timeoutsMs.push(request.timeoutMs);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        // After the caller's synchronous pass: one message for every probe it launched.
+        queueMicrotask(flush);
+      }
+    });
+
+  return {
+    probe,
+    get size() {
+      return workers.length;
+    },
+    eventLoopUtilization: () => workers.map((w) => w.worker.performance.eventLoopUtilization()),
+    async close() {
+      if (closed) return;
+      closed = true;
+      const all = workers.splice(0);
+      await Promise.all(all.map((w) => w.worker.terminate()));
+      for (const w of all) failInFlight(w, 'EPOOLCLOSED');
+      for (const id of [...pending.keys()]) {
+        settle(id, { state: 'error', durationSeconds: 0, error: 'EPOOLCLOSED' });
+      }
+    },
+  };
+}
