@@ -9,6 +9,7 @@ import { createProtectedServer, type HttpLimits } from './security.js';
 import { createStatusPage, STATUS_PAGE_HEADERS, type StatusSource } from './status-page.js';
 
 const gzipAsync = promisify(gzip);
+const GZIP_LEVEL = 1;
 
 export interface AppOptions {
   /** Renders /metrics at each scrape; into a lent buffer when it has renderLent. */
@@ -48,10 +49,11 @@ export function createApp(options: AppOptions): Express {
       res.set('Content-Type', options.metrics.contentType);
       res.set('Vary', 'Accept-Encoding');
       if (acceptsGzip(req)) {
-        // Off the event loop: a 15 MB body must not hold up the probes.
+        // Off the event loop: a 15 MB body must not hold up the probes. Level 1: half
+        // the CPU of the default level for 15% more bytes, on a core the probes share.
         let zipped: Buffer;
         try {
-          zipped = await gzipAsync(body);
+          zipped = await gzipAsync(body, { level: GZIP_LEVEL });
         } finally {
           release();
         }
