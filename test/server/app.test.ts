@@ -249,7 +249,7 @@ describe('createApp with a lending renderer', () => {
       port: 0,
     });
     try {
-      for (const headers of [{ 'accept-encoding': 'gzip' }, {}]) {
+      for (const headers of [{ 'accept-encoding': 'gzip' }, {}] as Record<string, string>[]) {
         const release = nextRelease();
         const res = await send(server.url, '/metrics', { headers });
         assert.equal(res.status, 200);
