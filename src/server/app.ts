@@ -1,14 +1,13 @@
 import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Metrics } from '../metrics/collector.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { createProtectedServer, type HttpLimits } from './security.js';
+import { createSharedRender } from './shared-render.js';
 import { createStatusPage, STATUS_PAGE_HEADERS, type StatusSource } from './status-page.js';
 
-const gzipAsync = promisify(gzip);
+// Level 1: half the CPU of the default level for 15% more bytes, on a core the probes share.
 const GZIP_LEVEL = 1;
 
 export interface AppOptions {
@@ -39,31 +38,34 @@ export function createApp(options: AppOptions): Express {
   // Express would hash every response body for an ETag: megabytes per scrape for nothing.
   app.set('etag', false);
 
+  const { metrics } = options;
+  const shared = createSharedRender(
+    metrics.renderLent
+      ? () => (metrics.renderLent as NonNullable<typeof metrics.renderLent>)()
+      : async () => ({ body: await metrics.render(), release: () => {} }),
+    { gzipLevel: GZIP_LEVEL },
+  );
   route(app, '/metrics', {
     GET: async (req, res) => {
-      // A lent body is rendered into memory the previous scrape used; it goes back
-      // once gzip has read it, or once the socket has sent it.
-      const { body, release } = options.metrics.renderLent
-        ? await options.metrics.renderLent()
-        : { body: await options.metrics.render(), release: () => {} };
-      res.set('Content-Type', options.metrics.contentType);
+      const scrape = await shared();
+      res.set('Content-Type', metrics.contentType);
       res.set('Vary', 'Accept-Encoding');
       if (acceptsGzip(req)) {
-        // Off the event loop: a 15 MB body must not hold up the probes. Level 1: half
-        // the CPU of the default level for 15% more bytes, on a core the probes share.
+        // Off the event loop: a 15 MB body must not hold up the probes.
         let zipped: Buffer;
         try {
-          zipped = await gzipAsync(body, { level: GZIP_LEVEL });
+          zipped = await scrape.gzipped();
         } finally {
-          release();
+          scrape.done();
         }
         res.set('Content-Encoding', 'gzip');
         res.set('Content-Length', String(zipped.length));
         res.end(zipped);
       } else {
-        res.once('close', release);
-        res.set('Content-Length', String(body.length));
-        res.end(body);
+        // The body's memory goes back once the socket has sent it.
+        res.once('close', () => scrape.done());
+        res.set('Content-Length', String(scrape.body.length));
+        res.end(scrape.body);
       }
     },
   });
