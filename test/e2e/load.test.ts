@@ -36,14 +36,13 @@ const MAX_STALL_MS = 25;
 const INTERVAL_SLACK = 1.5;
 
 /**
- * Measured on the shared 2-core machine, the bounds do not hold yet: every one of the
- * 50 concurrent scrapes renders its own 14.6 MB, their slices interleave on the one
- * loop, and autocannon needs the other core to read them. Scrapes time out past 10 s
- * (10-50 %), the loop stalls 1-2 s, probes fall behind the interval. A todo test still
- * runs and prints its figures, and fails nothing; remove this when the bounds hold.
+ * Zero failed scrapes and the interval hold since scrapes that arrive together share
+ * one render and one gzip. The 25 ms stall bound does not hold yet on this shared
+ * 2-core machine (autocannon takes the other core): the p99 stall is about 60 ms and
+ * the worst about 1-2 s. A todo test still checks it and prints the figure, and fails
+ * nothing; make it a plain test when the bound holds.
  */
-const NOT_YET =
-  'bounds not met yet on a 2-core machine: concurrent scrapes each render 14.6 MB; see the figures';
+const NOT_YET = 'stall bound not met yet on a 2-core machine; see the load figures';
 
 interface StormResult {
   readonly requests: number;
@@ -76,6 +75,8 @@ describe('load: 50 clients scrape while 20,000 targets are probed', { timeout: 1
   let dir: string;
   let exporter: ChildProcess;
   let log = '';
+  /** The worst event-loop stall seen during the storm, for the todo bound below. */
+  let stall: number | undefined;
 
   before(async () => {
     ns = await createNetns('load');
@@ -108,9 +109,7 @@ describe('load: 50 clients scrape while 20,000 targets are probed', { timeout: 1
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('answers every scrape, keeps the interval, and never stalls 25 ms', {
-    todo: NOT_YET,
-  }, async (t) => {
+  it('answers every scrape and keeps the interval, with the stall measured', async (t) => {
     // Ready once the first cycle (a burst, as fast as allowed) is done.
     let ready = '';
     for (let attempt = 0; attempt < 60 && ready !== '200'; attempt++) {
@@ -172,9 +171,11 @@ describe('load: 50 clients scrape while 20,000 targets are probed', { timeout: 1
       probes * INTERVAL_SLACK >= figures.probesPromised,
       `${probes} probes in ${windowS} s, the interval promises ${figures.probesPromised}`,
     );
-    assert.ok(
-      Number(delay.maxStallMs) < MAX_STALL_MS,
-      `the event loop stalled ${delay.maxStallMs} ms`,
-    );
+    stall = Number(delay.maxStallMs);
+  });
+
+  it('never stalls the event loop 25 ms while it serves', { todo: NOT_YET }, () => {
+    assert.ok(stall !== undefined, 'the load test above did not run');
+    assert.ok(stall < MAX_STALL_MS, `the event loop stalled ${stall} ms`);
   });
 });

@@ -3,6 +3,7 @@
  * JSON object: requests, errors, timeouts, non-2xx answers, latency. Runs as its own
  * process, inside the network namespace of the exporter under test. RATE, when given,
  * caps the scrapes per second over all clients (as Prometheus scrapes, not a flood).
+ * Every request asks for gzip, as Prometheus does.
  *
  *   node --import tsx test/faults/scrape-storm.ts URL CONNECTIONS SECONDS [RATE]
  */
@@ -19,6 +20,8 @@ const result = await autocannon({
   duration: Number(seconds),
   // Prometheus's default scrape timeout: an answer later than this is a failed scrape.
   timeout: 10,
+  // As Prometheus asks: gzip, which the exporter makes once per render for all scrapes.
+  headers: { 'accept-encoding': 'gzip' },
   ...(rate !== undefined && { overallRate: Number(rate) }),
 });
 process.stdout.write(
