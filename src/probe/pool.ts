@@ -18,9 +18,18 @@ import { tcpProbe } from './tcp.js';
 import type { ProbeRequest, ProbeResult, Prober } from './types.js';
 import { PROBE_STATES } from './types.js';
 
+/**
+ * How a worker connects: `lean`, on Node's TCP handle directly (half the CPU of
+ * tcpProbe, see pool-worker.ts), falling back to `net` (tcpProbe) where the binding
+ * is missing.
+ */
+export type PoolProber = 'lean' | 'net';
+
 export interface ProbePoolOptions {
   /** Worker threads, at least 1. */
   readonly workers: number;
+  /** Default `lean`. */
+  readonly prober?: PoolProber;
   /** Where a worker that died is reported. Default: silent. */
   readonly logger?: Logger;
 }
@@ -32,6 +41,10 @@ export interface ProbePool {
   readonly size: number;
   /** How busy each worker's event loop has been since it started (for benchmarks). */
   eventLoopUtilization(): EventLoopUtilization[];
+  /** The prober each worker runs, once it has started (for logs and benchmarks). */
+  probers(): (PoolProber | undefined)[];
+  /** Resolves with probers() once every worker has started or failed to. */
+  whenStarted(): Promise<(PoolProber | undefined)[]>;
   /** Ends every worker; probes still in flight settle as `error` (`EPOOLCLOSED`). */
   close(): Promise<void>;
 }
@@ -55,6 +68,16 @@ export interface RequestBatch {
   readonly timeoutsMs: number[];
 }
 
+/** What a worker is started with. */
+export interface PoolWorkerData {
+  readonly prober: PoolProber;
+}
+
+/** A worker's first message: it started, and runs this prober. */
+export interface WorkerHello {
+  readonly prober: PoolProber;
+}
+
 /** Worker -> main thread: results of one turn; `states` index PROBE_STATES. */
 export interface ResultBatch {
   readonly ids: number[];
@@ -70,14 +93,24 @@ type Settle = (result: ProbeResult) => void;
 class PoolWorker {
   readonly worker: Worker;
   inFlight = 0;
-  /** True once it sent results: it started, so a later exit is worth a replacement. */
-  answered = false;
+  /** Set by its first message: it started, so a later exit is worth a replacement. */
+  prober: PoolProber | undefined;
+  /** Settles when it has started, or exited first. */
+  readonly started: Promise<void>;
+  #markStarted!: () => void;
   /** Requests of this turn, not yet posted. */
   batch: RequestBatch | undefined;
   readonly ids = new Set<number>();
 
   constructor(worker: Worker) {
     this.worker = worker;
+    this.started = new Promise((resolve) => {
+      this.#markStarted = resolve;
+    });
+  }
+
+  markStarted(): void {
+    this.#markStarted();
   }
 }
 
@@ -86,15 +119,16 @@ class PoolWorker {
  * tsx (tests), Node 20 does not apply `--import tsx` to workers, so the worker
  * registers tsx itself before it imports pool-worker.ts.
  */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./pool-worker.js', import.meta.url));
+function startWorker(data: PoolWorkerData): Worker {
+  if (!import.meta.url.endsWith('.ts')) {
+    return new Worker(new URL('./pool-worker.js', import.meta.url), { workerData: data });
+  }
   const tsx = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./pool-worker.ts', import.meta.url).href;
   const code =
     `import(${JSON.stringify(tsx)})` +
     `.then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true });
+  return new Worker(code, { eval: true, workerData: data });
 }
 
 export function createProbePool(options: ProbePoolOptions): ProbePool {
@@ -147,20 +181,24 @@ export function createProbePool(options: ProbePoolOptions): ProbePool {
   };
 
   const spawn = (): PoolWorker => {
-    const w = new PoolWorker(startWorker());
-    w.worker.on('message', (batch: ResultBatch) => {
-      w.answered = true;
-      onResults(w, batch);
+    const w = new PoolWorker(startWorker({ prober: options.prober ?? 'lean' }));
+    w.worker.on('message', (message: ResultBatch | WorkerHello) => {
+      if ('prober' in message) {
+        w.prober = message.prober;
+        w.markStarted();
+        if (w.inFlight === 0) w.worker.unref();
+      } else onResults(w, message);
     });
     w.worker.on('error', (err) => logger.error('probe worker failed', { err }));
     w.worker.on('exit', (code) => {
+      w.markStarted();
       failInFlight(w, closed ? 'EPOOLCLOSED' : 'EWORKEREXIT');
       const index = workers.indexOf(w);
       if (index < 0 || closed) return;
       // One that worked and died (out of memory, say) is replaced; one that never
       // started would only fail again: its share goes to the others, or to the main
       // thread when none is left.
-      if (w.answered) {
+      if (w.prober !== undefined) {
         logger.warn('probe worker exited; replacing it', { code });
         workers[index] = spawn();
       } else {
@@ -172,8 +210,8 @@ export function createProbePool(options: ProbePoolOptions): ProbePool {
         });
       }
     });
-    // An idle pool must not keep a process alive; one with probes in flight must.
-    w.worker.unref();
+    // An idle pool must not keep a process alive; one starting or with probes in
+    // flight must (it is unref'd once started, ref'd while probes are in flight).
     return w;
   };
   for (let i = 0; i < count; i++) workers.push(spawn());
@@ -231,6 +269,11 @@ export function createProbePool(options: ProbePoolOptions): ProbePool {
       return workers.length;
     },
     eventLoopUtilization: () => workers.map((w) => w.worker.performance.eventLoopUtilization()),
+    probers: () => workers.map((w) => w.prober),
+    async whenStarted() {
+      await Promise.all(workers.map((w) => w.started));
+      return workers.map((w) => w.prober);
+    },
     async close() {
       if (closed) return;
       closed = true;
