@@ -382,10 +382,13 @@ class RenderArena {
     };
   }
 
-  /** A buffer of at least `bytes`; a quarter more, so a few new targets need no new one. */
+  /**
+   * A buffer of at least `bytes`, with 5% to spare so that a few more targets need no
+   * new one (the bound is already a few percent above what a render writes).
+   */
   reserve(bytes: number): Buffer {
-    if (this.#out.length < bytes || this.#out.length > 2 * bytes + 65536) {
-      this.#out = Buffer.allocUnsafeSlow(Math.ceil(bytes * 1.25));
+    if (this.#out.length < bytes || this.#out.length > 1.5 * bytes + 65536) {
+      this.#out = Buffer.allocUnsafeSlow(Math.ceil(bytes * 1.05));
     }
     return this.#out;
   }

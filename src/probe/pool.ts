@@ -115,20 +115,30 @@ class PoolWorker {
 }
 
 /**
+ * A probe allocates a few small objects that live for one connect: a small young
+ * generation is enough, and a worker's heap stays a few MB instead of growing its
+ * semi-spaces to the 16 MB that suit a general-purpose thread.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
+/**
  * The worker's entry: compiled, pool-worker.js beside this file. Run from source under
  * tsx (tests), Node 20 does not apply `--import tsx` to workers, so the worker
  * registers tsx itself before it imports pool-worker.ts.
  */
 function startWorker(data: PoolWorkerData): Worker {
   if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./pool-worker.js', import.meta.url), { workerData: data });
+    return new Worker(new URL('./pool-worker.js', import.meta.url), {
+      workerData: data,
+      resourceLimits: WORKER_LIMITS,
+    });
   }
   const tsx = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./pool-worker.ts', import.meta.url).href;
   const code =
     `import(${JSON.stringify(tsx)})` +
     `.then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData: data });
+  return new Worker(code, { eval: true, workerData: data, resourceLimits: WORKER_LIMITS });
 }
 
 export function createProbePool(options: ProbePoolOptions): ProbePool {
