@@ -18,6 +18,8 @@ export interface StartOptions {
   readonly cwd: string;
   /** Where stderr goes: collected (default) or a file descriptor (e.g. of a log file). */
   readonly stderrFd?: number;
+  /** Give the child a stdin pipe (for commands); default none. */
+  readonly stdin?: boolean;
 }
 
 export class Children {
@@ -30,7 +32,7 @@ export class Children {
     const child = spawn(command, args, {
       cwd: options.cwd,
       detached: true,
-      stdio: ['ignore', 'pipe', options.stderrFd ?? 'pipe'],
+      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', options.stderrFd ?? 'pipe'],
     });
     this.#live.add(child);
     child.once('exit', () => this.#live.delete(child));

@@ -3,8 +3,11 @@
  * a target list, spread off (as fast as the concurrency allows), in a process of its
  * own so that only the probing is charged to it.
  *
- *   node --import tsx bench/engine-child.ts --targets FILE [--states FILE]
- *     [--concurrency 1024] [--timeout-ms 2000] [--warmup 1000]
+ *   node .tmp/bench-js/bench/engine-child.js --targets FILE [--states FILE]
+ *     [--concurrency 1024] [--timeout-ms 2000] [--warmup 1000] [--workers 0]
+ *
+ * (compiled by bench/compile.ts; `node --import tsx bench/engine-child.ts` runs it too).
+ * With `--workers N` the probes run on a pool of N worker threads (src/probe/pool.ts).
  *
  * Prints one line of JSON: {probes, wallSeconds, cpuSeconds, states, ...}. Wall and
  * CPU (process.cpuUsage: user+sys of every thread of this process) cover the measured
@@ -13,9 +16,10 @@
  * figure is the steady state of a running exporter, not a cold JIT.
  */
 import { parseArgs } from 'node:util';
+import { createProbePool, type ProbePool } from '../src/probe/pool.js';
 import { interleaveByNode, Scheduler } from '../src/probe/scheduler.js';
 import { tcpProbe } from '../src/probe/tcp.js';
-import type { ProbeResult } from '../src/probe/types.js';
+import type { ProbeResult, Prober } from '../src/probe/types.js';
 import { type Target, targetKey } from '../src/targets/types.js';
 import {
   countStates,
@@ -24,6 +28,7 @@ import {
   readEndpoints,
   writeStates,
 } from './files.js';
+import { round } from './stats.js';
 
 /** A Target that knows its place in the list, so a result is stored without a lookup. */
 type IndexedTarget = Target & { readonly index: number };
@@ -51,6 +56,8 @@ async function runCycle(
   concurrency: number,
   timeoutMs: number,
   states: (string | undefined)[],
+  prober: Prober,
+  pool: ProbePool | undefined,
 ) {
   const scheduler = new Scheduler({
     intervalMs: 3_600_000,
@@ -58,7 +65,7 @@ async function runCycle(
     concurrency,
     spread: false,
     probe: (target, timeout) =>
-      tcpProbe({ ip: target.address, port: target.port, timeoutMs: timeout }),
+      prober({ ip: target.address, port: target.port, timeoutMs: timeout }),
     onResult: (target: Target, result: ProbeResult) => {
       states[(target as IndexedTarget).index] = result.state;
     },
@@ -66,11 +73,24 @@ async function runCycle(
   scheduler.setTargets(targets);
   const cpuBefore = process.cpuUsage();
   const wallBefore = performance.now();
+  const loopBefore = performance.eventLoopUtilization();
+  const workersBefore = pool?.eventLoopUtilization() ?? [];
   const stats = await scheduler.runOnce();
   const wallSeconds = (performance.now() - wallBefore) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  // How busy each loop was: which thread, if any, is the bottleneck.
+  const loops = {
+    main: round(performance.eventLoopUtilization(loopBefore).utilization, 3),
+    workers: (pool?.eventLoopUtilization() ?? []).map((now, i) => {
+      const before = workersBefore[i];
+      return round(
+        before ? performance.eventLoopUtilization(now, before).utilization : now.utilization,
+        3,
+      );
+    }),
+  };
   await scheduler.stop();
-  return { stats, wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return { stats, wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, loops };
 }
 
 async function main(): Promise<void> {
@@ -81,12 +101,17 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '1024' },
       'timeout-ms': { type: 'string', default: '2000' },
       warmup: { type: 'string', default: '1000' },
+      // 0: probes on the main thread (tcpProbe); N: on a pool of N worker threads.
+      workers: { type: 'string', default: '0' },
     },
   });
   if (values.targets === undefined) throw new Error('engine-child: --targets FILE is required');
   const concurrency = Number(values.concurrency);
   const timeoutMs = Number(values['timeout-ms']);
   const warmup = Number(values.warmup);
+  const workers = Number(values.workers);
+  const pool = workers > 0 ? createProbePool({ workers }) : undefined;
+  const prober = pool?.probe ?? tcpProbe;
 
   const endpoints = readEndpoints(values.targets);
   const targets = toTargets(endpoints);
@@ -99,12 +124,12 @@ async function main(): Promise<void> {
 
   if (warmup > 0) {
     const warm = targets.slice(0, Math.min(warmup, targets.length));
-    await runCycle(warm, concurrency, timeoutMs, []);
+    await runCycle(warm, concurrency, timeoutMs, [], prober, pool);
   }
 
   const states: (string | undefined)[] = new Array(targets.length);
   const fdsBefore = openFileDescriptors();
-  const measured = await runCycle(targets, concurrency, timeoutMs, states);
+  const measured = await runCycle(targets, concurrency, timeoutMs, states, prober, pool);
   // Closing a handle completes on a later loop turn; give the last ones that turn.
   await new Promise((resolve) => setTimeout(resolve, 100));
   const fdsAfter = openFileDescriptors();
@@ -121,7 +146,10 @@ async function main(): Promise<void> {
     fdsBefore,
     fdsAfter,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    workers,
+    loopUtilization: measured.loops,
   };
+  await pool?.close();
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 

@@ -11,27 +11,28 @@
  * Prints one JSON object (to stdout, or to --json FILE) and then a one-line summary.
  * Progress goes to stderr. See bench/README.md for the method.
  */
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism, loadavg, release, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createNetns, type Netns } from '../test/helpers/netns.js';
 import { Children } from './children.js';
+import { compiledChild } from './compile.js';
 import { type ChildReport, endpointKey, readStates, writeEndpoints } from './files.js';
 import { countExpected, type Layout, planLayout, subsetByAddress } from './layout.js';
+import { BLACKBOX, machineFacts } from './machine.js';
 import { nmapArgs, parseGrepable } from './nmap.js';
-import { cpuModel, openFilesLimit, parseTimeOutput, TIME_FORMAT } from './proc.js';
+import { openFilesLimit, parseTimeOutput, TIME_FORMAT } from './proc.js';
 import { median, round } from './stats.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const CONTENDERS = ['engine', 'nmap', 'blackbox'] as const;
+const CONTENDERS = ['engine', 'pool', 'nmap', 'blackbox'] as const;
 type Contender = (typeof CONTENDERS)[number];
 
-const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
 const GNU_TIME = '/usr/bin/time';
 /** Pause between contenders, so the listeners drain and one run's tail is not the next's start. */
 const SETTLE_MS = 300;
@@ -46,6 +47,7 @@ interface Settings {
   readonly concurrency: number;
   readonly timeoutMs: number;
   readonly warmup: number;
+  readonly poolWorkers: number;
   readonly blackboxTargets: number;
   readonly blackboxConcurrency: number;
   readonly nmapTiming: number;
@@ -66,6 +68,7 @@ function parseSettings(argv: readonly string[]): Settings {
       concurrency: { type: 'string', default: '1024' },
       'timeout-ms': { type: 'string', default: '2000' },
       warmup: { type: 'string', default: '1000' },
+      'pool-workers': { type: 'string', default: '2' },
       'blackbox-targets': { type: 'string', default: '5000' },
       'blackbox-concurrency': { type: 'string', default: '256' },
       'nmap-timing': { type: 'string', default: '5' },
@@ -106,6 +109,7 @@ function parseSettings(argv: readonly string[]): Settings {
     concurrency: integer('concurrency', 1, 16_384),
     timeoutMs: integer('timeout-ms', 1, 60_000),
     warmup: integer('warmup', 0),
+    poolWorkers: integer('pool-workers', 1, 64),
     blackboxTargets: integer('blackbox-targets', 1),
     blackboxConcurrency: integer('blackbox-concurrency', 1, 4096),
     nmapTiming: integer('nmap-timing', 0, 5),
@@ -150,34 +154,6 @@ function preflight(settings: Settings): void {
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
-}
-
-function version(argv: readonly string[]): string {
-  try {
-    const [command, ...args] = argv;
-    const text = execFileSync(command as string, args, { encoding: 'utf8', timeout: 10_000 });
-    return text.split('\n')[0]?.trim() ?? '';
-  } catch (error) {
-    return `unknown (${(error as Error).message.split('\n')[0]})`;
-  }
-}
-
-function machineFacts() {
-  let cpu: string | undefined;
-  try {
-    cpu = cpuModel(readFileSync('/proc/cpuinfo', 'utf8'));
-  } catch {
-    cpu = undefined;
-  }
-  return {
-    nproc: availableParallelism(),
-    cpuModel: cpu ?? 'unknown',
-    kernel: release(),
-    node: process.version,
-    nmap: version(['nmap', '--version']),
-    blackbox: version([BLACKBOX, '--version']),
-    loadAverage1mAtStart: round(loadavg()[0] ?? 0, 2),
-  };
 }
 
 async function freePort(): Promise<number> {
@@ -360,7 +336,9 @@ class Bench {
   async #runContender(contender: Contender, roundIndex: number): Promise<RoundResult> {
     switch (contender) {
       case 'engine':
-        return this.#runEngine(roundIndex);
+        return this.#runEngine('engine', roundIndex, 0);
+      case 'pool':
+        return this.#runEngine('pool', roundIndex, this.#settings.poolWorkers);
       case 'nmap':
         return this.#runNmap(roundIndex);
       case 'blackbox':
@@ -380,17 +358,19 @@ class Bench {
     return count;
   }
 
-  async #runEngine(roundIndex: number): Promise<RoundResult> {
+  async #runEngine(
+    contender: 'engine' | 'pool',
+    roundIndex: number,
+    workers: number,
+  ): Promise<RoundResult> {
     const s = this.#settings;
-    const statesFile = this.#path(`engine-${roundIndex}.states`);
-    const timeFile = this.#path(`engine-${roundIndex}.time`);
+    const statesFile = this.#path(`${contender}-${roundIndex}.states`);
+    const timeFile = this.#path(`${contender}-${roundIndex}.time`);
     const result = await this.#children.run(
       this.#timed(
         [
           process.execPath,
-          '--import',
-          'tsx',
-          'bench/engine-child.ts',
+          compiledChild('engine-child'),
           '--targets',
           this.#path('targets.txt'),
           '--states',
@@ -401,12 +381,14 @@ class Bench {
           String(s.timeoutMs),
           '--warmup',
           String(s.warmup),
+          '--workers',
+          String(workers),
         ],
         timeFile,
       ),
       { cwd: REPO_ROOT, deadlineMs: s.deadlineMs },
     );
-    this.#check(result, 'engine child');
+    this.#check(result, `${contender} child`);
     const report = JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as ChildReport;
     const states = readStates(statesFile);
     const whole = parseTimeOutput(readFileSync(timeFile, 'utf8'));
@@ -414,10 +396,10 @@ class Bench {
     const leaked = Number(extra.fdsAfter ?? 0) - Number(extra.fdsBefore ?? 0);
     if (leaked > LEAK_WARNING_FDS) {
       log(
-        `engine: ${leaked} more descriptors open after the cycle than before: sockets not destroyed?`,
+        `${contender}: ${leaked} more descriptors open after the cycle than before: sockets not destroyed?`,
       );
     }
-    return this.#result('engine', roundIndex, {
+    return this.#result(contender, roundIndex, {
       probes,
       wallSeconds,
       cpuSeconds: cpuSeconds ?? Number.NaN,
@@ -602,6 +584,7 @@ function summarize(settings: Settings, bench: Bench, all: readonly RoundResult[]
     };
   }
   const engine = medians.get('engine');
+  const pool = medians.get('pool');
   const nmap = medians.get('nmap');
   const blackbox = medians.get('blackbox');
   const ratio = (a: number | undefined, b: number | undefined) =>
@@ -614,6 +597,9 @@ function summarize(settings: Settings, bench: Bench, all: readonly RoundResult[]
       engine?.cpuSecondsPer1kProbes,
       blackbox?.cpuSecondsPer1kProbes,
     ),
+    throughputPoolOverNmap: ratio(pool?.probesPerSecond, nmap?.probesPerSecond),
+    throughputPoolOverBlackbox: ratio(pool?.probesPerSecond, blackbox?.probesPerSecond),
+    cpuPerProbePoolOverNmap: ratio(pool?.cpuSecondsPer1kProbes, nmap?.cpuSecondsPer1kProbes),
   };
   const layout = bench.layout;
   const disagreements = all
@@ -636,7 +622,7 @@ function summarize(settings: Settings, bench: Bench, all: readonly RoundResult[]
   const report = {
     benchmark: 'probe-throughput',
     finishedAt: new Date().toISOString(),
-    machine: machineFacts(),
+    machine: machineFacts({ contenders: true }),
     settings: {
       targets: layout.targets.length,
       addresses: layout.addresses.length,
@@ -654,6 +640,7 @@ function summarize(settings: Settings, bench: Bench, all: readonly RoundResult[]
         spread: false,
         ...timeoutBound(settings.concurrency),
       },
+      pool: { workers: settings.poolWorkers, concurrency: settings.concurrency },
       nmap: {
         timing: `-T${settings.nmapTiming}`,
         parallelism: settings.concurrency,
@@ -696,17 +683,21 @@ function summaryLine(
 ): string {
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
   const parts: string[] = [];
-  const engine = medians.get('engine');
-  if (engine) {
+  for (const [name, label] of [
+    ['engine', 'engine'],
+    ['pool', `pool of ${settings.poolWorkers}`],
+  ] as const) {
+    const m = medians.get(name);
+    if (!m) continue;
+    const key = name === 'engine' ? 'Engine' : 'Pool';
+    const overNmap = ratios[`throughput${key}OverNmap`] ?? null;
+    const overBlackbox = ratios[`throughput${key}OverBlackbox`] ?? null;
     const vs: string[] = [];
-    if (ratios.throughputEngineOverNmap !== null)
-      vs.push(`${ratios.throughputEngineOverNmap}x nmap`);
-    if (ratios.throughputEngineOverBlackbox !== null) {
-      vs.push(`${ratios.throughputEngineOverBlackbox}x blackbox`);
-    }
+    if (overNmap !== null) vs.push(`${overNmap}x nmap`);
+    if (overBlackbox !== null) vs.push(`${overBlackbox}x blackbox`);
     parts.push(
-      `engine ${n(engine.probesPerSecond)} probes/s${vs.length ? ` (${vs.join(', ')})` : ''}, ` +
-        `${engine.cpuSecondsPer1kProbes.toFixed(3)} CPU s/1k probes`,
+      `${label} ${n(m.probesPerSecond)} probes/s${vs.length ? ` (${vs.join(', ')})` : ''}, ` +
+        `${m.cpuSecondsPer1kProbes.toFixed(3)} CPU s/1k probes`,
     );
   }
   for (const other of ['nmap', 'blackbox'] as const) {

@@ -64,3 +64,25 @@ export function openFilesLimit(limitsText: string): number | undefined {
 export function cpuModel(cpuinfoText: string): string | undefined {
   return /^model name\s*:\s*(.+)$/m.exec(cpuinfoText)?.[1]?.trim();
 }
+
+export interface MemoryReading {
+  /** VmRSS: resident now. */
+  readonly rssBytes: number;
+  /** VmHWM: the most resident at any time so far. */
+  readonly peakRssBytes: number;
+}
+
+/** VmRSS and VmHWM from the text of /proc/PID/status (kB there). */
+export function memoryOfStatus(statusText: string): MemoryReading {
+  const kB = (field: string) => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(statusText);
+    if (!match) throw new Error(`no ${field} in /proc/PID/status`);
+    return Number(match[1]) * 1024;
+  };
+  return { rssBytes: kB('VmRSS'), peakRssBytes: kB('VmHWM') };
+}
+
+/** VmRSS and VmHWM of a live process. */
+export function processMemory(pid: number): MemoryReading {
+  return memoryOfStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+}

@@ -1,9 +1,29 @@
 #!/usr/bin/env bash
 # Every benchmark in bench/, with the programs they compare against: `npm run bench`.
-# Options are passed to each benchmark (e.g. `npm run bench -- --targets 50000`).
+#
+#   bash bench/run.sh [--quick] [--only NAME[,NAME...]] [probe-throughput options]
+#
+# --quick: shorter runs of everything (about 5 minutes instead of 17); the figures are
+# rougher, for a check that the benchmarks still work. --only: just these runs
+# (probe-throughput, probe-throughput-dropped, scrape-cost, memory, detection-latency,
+# steady-cpu). Other options go to probe-throughput (e.g. --targets 50000).
 # Each prints one JSON object, kept in bench/results/*.tmp.json, and a summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+quick=0
+only=""
+passthrough=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --quick) quick=1 ;;
+  --only) only=$2 && shift ;;
+  --only=*) only=${1#--only=} ;;
+  *) passthrough+=("$1") ;;
+  esac
+  shift
+done
+wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 
 # Program -> Debian package. nmap and blackbox are the contenders; GNU time measures
 # nmap's CPU; ip and nft make the namespace with dropped ports.
@@ -51,14 +71,39 @@ run() {
   summaries+=("$name: $summary")
 }
 
-run probe-throughput bench/probe-throughput.ts "$@"
+if [ $quick -eq 1 ]; then
+  throughput=(--rounds 2)
+  scrape=(--targets 20000 --scrapes 5 --naive-reps 3)
+  memory=(--targets 20000 --churn-s 60)
+  detection=(--trials 5)
+  cpu=(--window-s 30)
+else
+  throughput=()
+  scrape=()
+  memory=()
+  detection=()
+  cpu=()
+fi
+
+# ${a[@]+"${a[@]}"}: an empty array under `set -u` in bash before 4.4.
+if wanted probe-throughput; then
+  run probe-throughput bench/probe-throughput.ts ${throughput[@]+"${throughput[@]}"} ${passthrough[@]+"${passthrough[@]}"}
+fi
 # Timeouts dominate when ports drop SYNs, so that run is reported on its own. It
 # needs a network namespace, hence root.
-if [ "$(id -u)" -eq 0 ]; then
-  run probe-throughput-dropped bench/probe-throughput.ts --dropped-share 0.1 "$@"
-else
-  echo "== probe-throughput-dropped: not run: it needs root for its network namespace" >&2
+if wanted probe-throughput-dropped && [ $quick -eq 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    run probe-throughput-dropped bench/probe-throughput.ts --dropped-share 0.1 ${passthrough[@]+"${passthrough[@]}"}
+  else
+    echo "== probe-throughput-dropped: not run: it needs root for its network namespace" >&2
+  fi
 fi
+if wanted scrape-cost; then run scrape-cost bench/scrape-cost.ts ${scrape[@]+"${scrape[@]}"}; fi
+if wanted memory; then run memory bench/memory.ts ${memory[@]+"${memory[@]}"}; fi
+if wanted detection-latency; then
+  run detection-latency bench/detection-latency.ts ${detection[@]+"${detection[@]}"}
+fi
+if wanted steady-cpu; then run steady-cpu bench/steady-cpu.ts ${cpu[@]+"${cpu[@]}"}; fi
 
 echo "== summary"
 printf '%s\n' "${summaries[@]}"

@@ -6,9 +6,23 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import {
+  clusterFor,
+  clusterNodes,
+  NODE_PORT_RANGE,
+  openNodePorts,
+  snapshotAt,
+} from '../cluster.js';
+import { portUp } from '../exposition.js';
 import { addressAt, countExpected, planLayout, subsetByAddress } from '../layout.js';
 import { compactPorts, nmapArgs, parseGrepable } from '../nmap.js';
-import { cpuModel, cpuSecondsOfStat, openFilesLimit, parseTimeOutput } from '../proc.js';
+import {
+  cpuModel,
+  cpuSecondsOfStat,
+  memoryOfStatus,
+  openFilesLimit,
+  parseTimeOutput,
+} from '../proc.js';
 import { median } from '../stats.js';
 
 describe('nmap', () => {
@@ -139,4 +153,64 @@ test('median of odd and even counts', () => {
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 3, 2]), 2.5);
   assert.ok(Number.isNaN(median([])));
+});
+
+describe('/proc/PID/status', () => {
+  test('VmRSS and VmHWM in bytes', () => {
+    const text = [
+      'Name:\tnode',
+      'VmPeak:\t 1234567 kB',
+      'VmHWM:\t  250000 kB',
+      'VmRSS:\t  200000 kB',
+      'Threads:\t11',
+    ].join('\n');
+    assert.deepEqual(memoryOfStatus(text), {
+      rssBytes: 200000 * 1024,
+      peakRssBytes: 250000 * 1024,
+    });
+    assert.throws(() => memoryOfStatus('Name:\tnode\n'), /no VmRSS/);
+  });
+});
+
+describe('/metrics: one target', () => {
+  const text = [
+    '# TYPE imanager_port_up gauge',
+    'imanager_port_up{vantage="central",node="n1",address="127.0.1.1",port="22001",protocol="tcp"} 1',
+    'imanager_port_up{vantage="central",node="n1",address="127.0.1.1",port="22002",protocol="tcp"} 0',
+    'imanager_port_state{vantage="central",node="n1",address="127.0.1.1",port="22001",protocol="tcp"} 0',
+  ].join('\n');
+
+  test('the value of imanager_port_up for an address and port', () => {
+    assert.equal(portUp(text, '127.0.1.1', 22001), '1');
+    assert.equal(portUp(text, '127.0.1.1', 22002), '0');
+    assert.equal(portUp(text, '127.0.1.1', 2200), undefined);
+    assert.equal(portUp(text, '127.0.1.2', 22001), undefined);
+  });
+});
+
+describe('synthetic cluster', () => {
+  test('about 200 targets per node: 195 NodePorts and a worker catalog', () => {
+    assert.deepEqual(clusterFor(20000), { nodes: 100, nodePorts: 195, churn: 0, openEvery: 5 });
+    assert.equal(clusterFor(100000).nodes, 500);
+    assert.equal(clusterNodes(clusterFor(20000))[0]?.address, '127.0.1.1');
+  });
+
+  test('churn replaces the oldest NodePorts with new ones, in the range', () => {
+    const options = { ...clusterFor(1000), churn: 2 };
+    const first = snapshotAt(options, 0).nodePorts.map((p) => p.nodePort);
+    const next = snapshotAt(options, 1).nodePorts.map((p) => p.nodePort);
+    assert.equal(first.length, 195);
+    assert.deepEqual(next.slice(0, -2), first.slice(2));
+    assert.equal(new Set(next).size, 195);
+    assert.notEqual(snapshotAt(options, 1).nodePorts[193]?.service, undefined);
+    for (const port of next) {
+      assert.ok(port >= NODE_PORT_RANGE.min && port <= NODE_PORT_RANGE.max, `${port}`);
+    }
+  });
+
+  test('a fifth of the NodePort numbers have a listener, whatever the window', () => {
+    const ports = openNodePorts(clusterFor(1000));
+    assert.equal(ports.length, Math.ceil((NODE_PORT_RANGE.max - NODE_PORT_RANGE.min + 1) / 5));
+    assert.ok(ports.every((p) => (p - NODE_PORT_RANGE.min) % 5 === 0));
+  });
 });
