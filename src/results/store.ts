@@ -91,8 +91,11 @@ export interface ColumnsLease {
  */
 export class ResultStore {
   private table: Columns = emptyTable();
-  /** The memory of the table before this one, reused by the next setTargets unless leased. */
-  private spare: { readonly table: Columns } | undefined;
+  /**
+   * The memory of the table before this one, reused by the next setTargets unless
+   * leased. Only the memory: the old table's Target objects can go.
+   */
+  private spare: TableMemory | undefined;
   /** Readers per memory: the fast path of setTargets makes tables that share memory. */
   private readonly leases = new Map<TableMemory, number>();
   private slotOf = new Map<string, number>();
@@ -209,7 +212,7 @@ export class ResultStore {
       error,
       memory,
     };
-    this.spare = { table: old };
+    this.spare = old.memory;
     this.slotOf = slotOf;
     this.byCategory = byCategory;
     this.icmpVantage = icmpVantage;
@@ -237,7 +240,7 @@ export class ResultStore {
   private takeMemory(rows: number, labelBytes: number): TableMemory {
     const spare = this.spare;
     this.spare = undefined;
-    const memory = spare && !this.leases.has(spare.table.memory) ? spare.table.memory : undefined;
+    const memory = spare && !this.leases.has(spare) ? spare : undefined;
     if (memory?.fits(rows, labelBytes)) return memory;
     return new TableMemory(rows, labelBytes);
   }

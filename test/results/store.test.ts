@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { ClusterNode, NodePort } from '../../src/discovery/types.js';
 import { renderTargetFamilies } from '../../src/metrics/collector.js';
 import { ResultStore, UNPROBED } from '../../src/results/store.js';
+import type { Target } from '../../src/targets/types.js';
 import { catalogTarget, nodePortTarget } from './targets.js';
 
 const T0 = 1_700_000_000_000;
@@ -116,6 +117,44 @@ describe('ResultStore', () => {
     const text = renderTargetFamilies(store.columns()).toString();
     assert.equal(text, renderTargetFamilies(fresh.columns()).toString());
     assert.match(text, /node="node-1".*required="false",expected="any"\} 0/);
+  });
+
+  it('reuses the memory of replaced columns, but never of leased ones', () => {
+    const targetsOn = (node: string) =>
+      Array.from({ length: 50 }, (_, i) => catalogTarget({ node, port: 1000 + i }));
+    const [a, b, c, d] = ['node-a', 'node-b', 'node-c', 'node-d'].map(targetsOn) as Target[][];
+    const store = new ResultStore();
+    store.setTargets(a as Target[]);
+    const lease = store.leaseColumns();
+    const leased = Buffer.from(lease.table.labelBytes);
+    store.setTargets(b as Target[]);
+    store.setTargets(c as Target[]);
+    // a's memory would have been reused here, were it not leased.
+    assert.notEqual(store.columns().labelBytes.buffer, lease.table.labelBytes.buffer);
+    assert.deepEqual(Buffer.from(lease.table.labelBytes), leased);
+    lease.release();
+    lease.release();
+    const bMemory = store.columns().labelBytes.buffer;
+    store.setTargets(d as Target[]);
+    store.setTargets(a as Target[]);
+    assert.equal(store.columns().labelBytes.buffer, bMemory);
+    const text = renderTargetFamilies(store.columns()).toString();
+    const fresh = new ResultStore();
+    fresh.setTargets(a as Target[]);
+    assert.equal(text, renderTargetFamilies(fresh.columns()).toString());
+  });
+
+  it('keeps its columns when a re-plan changes nothing a row shows', () => {
+    const store = new ResultStore();
+    const t = catalogTarget();
+    store.setTargets([t]);
+    store.record(t, { state: 'open', durationSeconds: 0.001 }, T0);
+    const state = store.columns().state;
+    const again = { ...t };
+    store.setTargets([again]);
+    assert.equal(store.columns().state, state);
+    assert.equal(store.targets()[0], again);
+    assert.equal(store.result(t.key)?.state, 'open');
   });
 
   it('keeps the first of two targets with the same key', () => {
