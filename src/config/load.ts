@@ -8,42 +8,20 @@ import { type Document, parseDocument } from 'yaml';
 import type { CatalogSettings, CustomPort, EntryOverride } from '../catalog/overrides.js';
 import { DEFAULT_NODEPORT_RANGE } from '../catalog/ports.js';
 import { type PortRange, ROLES } from '../catalog/types.js';
-import type { DiscoveryMode } from '../discovery/kubernetes/kubeconfig.js';
 import type { KubernetesDiscoveryOptionsInput } from '../discovery/kubernetes/options.js';
 import type { ClusterNode } from '../discovery/types.js';
-import type { Shard } from '../targets/spread.js';
-import type { LogLevel } from '../util/log.js';
 import { checkConfigFile } from './checks.js';
 import { ConfigError, formatPath, showValue } from './errors.js';
-import { type Command, type CommandFlags, type Flags, type IcmpMode, parseFlags } from './flags.js';
+import { type Flags, parseFlags } from './flags.js';
 import { deepFreeze } from './freeze.js';
 import { type ConfigIssue, describeIssue, fallbackExpected } from './issues.js';
 import { type ConfigFile, configFileSchema } from './schema.js';
 
-export interface ExporterConfig {
-  readonly command?: Command;
-  /** The one-shot command's own flags (`--output`, `--roles`, ...); present with a command. */
-  readonly commandFlags?: CommandFlags;
-  readonly configFile?: string;
-  /** host undefined = all interfaces; port 0 = any free port. */
-  readonly listen: { readonly host?: string; readonly port: number };
-  /** `--web.config.file` (TLS, basic auth) and `--web.enable-lifecycle` (POST /-/reload). */
-  readonly web: { readonly configFile?: string; readonly enableLifecycle: boolean };
-  readonly probe: {
-    readonly intervalMs: number;
-    readonly timeoutMs: number;
-    readonly concurrency: number;
-    /** Probe worker threads (`--probe.workers`); absent: 0, probes on the main thread. */
-    readonly workers?: number;
-    readonly icmp: IcmpMode;
-  };
-  readonly logLevel: LogLevel;
-  /** `central`, `external`, or the name of the node probing from (`node` resolved from NODE_NAME). */
-  readonly vantage: string;
-  /** With a node vantage: how many peers the agent probes besides itself. */
-  readonly meshPeers: number;
-  /** The share of the targets this exporter probes; 0/1 is all of them. */
-  readonly shard: Shard;
+/**
+ * The flags (`vantage` already resolved from NODE_NAME for `--vantage=node`) and what
+ * the file adds: nodes, catalog changes, the NodePort range and discovery rules.
+ */
+export interface ExporterConfig extends Flags {
   readonly nodes: readonly ClusterNode[];
   readonly kubernetesVersion?: string;
   readonly nodePortRange: PortRange;
@@ -52,19 +30,11 @@ export interface ExporterConfig {
   readonly discovery: DiscoveryConfig;
   /** true when neither a config file nor any node was given: the embedded default applies */
   readonly embeddedDefault: boolean;
-  /** `--help` was given: print helpText() and exit. The file is not read. */
-  readonly showHelp: boolean;
-  /** `--version` was given: print the version and exit. The file is not read. */
-  readonly showVersion: boolean;
 }
 
-export interface DiscoveryConfig {
-  /** `auto`: Kubernetes when a kubeconfig or in-cluster config is found, else static. */
-  readonly mode: DiscoveryMode;
-  /** `--kubeconfig`, when given. */
-  readonly kubeconfig?: string;
-  /** `--discovery.namespaces`; empty is every namespace. */
-  readonly namespaces: readonly string[];
+/** The discovery flags (mode, kubeconfig, namespaces) and the options they make with the file. */
+type DiscoveryFlags = Flags['discovery'];
+export interface DiscoveryConfig extends DiscoveryFlags {
   /** Kubernetes discovery options (file, then flags); what is left out takes its default. */
   readonly kubernetes: KubernetesDiscoveryOptionsInput;
 }
