@@ -60,7 +60,7 @@ const FIREWALL_STEP =
 function notOpen(matchers: string): string {
   const up = `imanager_port_up${matchers}`;
   return (
-    `# value: imanager_port_state (1 refused, 2 timeout, 3 unreachable, 4 error)\n` +
+    `# value: imanager_port_state (1 refused, 2 timeout, 3 unreachable, 4 error, 5 rejected)\n` +
     `(${up} == 0) + imanager_port_state${matchers}\n` +
     `or\n` +
     `${up} == 0\n`
@@ -132,13 +132,13 @@ function portRules(config: MonitoringConfig): AlertRule[] {
       for: config.for.nodePortUnreachable,
       severity: 'critical',
       summary:
-        'NodePort {{ $labels.port }} of {{ $labels.namespace }}/{{ $labels.k8s_service }} is closed on {{ $labels.node }}',
+        'NodePort {{ $labels.port }} of {{ $labels.k8s_namespace }}/{{ $labels.k8s_service }} is closed on {{ $labels.node }}',
       description:
         'NodePort {{ $labels.port }}/{{ $labels.protocol }} ({{ $labels.port_name }}) of service ' +
-        '{{ $labels.k8s_service }} in namespace {{ $labels.namespace }} (group {{ $labels.group }}) ' +
+        '{{ $labels.k8s_service }} in namespace {{ $labels.k8s_namespace }} (group {{ $labels.group }}) ' +
         'on node {{ $labels.node }} ({{ $labels.address }}) is not open from vantage {{ $labels.vantage }}: ' +
         stateAndNextStep(
-          'the service has no ready endpoint, or kube-proxy does not run on the node; check kubectl -n {{ $labels.namespace }} get endpointslices -l kubernetes.io/service-name={{ $labels.k8s_service }}.',
+          'the service has no ready endpoint, or kube-proxy does not run on the node; check kubectl -n {{ $labels.k8s_namespace }} get endpointslices -l kubernetes.io/service-name={{ $labels.k8s_service }}.',
           FIREWALL_STEP,
         ),
     }),
@@ -219,10 +219,10 @@ function nodeRules(config: MonitoringConfig): AlertRule[] {
       for: config.for.nodePortOutOfRange,
       severity: 'warning',
       summary:
-        'NodePort {{ $labels.node_port }} of {{ $labels.namespace }}/{{ $labels.k8s_service }} is outside the NodePort range',
+        'NodePort {{ $labels.node_port }} of {{ $labels.k8s_namespace }}/{{ $labels.k8s_service }} is outside the NodePort range',
       description:
         'NodePort {{ $labels.node_port }} of service {{ $labels.k8s_service }} in namespace ' +
-        '{{ $labels.namespace }} (port {{ $labels.service_port }}, group {{ $labels.group }}) lies outside ' +
+        '{{ $labels.k8s_namespace }} (port {{ $labels.service_port }}, group {{ $labels.group }}) lies outside ' +
         'the NodePort range the exporter is configured with (default 30000-32767), so firewall rules ' +
         'opened for that range do not cover it on any node. Open this port on every node, or set the ' +
         "exporter's range to the API server's --service-node-port-range.",

@@ -13,6 +13,7 @@ const STATE_COLORS: Readonly<Record<ProbeState, string>> = {
   timeout: 'orange',
   unreachable: 'purple',
   error: 'dark-red',
+  rejected: '#c2185b',
 };
 
 /** The values of imanager_port_state: a state's index in PROBE_STATES is its value. */

@@ -61,17 +61,24 @@ export const CATALOG: readonly CatalogEntry[] = [
     roles: 'all',
     required: true,
   },
+  // The legacy insecure health ports. kubeadm has started the scheduler and the
+  // controller-manager with --port=0 (no insecure port) since Kubernetes 1.19
+  // (kubernetes/kubernetes#92720, fixing kubernetes/kubeadm#2202); the
+  // controller-manager stopped serving it in 1.22 (kubernetes/kubernetes#96216) and the
+  // flags were removed after (kubernetes/kubeadm#2207 tracks both). So they are
+  // expected only before 1.19, and `any` from 1.19 on or when the version is unknown.
   {
     id: 'kube-scheduler-legacy',
     port: 10251,
     protocol: 'tcp',
     category: 'fixed',
     component: 'kube-scheduler',
-    purpose: 'kube-scheduler health check (legacy insecure port, gone in Kubernetes 1.23)',
+    purpose:
+      'kube-scheduler health check (legacy insecure port, off in kubeadm clusters since 1.19)',
     scope: 'internal',
     roles: ['control-plane'],
     required: true,
-    kubernetes: { until: '1.23' },
+    kubernetes: { until: '1.19' },
   },
   {
     id: 'kube-controller-manager-legacy',
@@ -79,12 +86,15 @@ export const CATALOG: readonly CatalogEntry[] = [
     protocol: 'tcp',
     category: 'fixed',
     component: 'kube-controller-manager',
-    purpose: 'kube-controller-manager health check (legacy insecure port, gone in Kubernetes 1.23)',
+    purpose:
+      'kube-controller-manager health check (legacy insecure port, off in kubeadm clusters since 1.19)',
     scope: 'internal',
     roles: ['control-plane'],
     required: true,
-    kubernetes: { until: '1.23' },
+    kubernetes: { until: '1.19' },
   },
+  // Their secure successors; kubeadm health-checks them since 1.17
+  // (kubernetes/kubernetes#85043). They listen on 127.0.0.1 by default.
   {
     id: 'kube-scheduler',
     port: 10259,
@@ -95,7 +105,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: ['control-plane'],
     required: true,
-    kubernetes: { from: '1.23' },
+    kubernetes: { from: '1.17' },
     localhostOnly: true,
   },
   {
@@ -108,7 +118,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: ['control-plane'],
     required: true,
-    kubernetes: { from: '1.23' },
+    kubernetes: { from: '1.17' },
     localhostOnly: true,
   },
   {

@@ -147,7 +147,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     for (const p of store.nodePorts().nodePorts) {
       this.set(
         {
-          namespace: p.namespace,
+          k8s_namespace: p.namespace,
           k8s_service: p.service,
           service_port: String(p.servicePort),
           node_port: String(p.nodePort),
@@ -166,7 +166,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       const inRange = p.nodePort >= range.min && p.nodePort <= range.max;
       this.set(
         {
-          namespace: p.namespace,
+          k8s_namespace: p.namespace,
           k8s_service: p.service,
           service_port: String(p.servicePort),
           node_port: String(p.nodePort),

@@ -31,7 +31,7 @@ export function targetLabelText(t: Target): TargetLabelText {
     `,scope="${escapeLabelValue(t.scope)}",required="${t.required}",expected="${escapeLabelValue(t.expected)}"`;
   if (t.nodePort) {
     rest +=
-      `,namespace="${escapeLabelValue(t.nodePort.namespace)}"` +
+      `,k8s_namespace="${escapeLabelValue(t.nodePort.namespace)}"` +
       `,k8s_service="${escapeLabelValue(t.nodePort.service)}",group="${escapeLabelValue(t.nodePort.group)}"`;
   }
   return { identifying, rest };

@@ -30,13 +30,14 @@ export const PORT_TARGET_LABELS = [
 ] as const;
 
 /** Labels that NodePort targets add after PORT_TARGET_LABELS; other targets omit them. */
-export const NODEPORT_LABELS = ['namespace', 'k8s_service', 'group'] as const;
+export const NODEPORT_LABELS = ['k8s_namespace', 'k8s_service', 'group'] as const;
 
 /**
  * Prometheus and the Prometheus Operator attach these to every scraped series; an
- * exported label of the same name would be renamed to exported_* or overwrite them.
+ * exported label of the same name would be renamed to exported_* or overwrite them,
+ * and `namespace` would mean two things under Alertmanager's `group_by: [namespace]`.
  */
-export const RESERVED_LABELS = ['service', 'instance', 'job'] as const;
+export const RESERVED_LABELS = ['service', 'instance', 'job', 'namespace', 'pod'] as const;
 
 /** Labels of the per-node ICMP families. */
 export const ICMP_LABELS = ['vantage', 'node', 'address'] as const;
@@ -50,7 +51,7 @@ export const METRICS = {
   },
   imanager_port_state: {
     type: 'gauge',
-    help: 'Last probe state of the target: 0 open, 1 refused, 2 timeout, 3 unreachable, 4 error.',
+    help: 'Last probe state of the target: 0 open, 1 refused, 2 timeout, 3 unreachable, 4 error, 5 rejected.',
     labels: [...PORT_TARGET_LABELS, ...NODEPORT_LABELS],
     optionalLabels: NODEPORT_LABELS,
   },
@@ -83,7 +84,7 @@ export const METRICS = {
     type: 'gauge',
     help: 'Always 1: one series per NodePort the cluster has allocated.',
     labels: [
-      'namespace',
+      'k8s_namespace',
       'k8s_service',
       'service_port',
       'node_port',
@@ -95,7 +96,7 @@ export const METRICS = {
   imanager_nodeport_in_range: {
     type: 'gauge',
     help: '1 if the nodePort lies in the configured NodePort range, else 0.',
-    labels: ['namespace', 'k8s_service', 'service_port', 'node_port'],
+    labels: ['k8s_namespace', 'k8s_service', 'service_port', 'node_port'],
   },
   imanager_targets: {
     type: 'gauge',

@@ -14,7 +14,8 @@ import { isIP } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PoolWorkerData, RequestBatch, ResultBatch, WorkerHello } from './pool.js';
-import { stateOf, tcpProbe } from './tcp.js';
+import { stateOfErrno } from './states.js';
+import { tcpProbe } from './tcp.js';
 import { PROBE_STATES, type ProbeResult, type ProbeState } from './types.js';
 
 // Every refused connect through net.Socket is an Error that Node formats a stack
@@ -127,7 +128,7 @@ function leanProbe(b: TcpBinding, id: number, ip: string, port: number, timeoutM
   };
   const failed = (status: number) => {
     const code = getSystemErrorName(status);
-    finish(stateOf(code), code);
+    finish(stateOfErrno(code), code);
   };
   req.oncomplete = (status) => (status === 0 ? finish('open', undefined) : failed(status));
   const deadline = setTimeout(() => finish('timeout', 'ETIMEDOUT'), timeoutMs);

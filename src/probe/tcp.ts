@@ -9,6 +9,7 @@
  * (`this`), and the deadline timer gets the socket as its argument, not a closure.
  */
 import { isIP, Socket } from 'node:net';
+import { stateOfErrno } from './states.js';
 import type { ProbeRequest, ProbeResult, Prober, ProbeState } from './types.js';
 
 type Settle = (result: ProbeResult) => void;
@@ -60,7 +61,7 @@ function onConnect(this: ProbeSocket): void {
 
 function onError(this: ProbeSocket, err: Error): void {
   const code = errorCode(err);
-  finish(this, stateOf(code), code);
+  finish(this, stateOfErrno(code), code);
 }
 
 function onDeadline(socket: ProbeSocket): void {
@@ -84,21 +85,6 @@ function finish(socket: ProbeSocket, state: ProbeState, error: string | undefine
   socket.destroy();
   const durationSeconds = (performance.now() - socket.probeStartedAt) / 1000;
   settle(error === undefined ? { state, durationSeconds } : { state, durationSeconds, error });
-}
-
-/** The errno code decides the state; anything unexpected is `error`, code kept. */
-export function stateOf(code: string): ProbeState {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'refused';
-    case 'ETIMEDOUT':
-      return 'timeout';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'unreachable';
-    default:
-      return 'error';
-  }
 }
 
 function errorCode(err: unknown): string {

@@ -1,5 +1,15 @@
-/** What a probe found. The order is the value of imanager_port_state. */
-export const PROBE_STATES = ['open', 'refused', 'timeout', 'unreachable', 'error'] as const;
+/**
+ * What a probe found. The order is the value of imanager_port_state; what each state
+ * means, what causes it and what to do about it is the table in states.ts.
+ */
+export const PROBE_STATES = [
+  'open',
+  'refused',
+  'timeout',
+  'unreachable',
+  'error',
+  'rejected',
+] as const;
 export type ProbeState = (typeof PROBE_STATES)[number];
 
 /** A probe's outcome as data: the scheduler and the store decide what to do with it. */

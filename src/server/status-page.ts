@@ -5,7 +5,8 @@
  * iManager clusters are often air-gapped. Filters are a plain GET form and the page
  * reloads itself with a meta refresh, so it all works without JavaScript.
  */
-import { PROBE_STATES } from '../probe/types.js';
+import { STATE_GUIDE } from '../probe/states.js';
+import { PROBE_STATES, type ProbeState } from '../probe/types.js';
 import {
   type CellState,
   type FailingTarget,
@@ -110,20 +111,17 @@ export function escapeHtml(text: string): string {
 }
 
 const STATE_WORDS: Readonly<Record<CellState, string>> = {
-  open: 'open',
-  refused: 'refused',
-  timeout: 'timeout',
-  unreachable: 'unreachable',
-  error: 'error',
+  ...(Object.fromEntries(PROBE_STATES.map((state) => [state, state])) as Record<
+    ProbeState,
+    string
+  >),
   unprobed: 'not probed yet',
 };
 
 const STATE_MEANING: Readonly<Record<CellState, string>> = {
-  open: 'a TCP connect succeeded',
-  refused: 'nothing listens there',
-  timeout: 'no answer: a firewall drops the packets',
-  unreachable: 'no route to the node',
-  error: 'the probe could not run (name not resolved, out of sockets, ...)',
+  ...(Object.fromEntries(
+    PROBE_STATES.map((state) => [state, STATE_GUIDE[state].meaning]),
+  ) as Record<ProbeState, string>),
   unprobed: 'no result yet',
 };
 
@@ -135,7 +133,7 @@ const GROUP_WORDS: Readonly<Record<PortGroup, string>> = {
 };
 
 const CSS = `
-:root{--open:#2e9d4a;--refused:#d33a2c;--timeout:#f0a202;--unreachable:#7b2d8e;--error:#80868f;--line:#d7dae0;--muted:#5f6670}
+:root{--open:#2e9d4a;--refused:#d33a2c;--timeout:#f0a202;--unreachable:#7b2d8e;--error:#80868f;--rejected:#c2185b;--line:#d7dae0;--muted:#5f6670}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1d2127;background:#fff}
 header{padding:12px 20px;background:#1f2d3d;color:#fff;display:flex;flex-wrap:wrap;gap:4px 24px;align-items:baseline}
@@ -171,6 +169,7 @@ td[data-state=refused],.sw.refused{background:var(--refused)}
 td[data-state=timeout],.sw.timeout{background:var(--timeout)}
 td[data-state=unreachable],.sw.unreachable{background:var(--unreachable)}
 td[data-state=error],.sw.error{background:var(--error)}
+td[data-state=rejected],.sw.rejected{background:var(--rejected)}
 td[data-state=unprobed],.sw.unprobed{background:#fff;outline:1px dashed #9aa1ab;outline-offset:-3px}
 .matrix td.quiet,.sw.quiet{opacity:.35}
 .matrix td.fail,.sw.fail{box-shadow:inset 0 0 0 2px #1d2127}
@@ -182,7 +181,7 @@ td[data-state=unprobed],.sw.unprobed{background:#fff;outline:1px dashed #9aa1ab;
 .failing th,.failing td{text-align:left;padding:4px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 .failing thead th{position:sticky;top:0;background:#f4f6f9}
 .state{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:12px}
-.state.open{background:var(--open)}.state.refused{background:var(--refused)}.state.timeout{background:var(--timeout)}.state.unreachable{background:var(--unreachable)}.state.error{background:var(--error)}
+.state.open{background:var(--open)}.state.refused{background:var(--refused)}.state.timeout{background:var(--timeout)}.state.unreachable{background:var(--unreachable)}.state.error{background:var(--error)}.state.rejected{background:var(--rejected)}
 .totals{margin:16px 0;font-size:13px;color:var(--muted)}
 `;
 

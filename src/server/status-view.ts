@@ -9,6 +9,7 @@ import type { NodePortGroup } from '../discovery/types.js';
 import type { ProbeState } from '../probe/types.js';
 import type { IcmpEntry, ResultStore } from '../results/store.js';
 import type { ExpectedState, Target } from '../targets/types.js';
+import { judge, type Verdict } from '../targets/verdict.js';
 
 /** The parts of the store the page reads. */
 export type StatusStore = Pick<ResultStore, 'targets' | 'result' | 'nodes' | 'icmpResults'>;
@@ -16,12 +17,8 @@ export type StatusStore = Pick<ResultStore, 'targets' | 'result' | 'nodes' | 'ic
 /** A probe state, or `unprobed` before a target's first result. */
 export type CellState = ProbeState | 'unprobed';
 
-/**
- * A cell against its expectation: `ok` as expected; `down` expected open but not;
- * `exposed` expected closed but open; `neutral` expected any (not judged);
- * `unprobed` no result yet.
- */
-export type Verdict = 'ok' | 'down' | 'exposed' | 'neutral' | 'unprobed';
+/** A cell against its expectation: the one judgement of targets/verdict.ts. */
+export type { Verdict };
 
 /** The catalog's ports (fixed, default, custom), or the NodePorts of one group. */
 export type PortGroup = 'catalog' | NodePortGroup;
@@ -106,7 +103,7 @@ export interface FailingTarget {
   readonly group: PortGroup;
   readonly nodePort?: { readonly namespace: string; readonly service: string };
   readonly state: ProbeState;
-  readonly verdict: 'down' | 'exposed';
+  readonly verdict: 'down' | 'exposed' | 'unknown';
   readonly expected: ExpectedState;
   readonly sinceMs: number;
   readonly error?: string;
@@ -146,26 +143,9 @@ export interface StatusView {
   readonly lastProbeMs?: number;
 }
 
-/** What each failing state tells the operator to look at. */
-export const HINTS: Readonly<Record<ProbeState, string>> = {
-  open: 'it answers from here, where it should not: close it to this vantage',
-  refused: 'nothing listens: start the service or fix its port',
-  timeout: 'a firewall drops it: open the port in the firewall or security group',
-  unreachable: 'no route to the node: check the node and the network path',
-  error: 'the probe could not run: see the error',
-};
-
 const CATALOG_ORDER: ReadonlyMap<string, number> = new Map(CATALOG.map((e, i) => [e.id, i]));
 
 const DEFAULT_MAX_NODEPORT_COLUMNS = 40;
-
-/** Judges a result against what the target expects. */
-export function verdictOf(expected: ExpectedState, state: CellState): Verdict {
-  if (state === 'unprobed') return 'unprobed';
-  if (expected === 'any') return 'neutral';
-  if (expected === 'open') return state === 'open' ? 'ok' : 'down';
-  return state === 'open' ? 'exposed' : 'ok';
-}
 
 /** The group a target's port belongs to. */
 export function groupOf(target: Pick<Target, 'nodePort'>): PortGroup {
@@ -209,6 +189,7 @@ export function statusView(
     timeout: 0,
     unreachable: 0,
     error: 0,
+    rejected: 0,
     unprobed: 0,
   };
   let targets = 0;
@@ -246,12 +227,12 @@ export function statusView(
 
     const result = store.result(target.key);
     const state: CellState = result?.state ?? 'unprobed';
-    const verdict = verdictOf(target.expected, state);
+    const judgement = judge(target, result?.state);
     const cell: StatusCell = {
       address: target.address,
       state,
-      verdict,
-      failing: target.required && (verdict === 'down' || verdict === 'exposed'),
+      verdict: judgement.verdict,
+      failing: judgement.failing,
       expected: target.expected,
       required: target.required,
       ...(result && {
@@ -294,11 +275,11 @@ export function statusView(
         group,
         ...(column.nodePort && { nodePort: column.nodePort }),
         state: result.state,
-        verdict: verdict as 'down' | 'exposed',
+        verdict: judgement.verdict as FailingTarget['verdict'],
         expected: target.expected,
         sinceMs: result.lastChangeMs,
         ...(result.error !== undefined && { error: result.error }),
-        hint: HINTS[result.state],
+        hint: judgement.advice,
         rank: column.rank,
       });
     }

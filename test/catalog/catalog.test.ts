@@ -27,12 +27,12 @@ describe('catalog', () => {
     );
   });
 
-  test('the legacy health ports end at 1.23, where their localhost successors begin', () => {
+  test('the legacy health ports end at 1.19; their localhost successors begin at 1.17', () => {
     const legacy = CATALOG.filter((e) => e.port === 10251 || e.port === 10252);
     const secure = CATALOG.filter((e) => e.port === 10259 || e.port === 10257);
-    for (const entry of legacy) assert.deepEqual(entry.kubernetes, { until: '1.23' });
+    for (const entry of legacy) assert.deepEqual(entry.kubernetes, { until: '1.19' });
     for (const entry of secure) {
-      assert.deepEqual(entry.kubernetes, { from: '1.23' });
+      assert.deepEqual(entry.kubernetes, { from: '1.17' });
       assert.equal(entry.localhostOnly, true);
     }
   });

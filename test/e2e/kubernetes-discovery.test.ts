@@ -122,7 +122,7 @@ describe('Kubernetes discovery, end to end', () => {
     assert.equal(find('k8s-worker-1', 6443), undefined);
     // Groups, from the namespace rules.
     assert.equal(find('k8s-worker-2', 30417)?.labels.group, 'basic-service');
-    assert.equal(find('k8s-worker-2', 30417)?.labels.namespace, 'supermap');
+    assert.equal(find('k8s-worker-2', 30417)?.labels.k8s_namespace, 'supermap');
     assert.equal(find('k8s-worker-2', 30417)?.labels.k8s_service, 'imanager-gateway');
     assert.equal(find('k8s-worker-2', 32145)?.labels.group, 'gis-environment');
     // A UDP NodePort is known but not TCP-probed.

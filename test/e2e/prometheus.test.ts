@@ -99,7 +99,7 @@ function emptyHere(icmpEnabled: boolean): ReadonlyMap<string, string> {
     'imanager-ports-nodeports/Not as expected, since when',
     'imanager-ports-nodeports/NodePorts not open, over time',
     'imanager-ports-nodeports/variable group',
-    'imanager-ports-nodeports/variable namespace',
+    'imanager-ports-nodeports/variable k8s_namespace',
     'imanager-ports-overview/variable group',
   ]) {
     empty.set(key, noNodePorts);

@@ -340,8 +340,8 @@ describe('status page in headless Chromium', { timeout: 120_000 }, () => {
         ].sort(),
       );
       const list = (await page.locator('#failing').textContent()) ?? '';
-      assert.match(list, /nothing listens/);
-      assert.match(list, /a firewall drops it/);
+      assert.match(list, /start the service/);
+      assert.match(list, /open the port in the firewall/);
       assert.match(await page.title(), /^3 failing/);
       assert.equal(await page.locator('meta[http-equiv="refresh"]').getAttribute('content'), '60');
 

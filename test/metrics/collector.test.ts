@@ -224,7 +224,7 @@ describe('createMetrics().render', () => {
     }
   });
 
-  it('gives NodePort targets, and only them, namespace, k8s_service and group', async () => {
+  it('gives NodePort targets, and only them, k8s_namespace, k8s_service and group', async () => {
     const { samples } = parseExposition((await fullMetrics().render()).toString('utf8'));
     const up = samples.filter((s) => s.name === 'imanager_port_up');
     for (const s of up) {
@@ -237,7 +237,7 @@ describe('createMetrics().render', () => {
     assert.ok(up.some((s) => s.labels.group === 'basic-service'));
   });
 
-  it('has no family with a label named service, instance or job', async () => {
+  it('has no family with a label Prometheus attaches (service, instance, job, namespace, pod)', async () => {
     const { samples } = parseExposition((await fullMetrics().render()).toString('utf8'));
     for (const s of samples) {
       for (const reserved of RESERVED_LABELS) {
@@ -294,7 +294,7 @@ describe('createMetrics().render', () => {
     assert.equal(value('imanager_node_info', { node: 'node-2', ready: 'false' }), '1');
     assert.equal(
       value('imanager_nodeport_info', {
-        namespace: 'imanager-gis',
+        k8s_namespace: 'imanager-gis',
         k8s_service: 'gisapp-1a2b',
         service_port: '8090',
         node_port: '29999',

@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { describe, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { stateOf, tcpProbe } from '../../src/probe/tcp.js';
+import { stateOfErrno } from '../../src/probe/states.js';
+import { tcpProbe } from '../../src/probe/tcp.js';
 import type { ProbeResult } from '../../src/probe/types.js';
 import { createNetns } from '../helpers/netns.js';
 import { runNode } from '../helpers/node-child.js';
@@ -165,18 +166,22 @@ describe('tcpProbe on loopback', { timeout: 30_000 }, () => {
   });
 });
 
-describe('tcpProbe state mapping', () => {
+describe('errno state mapping', () => {
   test('errno codes map to states; the unknown ones are errors', () => {
     const table: ReadonlyArray<readonly [string, string]> = [
       ['ECONNREFUSED', 'refused'],
       ['ETIMEDOUT', 'timeout'],
       ['EHOSTUNREACH', 'unreachable'],
       ['ENETUNREACH', 'unreachable'],
+      ['EACCES', 'rejected'],
+      ['EPERM', 'rejected'],
+      ['ENOPROTOOPT', 'rejected'],
+      ['EHOSTDOWN', 'unreachable'],
       ['EMFILE', 'error'],
       ['EADDRNOTAVAIL', 'error'],
       ['ECONNRESET', 'error'],
     ];
-    for (const [code, state] of table) assert.equal(stateOf(code), state, code);
+    for (const [code, state] of table) assert.equal(stateOfErrno(code), state, code);
   });
 });
 

@@ -67,7 +67,7 @@ describe('renderStatusPage', () => {
     assert.equal(rows.length, 2);
     assert.match(list, /<tr data-node="worker-1" data-port="9101" data-state="refused">/);
     assert.match(list, /nothing listens/);
-    assert.match(list, /a firewall drops it/);
+    assert.match(list, /open the port in the firewall/);
     assert.match(list, /imanager-gis\/gisapp-1a2b/);
     assert.match(list, /3 min ago/);
     assert.match(list, /2025-01-01 11:57:00 UTC/);

@@ -1,29 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { STATE_GUIDE } from '../../src/probe/states.js';
 import type { ProbeResult } from '../../src/probe/types.js';
 import { ResultStore } from '../../src/results/store.js';
 import {
   type CellState,
   filterFromQuery,
-  HINTS,
   statusView,
   type Verdict,
-  verdictOf,
 } from '../../src/server/status-view.js';
 import type { ExpectedState, Target } from '../../src/targets/types.js';
+import { judge } from '../../src/targets/verdict.js';
 import { catalogTarget } from '../results/targets.js';
 import { clusterNode, clusterStore, NODES, nodePort, T0 } from './status-fixture.js';
 
 const REFUSED: ProbeResult = { state: 'refused', durationSeconds: 0.0002, error: 'ECONNREFUSED' };
 const TIMEOUT: ProbeResult = { state: 'timeout', durationSeconds: 2, error: 'ETIMEDOUT' };
 
-describe('verdictOf', () => {
+describe('the status page judges cells with the shared judgement', () => {
   const cases: [ExpectedState, CellState, Verdict][] = [
     ['open', 'open', 'ok'],
     ['open', 'refused', 'down'],
     ['open', 'timeout', 'down'],
     ['open', 'unreachable', 'down'],
-    ['open', 'error', 'down'],
+    ['open', 'error', 'unknown'],
+    ['open', 'rejected', 'down'],
+    ['closed', 'rejected', 'ok'],
+    ['closed', 'error', 'unknown'],
     ['closed', 'open', 'exposed'],
     ['closed', 'refused', 'ok'],
     ['closed', 'timeout', 'ok'],
@@ -34,7 +37,8 @@ describe('verdictOf', () => {
   ];
   for (const [expected, state, verdict] of cases) {
     it(`expected ${expected}, found ${state}: ${verdict}`, () => {
-      assert.equal(verdictOf(expected, state), verdict);
+      const judged = judge({ expected, required: true }, state === 'unprobed' ? undefined : state);
+      assert.equal(judged.verdict, verdict);
     });
   }
 });
@@ -107,11 +111,9 @@ describe('statusView', () => {
         expected: 'open',
         sinceMs: T0 - 300_000,
         error: 'ECONNREFUSED',
-        hint: HINTS.refused,
+        hint: STATE_GUIDE.refused.action,
       },
     ]);
-    assert.match(HINTS.refused, /nothing listens/);
-    assert.match(HINTS.timeout, /a firewall drops it/);
     const cell = view.cells.get('worker-1')?.get(9101);
     assert.equal(cell?.verdict, 'down');
     assert.equal(cell?.failing, true);
@@ -128,7 +130,7 @@ describe('statusView', () => {
     store.record(target, TIMEOUT, T0 + 30_000);
     const view = statusView(store, T0 + 40_000);
     assert.equal(view.failing[0]?.sinceMs, T0 + 15_000);
-    assert.equal(view.failing[0]?.hint, HINTS.timeout);
+    assert.equal(view.failing[0]?.hint, STATE_GUIDE.timeout.action);
     assert.equal(view.cells.get('worker-2')?.get(31500)?.probedAtMs, T0 + 30_000);
     assert.equal(view.lastProbeMs, T0 + 30_000);
   });
@@ -172,7 +174,10 @@ describe('statusView', () => {
     assert.equal(view.cells.get('master-1')?.get(2380)?.verdict, 'ok');
     const exposed = view.failing.filter((f) => f.verdict === 'exposed').map((f) => f.port);
     assert.ok(exposed.includes(2379));
-    assert.equal(view.failing.find((f) => f.port === 2379)?.hint, HINTS.open);
+    assert.equal(
+      view.failing.find((f) => f.port === 2379)?.hint,
+      judge({ expected: 'closed', required: true }, 'open').advice,
+    );
   });
 
   it('shows a target without a result as not probed yet, and never as failing', () => {
@@ -307,5 +312,6 @@ const NO_STATES: Record<CellState, number> = {
   timeout: 0,
   unreachable: 0,
   error: 0,
+  rejected: 0,
   unprobed: 0,
 };

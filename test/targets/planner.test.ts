@@ -56,9 +56,11 @@ describe('planTargets', () => {
     assert.deepEqual(ports('worker-1'), [179, 9101, 10250, 31100, 31234]);
   });
 
-  test('legacy health ports are expected "any" and optional from 1.23, open and required before', () => {
+  test('legacy health ports are expected "any" and optional from 1.19, open and required before', () => {
     for (const [version, expected, required] of [
-      ['1.22', 'open', true],
+      ['1.18', 'open', true],
+      ['1.19', 'any', false],
+      ['1.22', 'any', false],
       ['1.24', 'any', false],
       [undefined, 'any', false],
     ] as const) {
@@ -68,6 +70,26 @@ describe('planTargets', () => {
       });
       for (const port of [10251, 10252]) {
         const target = find(targets, 'master-1', port);
+        assert.equal(target?.expected, expected, `${port} on ${version}`);
+        assert.equal(target?.required, required, `${port} on ${version}`);
+      }
+    }
+  });
+
+  test('the secure successors apply from 1.17, and are optional when the version is unknown', () => {
+    const local = node('localhost', '127.0.0.1', ['control-plane']);
+    for (const [version, expected, required] of [
+      ['1.16', 'any', false],
+      ['1.17', 'open', true],
+      ['1.28', 'open', true],
+      [undefined, 'any', false],
+    ] as const) {
+      const targets = plan({
+        nodes: [local],
+        ...(version !== undefined && { kubernetesVersion: version }),
+      });
+      for (const port of [10257, 10259]) {
+        const target = find(targets, 'localhost', port);
         assert.equal(target?.expected, expected, `${port} on ${version}`);
         assert.equal(target?.required, required, `${port} on ${version}`);
       }

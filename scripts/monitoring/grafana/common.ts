@@ -34,9 +34,9 @@ export const GROUP: Variable = {
 };
 
 export const NAMESPACE: Variable = {
-  name: 'namespace',
+  name: 'k8s_namespace',
   label: 'Namespace',
-  query: 'label_values(imanager_nodeport_info{group=~"$group"}, namespace)',
+  query: 'label_values(imanager_nodeport_info{group=~"$group"}, k8s_namespace)',
   multi: true,
 };
 
@@ -100,7 +100,7 @@ export function sinceWhenTable(
     `imanager_port_last_change_timestamp_seconds${selector(...lastChangeMatchers)}`,
     failing,
   );
-  const shown = ['node', 'port', 'port_name', 'component', 'namespace', 'k8s_service', 'group'];
+  const shown = ['node', 'port', 'port_name', 'component', 'k8s_namespace', 'k8s_service', 'group'];
   const hidden = [
     'Time',
     '__name__',
@@ -139,7 +139,7 @@ export function sinceWhenTable(
             'port_name',
             'component',
             'category',
-            'namespace',
+            'k8s_namespace',
             'k8s_service',
             'group',
             'Value #A',

@@ -23,7 +23,7 @@ import {
 
 /** NodePorts of iManager's basic services and GIS environments, by service, across nodes. */
 export function nodePorts(_config: MonitoringConfig): Dashboard {
-  const chosen = ['group=~"$group"', 'namespace=~"$namespace"'];
+  const chosen = ['group=~"$group"', 'k8s_namespace=~"$k8s_namespace"'];
   const nodePortTargets = selector('category="nodeport"', ...chosen, ...SELECTED);
   const requiredNodePorts = selector(
     'category="nodeport"',
@@ -64,7 +64,7 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
         height: 4,
         queries: [
           {
-            expr: `count(count by (namespace, k8s_service) (imanager_port_up${requiredNodePorts} == 0)) or vector(0)`,
+            expr: `count(count by (k8s_namespace, k8s_service) (imanager_port_up${requiredNodePorts} == 0)) or vector(0)`,
             instant: true,
           },
         ],
@@ -77,7 +77,7 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
         height: 4,
         queries: [
           {
-            expr: `count(imanager_nodeport_in_range${selector('namespace=~"$namespace"')} == 0) or vector(0)`,
+            expr: `count(imanager_nodeport_in_range${selector('k8s_namespace=~"$k8s_namespace"')} == 0) or vector(0)`,
             instant: true,
           },
         ],
@@ -88,7 +88,7 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
         'The last state of every NodePort on every node: a row per service port, a column per node.',
         'max by (nodeport, node) (\n' +
           '  label_join(\n' +
-          `    label_join(imanager_port_state${nodePortTargets}, "service_name", "/", "namespace", "k8s_service"),\n` +
+          `    label_join(imanager_port_state${nodePortTargets}, "service_name", "/", "k8s_namespace", "k8s_service"),\n` +
           '    "nodeport", ":", "service_name", "port"\n' +
           '  )\n' +
           ')',
@@ -105,12 +105,12 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
           height: 10,
           queries: [
             {
-              expr: `sum by (group, namespace, k8s_service, port) (imanager_port_up${nodePortTargets})`,
+              expr: `sum by (group, k8s_namespace, k8s_service, port) (imanager_port_up${nodePortTargets})`,
               instant: true,
               table: true,
             },
             {
-              expr: `count by (group, namespace, k8s_service, port) (imanager_port_up${nodePortTargets})`,
+              expr: `count by (group, k8s_namespace, k8s_service, port) (imanager_port_up${nodePortTargets})`,
               instant: true,
               table: true,
             },
@@ -126,7 +126,7 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
                 'Value #A': 'open on nodes',
                 'Value #B': 'probed nodes',
               },
-              ['group', 'namespace', 'k8s_service', 'port', 'Value #A', 'Value #B'],
+              ['group', 'k8s_namespace', 'k8s_service', 'port', 'Value #A', 'Value #B'],
             ),
           ],
         },
@@ -144,7 +144,7 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
               expr:
                 `imanager_nodeport_info${info}\n` +
                 '  * ignoring(group, type, traffic_policy) group_left()\n' +
-                `  imanager_nodeport_in_range${selector('namespace=~"$namespace"')}`,
+                `  imanager_nodeport_in_range${selector('k8s_namespace=~"$k8s_namespace"')}`,
               instant: true,
               table: true,
             },
@@ -191,7 +191,7 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
         queries: [
           {
             expr: `imanager_port_state${requiredNodePorts} > 0`,
-            legend: '{{namespace}}/{{k8s_service}}:{{port}} on {{node}}',
+            legend: '{{k8s_namespace}}/{{k8s_service}}:{{port}} on {{node}}',
           },
         ],
         mappings: stateMappings(),

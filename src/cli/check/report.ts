@@ -4,8 +4,10 @@
  * literals.
  */
 import type { ClusterNode, SourceStatus } from '../../discovery/types.js';
+import { STATE_GUIDE } from '../../probe/states.js';
 import { PROBE_STATES, type ProbeResult, type ProbeState } from '../../probe/types.js';
 import type { ExpectedState, Target } from '../../targets/types.js';
+import { judge } from '../../targets/verdict.js';
 import { paint, renderMarkdownTable, renderTextTable, type Table, type Tone } from '../table.js';
 
 export interface CheckedTarget {
@@ -22,39 +24,21 @@ export interface CheckReport {
   readonly durationSeconds: number;
 }
 
-/**
- * Whether a state is what the target expects. `error` means the probe never reached
- * the network (a name that does not resolve, no file descriptors): that proves
- * nothing either way, so it is as expected only where anything is.
- */
-export function asExpected(expected: ExpectedState, state: ProbeState): boolean {
-  if (expected === 'any') return true;
-  if (state === 'error') return false;
-  return expected === 'open' ? state === 'open' : state !== 'open';
-}
-
 /** `ok`, or not as expected on a required target (`failed`) or an optional one. */
 export type Verdict = 'ok' | 'failed' | 'failed-optional';
 
 export function verdictOf({ target, result }: CheckedTarget): Verdict {
-  if (asExpected(target.expected, result.state)) return 'ok';
-  return target.required ? 'failed' : 'failed-optional';
+  const judgement = judge(target, result.state);
+  if (!judgement.notAsExpected) return 'ok';
+  return judgement.failing ? 'failed' : 'failed-optional';
 }
 
 /** What a state means for the operator's next step. */
 export function meaning({ target, result }: CheckedTarget): string {
-  switch (result.state) {
-    case 'open':
-      return target.expected === 'closed' ? 'answers here: exposed' : 'answers';
-    case 'refused':
-      return 'nothing listens';
-    case 'timeout':
-      return 'dropped on the way (firewall?)';
-    case 'unreachable':
-      return 'no route to the node';
-    case 'error':
-      return `not probed (${result.error ?? 'unknown error'})`;
-  }
+  const judgement = judge(target, result.state);
+  if (judgement.verdict === 'exposed') return 'answers here: exposed';
+  if (result.state === 'error') return `not probed (${result.error ?? 'unknown error'})`;
+  return STATE_GUIDE[result.state].short;
 }
 
 /** The state and its meaning: `refused: nothing listens`. */
@@ -162,7 +146,7 @@ export function toCheckJson(report: CheckReport): CheckJson {
         expected: target.expected,
         required: target.required,
         state: result.state,
-        asExpected: asExpected(target.expected, result.state),
+        asExpected: !judge(target, result.state).notAsExpected,
         // Microseconds are all a connect time can tell.
         latencySeconds: Math.round(result.durationSeconds * 1e6) / 1e6,
         ...(result.error !== undefined && { error: result.error }),

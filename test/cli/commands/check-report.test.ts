@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  asExpected,
   type CheckReport,
   explain,
   isOk,
@@ -13,8 +12,7 @@ import {
   toCheckJson,
   verdictOf,
 } from '../../../src/cli/check/report.js';
-import { PROBE_STATES, type ProbeState } from '../../../src/probe/types.js';
-import type { ExpectedState, Target } from '../../../src/targets/types.js';
+import type { Target } from '../../../src/targets/types.js';
 
 function target(overrides: Partial<Target> = {}): Target {
   return {
@@ -53,22 +51,6 @@ function report(checked: CheckReport['checked'], up = true): CheckReport {
 }
 
 describe('check verdicts', () => {
-  test('which states are as expected', () => {
-    const table: Record<ExpectedState, Record<ProbeState, boolean>> = {
-      open: { open: true, refused: false, timeout: false, unreachable: false, error: false },
-      closed: { open: false, refused: true, timeout: true, unreachable: true, error: false },
-      any: { open: true, refused: true, timeout: true, unreachable: true, error: true },
-    };
-    for (const [expected, row] of Object.entries(table) as [
-      ExpectedState,
-      Record<ProbeState, boolean>,
-    ][]) {
-      for (const state of PROBE_STATES) {
-        assert.equal(asExpected(expected, state), row[state], `${expected} ${state}`);
-      }
-    }
-  });
-
   test('an internal port that answers from outside is an exposure, and fails the run', () => {
     const exposed = {
       target: target(),
