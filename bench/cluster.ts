@@ -53,7 +53,7 @@ export function clusterNodes(options: ClusterOptions): ClusterNode[] {
       { length: options.nodes },
       (_, i): ClusterNode => ({
         name: `imanager-node-${String(i + 1).padStart(3, '0')}`,
-        address: addressAt(i),
+        addresses: [addressAt(i)],
         roles: i < CONTROL_PLANE_NODES ? ['control-plane', 'etcd', 'worker'] : ['worker'],
         ready: true,
         kubeletVersion: `v${KUBERNETES_VERSION}.2`,

@@ -89,8 +89,9 @@ runBench(NAME, children, async () => {
   // A NodePort without a cluster listener (offset 1), opened on the first node only.
   const node = clusterNodes(cluster)[0];
   if (!node) throw new Error('no node');
+  const address = node.addresses[0] as string;
   const port = nodePortAt(1).nodePort;
-  let server = await listen(node.address, port);
+  let server = await listen(address, port);
   const run = await ExporterRun.start(children, {
     cluster,
     exporterFlags: [
@@ -101,20 +102,20 @@ runBench(NAME, children, async () => {
   });
   log(
     NAME,
-    `${run.targets} targets, interval ${values.interval}, timeout ${values.timeout}; watching ${node.address}:${port}`,
+    `${run.targets} targets, interval ${values.interval}, timeout ${values.timeout}; watching ${address}:${port}`,
   );
 
   const latenciesMs: number[] = [];
   for (let trial = 0; trial < trials; trial++) {
-    await waitForUp(run.url, node.address, port, '1', goalMs * 5);
+    await waitForUp(run.url, address, port, '1', goalMs * 5);
     // A random phase of the interval, so the trials sample every moment of a cycle.
     await sleep(Math.random() * intervalMs);
     const closedAt = performance.now();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    const seenAt = await waitForUp(run.url, node.address, port, '0', goalMs * 5);
+    const seenAt = await waitForUp(run.url, address, port, '0', goalMs * 5);
     latenciesMs.push(seenAt - closedAt);
     log(NAME, `trial ${trial + 1}: ${(seenAt - closedAt).toFixed(0)} ms`);
-    server = await listen(node.address, port);
+    server = await listen(address, port);
   }
   server.close();
   await run.stop(children);

@@ -36,7 +36,14 @@ type IndexedTarget = Target & { readonly index: number };
 function toTargets(endpoints: readonly Endpoint[]): IndexedTarget[] {
   return endpoints.map(({ ip, port }, index) => {
     // One node per address, as the planner makes them: the scheduler interleaves by node.
-    const fields = { vantage: 'central', node: ip, address: ip, protocol: 'tcp', port } as const;
+    const fields = {
+      vantage: 'central',
+      node: ip,
+      address: ip,
+      ip,
+      protocol: 'tcp',
+      port,
+    } as const;
     return {
       ...fields,
       key: targetKey(fields),

@@ -4,21 +4,18 @@
  * Every stage is built elsewhere; this module only connects them, so tests can run
  * the whole exporter in-process through the same path as main.
  */
-import { effectiveCatalog } from './catalog/overrides.js';
 import { type ExporterConfig, reloadConfig } from './config/index.js';
-import type { DiscoverySnapshot, Source } from './discovery/types.js';
+import type { Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
+import { type CycleJob, isEcho, type PlanSettings, ProbePipeline } from './pipeline.js';
 import { FD_RESERVE, fitConcurrency, readFdBudget } from './probe/fd-budget.js';
 import { IcmpPinger } from './probe/icmp.js';
 import { createProbePool, type ProbePool } from './probe/pool.js';
-import { createTargetProber, type TargetProber } from './probe/run.js';
 import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { ResultStore } from './results/store.js';
 import { createApp, type ServerHandle, startServer } from './server/app.js';
 import { loadWebConfig } from './server/web-config.js';
-import { planTargets } from './targets/planner.js';
-import type { Target } from './targets/types.js';
 import { type Clock, systemClock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 
@@ -55,22 +52,33 @@ function fitToOpenFilesLimit(configured: number, logger: Logger): number {
   return fit.concurrency;
 }
 
+/** How long start() waits for discovery's first snapshot before it probes what it has. */
+export const FIRST_SNAPSHOT_WAIT_MS = 10_000;
+/** How long the first cycle waits for names to get their first answer. */
+const FIRST_NAMES_WAIT_MS = 1_000;
+
 export class Exporter {
   readonly store = new ResultStore();
   readonly metrics: Metrics;
   readonly #options: ExporterOptions;
   readonly #logger: Logger;
-  readonly #scheduler: Scheduler;
+  readonly #clock: Clock;
+  readonly #scheduler: Scheduler<CycleJob>;
   readonly #pinger: IcmpPinger;
-  /** Resolves each cycle's hosts once, then probes; the one-shot check shares it. */
-  readonly #prober: TargetProber;
+  readonly #pipeline: ProbePipeline;
   /** With --probe.workers: the threads the TCP probes run on. */
   readonly #pool: ProbePool | undefined;
-  #snapshot: DiscoverySnapshot = { nodes: [], nodePorts: [] };
   /** Why probes failed with `error` this cycle, logged once per cycle, not once per probe. */
   #cycleErrors = new Map<string, number>();
   #config: ExporterConfig;
   #source: Source;
+  /** Resolves with discovery's first snapshot. */
+  #firstSnapshot!: () => void;
+  readonly #snapshotArrived = new Promise<void>((resolve) => {
+    this.#firstSnapshot = resolve;
+  });
+  /** Set when probing starts: the first snapshot came, or the wait for it ended. */
+  #probingStarted = false;
   /** Reloads run one at a time: a SIGHUP during a POST /-/reload waits its turn. */
   #reloading: Promise<unknown> = Promise.resolve();
   #server: ServerHandle | undefined;
@@ -78,6 +86,7 @@ export class Exporter {
   constructor(options: ExporterOptions) {
     this.#options = options;
     this.#config = options.config;
+    this.#clock = options.clock ?? systemClock;
     this.#source = options.createSource(options.config);
     this.#logger = options.logger;
     this.metrics = createMetrics({
@@ -89,27 +98,44 @@ export class Exporter {
     this.#pinger = new IcmpPinger({ mode: options.config.probe.icmp, logger: options.logger });
     const workers = options.config.probe.workers ?? 0;
     this.#pool = workers > 0 ? createProbePool({ workers, logger: options.logger }) : undefined;
-    this.#prober = createTargetProber(this.#pool ? { probers: { tcp: this.#pool.probe } } : {});
     const { intervalMs, timeoutMs } = options.config.probe;
+    this.#pipeline = new ProbePipeline({
+      settings: planSettings(options.config),
+      store: this.store,
+      logger: options.logger,
+      clock: this.#clock,
+      ...(this.#pool && { tcp: this.#pool.probe }),
+      pinger: this.#pinger,
+      names: { refreshMs: Math.max(intervalMs, 5_000) },
+      onJudged: (job, result) => this.#onJudged(job, result),
+    });
     const concurrency = fitToOpenFilesLimit(options.config.probe.concurrency, options.logger);
-    this.#scheduler = new Scheduler({
+    this.#scheduler = new Scheduler<CycleJob>({
       intervalMs,
       timeoutMs,
       concurrency,
-      clock: options.clock ?? systemClock,
+      clock: this.#clock,
       logger: options.logger,
-      probe: (target, timeout) => this.#prober.probe(target, timeout),
-      onResult: (target, result, atMs) => this.#onResult(target, result, atMs),
-      onCycleStart: (targets) => this.#onCycleStart(targets),
+      jobsForCycle: this.#pipeline.jobsForCycle,
+      probe: this.#pipeline.probe,
+      onResult: (job, raw, atMs) => this.#pipeline.record(job, raw, atMs),
+      onCycleStart: () => this.#onCycleStart(),
       onCycleEnd: (stats) => this.#onCycleEnd(stats),
       burstFirstCycle: true,
+      // The first burst may wait for a node's ICMP budget, but not past one interval.
+      burstPacingLimitMs: Math.max(0, intervalMs - timeoutMs),
     });
   }
 
-  /** True once the first full cycle has finished: /-/ready answers 200 from then on. */
+  /**
+   * True once a full cycle has run over what discovery found (or over what there was
+   * when the wait for discovery ended): /-/ready answers 200 from then on.
+   */
   get ready(): boolean {
-    return this.#scheduler.ready;
+    return this.#readyCycles > 0;
   }
+
+  #readyCycles = 0;
 
   /** The URL the server listens on, once started. */
   get url(): string | undefined {
@@ -118,8 +144,9 @@ export class Exporter {
 
   /**
    * Opens ICMP (which throws ICMP_UNAVAILABLE in mode `on` without the right), starts
-   * the sources, listens, then starts probing. A source that cannot reach its API
-   * still starts: it reports itself down and keeps retrying.
+   * the sources, listens, waits (bounded) for discovery's first snapshot, then starts
+   * probing. A source that cannot reach its API still starts: it reports itself down
+   * and keeps retrying.
    */
   async start(): Promise<void> {
     // A web config that cannot serve stops the start before anything else runs.
@@ -127,6 +154,7 @@ export class Exporter {
     if (webConfigFile !== undefined) loadWebConfig(webConfigFile);
     const icmp = this.#pinger.open();
     this.metrics.setIcmpEnabled(icmp.enabled);
+    this.#pipeline.setEchoEnabled(icmp.enabled);
     await this.#startSource(this.#source);
     const app = createApp({
       metrics: this.metrics,
@@ -137,7 +165,7 @@ export class Exporter {
         store: this.store,
         // Read at each request: a reload may change the interval.
         intervalSeconds: () => this.#config.probe.intervalMs / 1000,
-        now: () => (this.#options.clock ?? systemClock).now(),
+        now: () => this.#clock.now(),
       },
       // Off by default, as in Prometheus: anyone who reaches the port could trigger it.
       ...(this.#config.web.enableLifecycle && { reload: () => this.reload() }),
@@ -149,10 +177,29 @@ export class Exporter {
       ...(webConfigFile !== undefined && { webConfigFile }),
       logger: this.#logger,
     });
+    this.#logger.info('listening', { url: this.#server.url });
+    // The first cycle is a burst over every target: it must not run over none because
+    // the first list of a big cluster took a second.
+    await this.#waitForFirstSnapshot();
+    await this.#pipeline.namesSettled(FIRST_NAMES_WAIT_MS);
+    this.#probingStarted = true;
     // After the server is up, so the first cycle's connect times are not inflated by
     // start-up work on the same event loop.
     this.#scheduler.start();
-    this.#logger.info('listening', { url: this.#server.url, targets: this.store.size });
+    this.#logger.info('probing', { targets: this.store.size });
+  }
+
+  async #waitForFirstSnapshot(): Promise<void> {
+    const abort = new AbortController();
+    const waited = this.#clock.sleep(FIRST_SNAPSHOT_WAIT_MS, abort.signal).then(() => false);
+    const arrived = await Promise.race([this.#snapshotArrived.then(() => true), waited]);
+    abort.abort();
+    if (!arrived) {
+      this.#logger.warn('discovery has no snapshot yet; probing what is known meanwhile', {
+        source: this.#source.name,
+        waitedSeconds: FIRST_SNAPSHOT_WAIT_MS / 1000,
+      });
+    }
   }
 
   /** Stops probing, discovery and the server; resolves when all are down. */
@@ -163,6 +210,7 @@ export class Exporter {
       this.#server?.close(),
       this.#source.stop(),
     ]);
+    this.#pipeline.stop();
     this.#pinger.close();
   }
 
@@ -193,10 +241,10 @@ export class Exporter {
     this.#config = next;
     this.#source = source;
     await previous.stop();
-    await this.#startSource(source);
     // A static source reports at once; a Kubernetes one keeps the last snapshot until
     // its first list, so the targets never empty in between.
-    this.#replan();
+    this.#pipeline.setSettings(planSettings(next));
+    await this.#startSource(source);
     this.metrics.setConfigReloadSuccessful(true);
     this.#logger.info('configuration reloaded', { file: next.configFile });
   }
@@ -205,67 +253,31 @@ export class Exporter {
     return source.start((snapshot) => {
       // A source replaced by a reload may still deliver; only the current one counts.
       if (source !== this.#source) return;
-      this.#snapshot = snapshot;
-      this.#replan();
+      this.#pipeline.setSnapshot(snapshot);
+      this.#firstSnapshot();
+      this.#logger.debug('targets planned', {
+        targets: this.store.size,
+        nodes: snapshot.nodes.length,
+        nodePorts: snapshot.nodePorts.length,
+      });
     });
   }
 
-  /** Plans the targets from the latest snapshot; the scheduler takes them at its next cycle. */
-  #replan(): void {
-    const snapshot = this.#snapshot;
-    const targets = planTargets({
-      vantage: this.#config.vantage,
-      catalog: effectiveCatalog(this.#config.catalog),
-      snapshot,
-      shard: this.#config.shard,
-      meshPeers: this.#config.meshPeers,
-    });
-    this.store.setTargets(targets);
-    this.store.setNodes(snapshot.nodes);
-    this.store.setNodePorts(snapshot.nodePorts, this.#config.nodePortRange);
-    this.#scheduler.setTargets(targets);
-    this.#logger.debug('targets planned', {
-      targets: targets.length,
-      nodes: snapshot.nodes.length,
-      nodePorts: snapshot.nodePorts.length,
-    });
-  }
-
-  async #onCycleStart(targets: readonly Target[]): Promise<void> {
-    await this.#prober.prepare(targets);
+  #onCycleStart(): void {
+    this.#pipeline.newCycle();
     this.#cycleErrors.clear();
-    // One echo per node per cycle, beside the port probes rather than ahead of them.
-    void this.#pingNodes(targets);
   }
 
-  async #pingNodes(targets: readonly Target[]): Promise<void> {
-    const nodes = new Map<string, string>();
-    for (const target of targets)
-      nodes.set(`${target.node}\u0000${target.address}`, target.address);
-    const timeoutMs = this.#config.probe.timeoutMs;
-    await Promise.all(
-      [...nodes].map(async ([key, address]) => {
-        const resolution = this.#prober.resolution(address);
-        if (!resolution || 'error' in resolution) return;
-        const result = await this.#pinger.ping(resolution.ip, timeoutMs);
-        if (result.error === 'icmp disabled') return;
-        const node = key.slice(0, key.indexOf('\u0000'));
-        this.store.recordIcmp(node, address, result);
-        this.metrics.countProbe('icmp', result.up ? 'open' : 'timeout');
-      }),
-    );
-  }
-
-  #onResult(target: Target, result: ProbeResult, atMs: number): void {
-    this.store.record(target, result, atMs);
-    this.metrics.countProbe(target.protocol, result.state);
-    if (result.state === 'error') {
+  #onJudged(job: CycleJob, result: ProbeResult): void {
+    this.metrics.countProbe(isEcho(job) ? 'icmp' : job.protocol, result.state);
+    if (result.state === 'error' && !isEcho(job)) {
       const reason = result.error ?? 'unknown';
       this.#cycleErrors.set(reason, (this.#cycleErrors.get(reason) ?? 0) + 1);
     }
   }
 
   #onCycleEnd(stats: CycleStats): void {
+    if (this.#probingStarted) this.#readyCycles++;
     this.metrics.setCycleDuration(stats.durationSeconds);
     for (const [reason, probes] of this.#cycleErrors) {
       this.#logger.warn('probes failed without reaching the network', { reason, probes });
@@ -275,7 +287,23 @@ export class Exporter {
         durationSeconds: stats.durationSeconds,
         intervalSeconds: this.#config.probe.intervalMs / 1000,
         probes: stats.probes,
+        ...(stats.pacedIps > 0 && {
+          pacedIps: stats.pacedIps,
+          why: "held to the nodes' ICMP rate limit (about 1 error a second per peer): raise --probe.interval, or net.ipv4.icmp_ratelimit on the nodes",
+        }),
       });
     }
   }
+}
+
+/** What the pipeline plans with, from the running config. */
+function planSettings(config: ExporterConfig): PlanSettings {
+  return {
+    vantage: config.vantage,
+    catalog: config.catalog,
+    shard: config.shard,
+    ...(config.meshPeers !== undefined && { meshPeers: config.meshPeers }),
+    ipFamilies: config.ipFamilies,
+    nodePortRange: config.nodePortRange,
+  };
 }

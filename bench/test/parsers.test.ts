@@ -192,7 +192,7 @@ describe('synthetic cluster', () => {
   test('about 200 targets per node: 195 NodePorts and a worker catalog', () => {
     assert.deepEqual(clusterFor(20000), { nodes: 100, nodePorts: 195, churn: 0, openEvery: 5 });
     assert.equal(clusterFor(100000).nodes, 500);
-    assert.equal(clusterNodes(clusterFor(20000))[0]?.address, '127.0.1.1');
+    assert.deepEqual(clusterNodes(clusterFor(20000))[0]?.addresses, ['127.0.1.1']);
   });
 
   test('churn replaces the oldest NodePorts with new ones, in the range', () => {

@@ -8,6 +8,7 @@ import { type Document, parseDocument } from 'yaml';
 import type { CatalogSettings, CustomPort, EntryOverride } from '../catalog/overrides.js';
 import { DEFAULT_NODEPORT_RANGE } from '../catalog/ports.js';
 import { type PortRange, ROLES } from '../catalog/types.js';
+import { IP_FAMILIES, type IpFamily } from '../discovery/families.js';
 import type { KubernetesDiscoveryOptionsInput } from '../discovery/kubernetes/options.js';
 import type { ClusterNode } from '../discovery/types.js';
 import { checkConfigFile } from './checks.js';
@@ -23,6 +24,8 @@ import { type ConfigFile, configFileSchema } from './schema.js';
  */
 export interface ExporterConfig extends Flags {
   readonly nodes: readonly ClusterNode[];
+  /** The families probed: of a node's addresses, and of a name's answers. Default both. */
+  readonly ipFamilies: readonly IpFamily[];
   readonly kubernetesVersion?: string;
   readonly nodePortRange: PortRange;
   readonly catalog: CatalogSettings;
@@ -43,6 +46,7 @@ export interface DiscoveryConfig extends DiscoveryFlags {
 export interface FileConfig {
   readonly discovery: KubernetesDiscoveryOptionsInput;
   readonly nodes: readonly ClusterNode[];
+  readonly ipFamilies?: readonly IpFamily[];
   readonly kubernetesVersion?: string;
   readonly nodePortRange: PortRange;
   readonly catalog: CatalogSettings;
@@ -51,7 +55,7 @@ export interface FileConfig {
 /** Without a file, the exporter probes the machine it runs on, so a first start shows data. */
 export const EMBEDDED_DEFAULT_NODE: ClusterNode = deepFreeze({
   name: 'localhost',
-  address: '127.0.0.1',
+  addresses: ['127.0.0.1'],
   roles: [...ROLES],
   ready: true,
   kubeletVersion: '',
@@ -157,11 +161,13 @@ export function buildConfig(flags: Flags, file: FileConfig | undefined): Exporte
       ...flags.discovery,
       kubernetes: {
         ...file?.discovery,
+        ...(file?.ipFamilies !== undefined && { ipFamilies: file.ipFamilies }),
         ...(flags.discovery.kubeconfig !== undefined && { kubeconfig: flags.discovery.kubeconfig }),
         namespaces: flags.discovery.namespaces,
       },
     },
     nodes: file?.nodes ?? [EMBEDDED_DEFAULT_NODE],
+    ipFamilies: file?.ipFamilies ?? IP_FAMILIES,
     ...(file?.kubernetesVersion === undefined ? {} : { kubernetesVersion: file.kubernetesVersion }),
     nodePortRange: file?.nodePortRange ?? { ...DEFAULT_NODEPORT_RANGE },
     catalog: file?.catalog ?? { overrides: {}, custom: [] },
@@ -249,9 +255,10 @@ function withoutUndefinedRule<T extends object>(rule: T): T {
 function toFileConfig(file: ConfigFile): FileConfig {
   return {
     discovery: toDiscovery(file.discovery),
+    ...(file.ipFamilies !== undefined && { ipFamilies: [...new Set(file.ipFamilies)] }),
     nodes: (file.nodes ?? []).map((node) => ({
       name: node.name,
-      address: node.address,
+      addresses: [node.address],
       roles: [...new Set(node.roles)],
       ready: true,
       kubeletVersion: '',

@@ -8,6 +8,7 @@
  */
 import * as z from 'zod';
 import { ROLES } from '../catalog/types.js';
+import { IP_FAMILIES } from '../discovery/families.js';
 import { isNodeAddress, NODE_ADDRESS_EXPECTED } from './address.js';
 import { parseDuration } from './duration.js';
 
@@ -170,6 +171,15 @@ export const discoverySection = section({
   requestTimeout: requestTimeout.optional(),
 });
 
+const FAMILIES_EXPECTED = `a non-empty list of ${IP_FAMILIES.join(', ')}`;
+
+/** Which families of a node's addresses and of a name's answers are probed. */
+export const ipFamiliesSection = z
+  .array(z.enum(IP_FAMILIES, { error: `one of ${IP_FAMILIES.join(', ')}` }), {
+    error: FAMILIES_EXPECTED,
+  })
+  .min(1, { error: FAMILIES_EXPECTED });
+
 /** Every top-level section; each is optional, and an empty file is a valid one. */
 export const FILE_SECTIONS = {
   nodes: nodesSection.optional(),
@@ -178,6 +188,7 @@ export const FILE_SECTIONS = {
   ports: portsSection.optional(),
   customPorts: customPortsSection.optional(),
   discovery: discoverySection.optional(),
+  ipFamilies: ipFamiliesSection.optional(),
 };
 
 export const configFileSchema = section(FILE_SECTIONS);

@@ -9,8 +9,8 @@ import type { ClusterNode, DiscoverySnapshot, NodePort, Source, SourceStatus } f
 /** A node as the config names it. */
 export interface StaticNodeSpec {
   readonly name: string;
-  /** IP address or host name probed. */
-  readonly address: string;
+  /** IP addresses or host names probed; the config file names one. */
+  readonly addresses: readonly string[];
   readonly roles: readonly Role[];
 }
 
@@ -19,14 +19,14 @@ export interface StaticNodeSpec {
  * so a first start shows the whole catalog at once.
  */
 export const DEFAULT_STATIC_NODES: readonly StaticNodeSpec[] = Object.freeze([
-  { name: 'localhost', address: '127.0.0.1', roles: ROLES },
+  { name: 'localhost', addresses: ['127.0.0.1'], roles: ROLES },
 ]);
 
 /** A configured node as the planner's node: always ready, kubelet version unknown. */
 export function staticNode(spec: StaticNodeSpec): ClusterNode {
   return {
     name: spec.name,
-    address: spec.address,
+    addresses: spec.addresses,
     roles: ROLES.filter((role) => spec.roles.includes(role)),
     ready: true,
     kubeletVersion: '',

@@ -3,8 +3,12 @@ import type { Role } from '../catalog/types.js';
 /** A node as the planner sees it, whichever source found it. */
 export interface ClusterNode {
   readonly name: string;
-  /** Where probes go: an IPv4 or IPv6 address, or a host name resolved at each cycle. */
-  readonly address: string;
+  /**
+   * Where probes go, first the preferred: IPv4 or IPv6 literals, or host names resolved
+   * beside probing. Never empty. A dual-stack Kubernetes node lists an InternalIP of
+   * each family.
+   */
+  readonly addresses: readonly string[];
   readonly roles: readonly Role[];
   /** False when Kubernetes reports the node NotReady; static nodes are always ready. */
   readonly ready: boolean;

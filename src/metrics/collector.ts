@@ -126,19 +126,30 @@ export function createMetrics(options: MetricsOptions): Metrics {
     1,
   );
 
+  gauge(registry, 'imanager_node_resolution_up', function collect() {
+    this.reset();
+    for (const r of store.resolutions()) {
+      this.set({ vantage: r.vantage, node: r.node, address: r.address }, r.up ? 1 : 0);
+    }
+  });
+
   gauge(registry, 'imanager_node_info', function collect() {
     this.reset();
     for (const n of store.nodes()) {
-      this.set(
-        {
-          node: n.name,
-          address: n.address,
-          roles: [...n.roles].sort().join(','),
-          kubelet_version: n.kubeletVersion,
-          ready: String(n.ready),
-        },
-        1,
-      );
+      const roles = [...n.roles].sort().join(',');
+      // One series per address: the join from the node exporter's instance is by address.
+      for (const address of n.addresses) {
+        this.set(
+          {
+            node: n.name,
+            address,
+            roles,
+            kubelet_version: n.kubeletVersion,
+            ready: String(n.ready),
+          },
+          1,
+        );
+      }
     }
   });
 
@@ -179,14 +190,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
   gauge(registry, 'imanager_node_icmp_up', function collect() {
     this.reset();
     for (const e of store.icmpResults()) {
-      this.set({ vantage: e.vantage, node: e.node, address: e.address }, e.up ? 1 : 0);
+      this.set({ vantage: e.vantage, node: e.node, address: e.address, ip: e.ip }, e.up ? 1 : 0);
     }
   });
   gauge(registry, 'imanager_node_icmp_rtt_seconds', function collect() {
     this.reset();
     for (const e of store.icmpResults()) {
       if (e.rttSeconds === undefined) continue;
-      this.set({ vantage: e.vantage, node: e.node, address: e.address }, e.rttSeconds);
+      this.set({ vantage: e.vantage, node: e.node, address: e.address, ip: e.ip }, e.rttSeconds);
     }
   });
 

@@ -15,8 +15,12 @@ export interface MetricSpec {
   readonly optionalLabels?: readonly string[];
 }
 
-/** The labels that name a target; the per-target families join on them. */
-export const IDENTIFYING_LABELS = ['vantage', 'node', 'address', 'port', 'protocol'] as const;
+/**
+ * The labels that name a target; the per-target families join on them. `address` is
+ * what the user configured or Kubernetes reported, `ip` the literal probed: a
+ * dual-stack name is two targets, one per family.
+ */
+export const IDENTIFYING_LABELS = ['vantage', 'node', 'address', 'ip', 'port', 'protocol'] as const;
 
 /** Labels of imanager_port_up and imanager_port_state on every target, in output order. */
 export const PORT_TARGET_LABELS = [
@@ -39,8 +43,11 @@ export const NODEPORT_LABELS = ['k8s_namespace', 'k8s_service', 'group'] as cons
  */
 export const RESERVED_LABELS = ['service', 'instance', 'job', 'namespace', 'pod'] as const;
 
-/** Labels of the per-node ICMP families. */
-export const ICMP_LABELS = ['vantage', 'node', 'address'] as const;
+/** Labels of the per-node ICMP families: one echo per IP probed. */
+export const ICMP_LABELS = ['vantage', 'node', 'address', 'ip'] as const;
+
+/** Labels of the per-node name resolution family. */
+export const RESOLUTION_LABELS = ['vantage', 'node', 'address'] as const;
 
 export const METRICS = {
   imanager_port_up: {
@@ -74,6 +81,11 @@ export const METRICS = {
     type: 'gauge',
     help: 'Round trip time of the last answered ICMP echo request, in seconds.',
     labels: ICMP_LABELS,
+  },
+  imanager_node_resolution_up: {
+    type: 'gauge',
+    help: '1 if the node address resolved at the last attempt (always 1 for an IP literal), 0 while its lookups fail; the last good answer is probed for a while after.',
+    labels: RESOLUTION_LABELS,
   },
   imanager_node_info: {
     type: 'gauge',

@@ -85,6 +85,8 @@ export interface ResultBatch {
   readonly durationsSeconds: number[];
   /** The errno code, or null for an open port. */
   readonly errors: (string | null)[];
+  /** 1 where the connect failed before anything was sent (ProbeResult.local). */
+  readonly locals: number[];
 }
 
 type Settle = (result: ProbeResult) => void;
@@ -164,7 +166,7 @@ export function createProbePool(options: ProbePoolOptions): ProbePool {
   };
 
   const onResults = (w: PoolWorker, batch: ResultBatch) => {
-    const { ids, states, durationsSeconds, errors } = batch;
+    const { ids, states, durationsSeconds, errors, locals } = batch;
     w.inFlight -= ids.length;
     if (w.inFlight === 0) w.worker.unref();
     for (let i = 0; i < ids.length; i++) {
@@ -177,7 +179,9 @@ export function createProbePool(options: ProbePoolOptions): ProbePool {
         id,
         error === null || error === undefined
           ? { state, durationSeconds }
-          : { state, durationSeconds, error },
+          : locals[i] === 1
+            ? { state, durationSeconds, error, local: true }
+            : { state, durationSeconds, error },
       );
     }
   };

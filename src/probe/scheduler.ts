@@ -1,8 +1,8 @@
-import type { Target } from '../targets/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { ConcurrencyLimit, RESOURCE_EXHAUSTED } from './concurrency-limit.js';
-import type { ProbeResult } from './types.js';
+import { AddressPacer } from './pacing.js';
+import type { ProbeJob, ProbeResult } from './types.js';
 
 /** How often a spread cycle wakes, at most, to launch the probes that fell due. */
 export const DEFAULT_TICK_MS = 10;
@@ -14,7 +14,7 @@ export const DEFAULT_TICK_MS = 10;
  */
 export const PROBE_GRACE_MS = 1000;
 
-export interface SchedulerOptions {
+export interface SchedulerOptions<J extends ProbeJob = ProbeJob> {
   /** Each cycle starts every intervalMs. */
   readonly intervalMs: number;
   /** Per-probe deadline, passed to the prober. */
@@ -26,12 +26,18 @@ export interface SchedulerOptions {
   readonly concurrency: number;
   /** Default systemClock. Monotonic time schedules; `now()` stamps finishedAtMs. */
   readonly clock?: Clock;
-  /** Runs one probe; the default wiring resolves then calls PROBERS[target.protocol]. Never throws (treat a throw as state 'error'). */
-  readonly probe: (target: Target, timeoutMs: number) => Promise<ProbeResult>;
+  /** Runs one probe (a port, or a node's echo). A throw or rejection counts as state 'error'. */
+  readonly probe: (job: J, timeoutMs: number) => Promise<ProbeResult>;
   /** Called once per finished probe, in the order results arrive. */
-  readonly onResult: (target: Target, result: ProbeResult, finishedAtMs: number) => void;
-  /** Called when a cycle starts, with its targets (main uses it to resolve host names and to ping nodes once per cycle). May return a promise the cycle awaits (bounded by the caller). */
-  readonly onCycleStart?: (targets: readonly Target[]) => void | Promise<void>;
+  readonly onResult: (job: J, result: ProbeResult, finishedAtMs: number) => void;
+  /**
+   * The jobs of the next cycle, asked at each cycle start (the pipeline expands targets
+   * by their names' answers then). Returning the same array as last time keeps the
+   * cycle's order without working it out again. Without it, setTargets() decides.
+   */
+  readonly jobsForCycle?: () => readonly J[];
+  /** Called when a cycle starts, with its jobs. May return a promise the cycle awaits (bounded by the caller). */
+  readonly onCycleStart?: (jobs: readonly J[]) => void | Promise<void>;
   /** Called when every probe of a cycle has finished. */
   readonly onCycleEnd?: (stats: CycleStats) => void;
   /** Default true; false = as fast as the concurrency allows (benchmarks, one-shot `check`). */
@@ -45,6 +51,14 @@ export interface SchedulerOptions {
   readonly tickMs?: number;
   /** Where a failing hook or an overdue prober is reported; default silent. */
   readonly logger?: Logger;
+  /** Pacing per IP (pacing.ts); default a new AddressPacer. */
+  readonly pacer?: AddressPacer;
+  /**
+   * How long pacing may hold an IP's probes back in a cycle that is not spread (the
+   * first burst, check). Default unbounded: check takes longer rather than read a
+   * rate-limited reject as a drop. A spread cycle holds them back until its window ends.
+   */
+  readonly burstPacingLimitMs?: number;
 }
 
 export interface CycleStats {
@@ -55,6 +69,10 @@ export interface CycleStats {
   readonly probes: number;
   /** True when the cycle took longer than the interval, so the next one started late. */
   readonly overran: boolean;
+  /** Probes that pacing held back (an IP's ICMP budget, or its probes in flight). */
+  readonly paced: number;
+  /** IPs whose probes pacing held back. */
+  readonly pacedIps: number;
 }
 
 export type SchedulerErrorCode =
@@ -87,19 +105,19 @@ function fnv1a(text: string): number {
  * of them in a burst — whether it has 5 targets or 500. Depends only on the target
  * set, so a target keeps its place, and its probe time, from cycle to cycle.
  */
-export function interleaveByNode(targets: readonly Target[]): Target[] {
-  const byNode = new Map<string, Target[]>();
+export function interleaveByNode<J extends ProbeJob>(targets: readonly J[]): J[] {
+  const byNode = new Map<string, J[]>();
   for (const target of targets) {
     const group = byNode.get(target.node);
     if (group) group.push(target);
     else byNode.set(target.node, [target]);
   }
-  const placed: { position: number; key: string; target: Target }[] = [];
+  const placed: { position: number; key: string; target: J }[] = [];
   for (const [node, group] of byNode) {
     group.sort((a, b) => compareText(a.key, b.key));
     const phase = fnv1a(node) / 2 ** 32;
     for (let j = 0; j < group.length; j++) {
-      const target = group[j] as Target;
+      const target = group[j] as J;
       placed.push({ position: (j + phase) / group.length, key: target.key, target });
     }
   }
@@ -120,23 +138,25 @@ function errorReason(error: unknown): string {
 }
 
 /** One probe of a cycle, from launch until its result is taken. */
-interface Launched {
-  readonly target: Target;
+interface Launched<J extends ProbeJob> {
+  readonly target: J;
   readonly startedAt: number;
   /** Its number from ConcurrencyLimit.launched(). */
   readonly launch: number;
   done: boolean;
 }
 
-interface CycleSettings {
+interface CycleSettings<J extends ProbeJob> {
   readonly clock: Clock;
   readonly timeoutMs: number;
   /** Shared by every cycle, so a shortage learnt in one is remembered in the next. */
   readonly limit: ConcurrencyLimit;
   readonly tickMs: number;
   readonly logger: Logger;
-  readonly probe: SchedulerOptions['probe'];
-  readonly onResult: SchedulerOptions['onResult'];
+  readonly probe: SchedulerOptions<J>['probe'];
+  readonly onResult: SchedulerOptions<J>['onResult'];
+  /** Shared by every cycle, as the kernel's buckets are. */
+  readonly pacer: AddressPacer;
 }
 
 /**
@@ -145,12 +165,22 @@ interface CycleSettings {
  * that is due while a slot is free, then arms the next wake-up. With tens of thousands
  * of targets this is one timer per tick and one promise per probe.
  */
-class CycleRun {
-  readonly #settings: CycleSettings;
-  readonly #targets: readonly Target[];
+class CycleRun<J extends ProbeJob> {
+  readonly #settings: CycleSettings<J>;
+  readonly #targets: readonly J[];
   readonly #startedAt: number;
   readonly #stepMs: number;
-  readonly #launched: Launched[] = [];
+  /** Until when pacing may hold probes back; past it they go whatever their IP's budget. */
+  readonly #paceUntil: number;
+  /** In a burst, no IP gets more than this many probes at once. */
+  readonly #maxInFlightPerIp: number;
+  readonly #launched: Launched<J>[] = [];
+  /** Probes pacing held back, per IP, in cycle order. */
+  readonly #deferred = new Map<string, J[]>();
+  #deferredCount = 0;
+  /** Probes held back for their IP's ICMP budget (not only for its probes in flight). */
+  #paced = 0;
+  readonly #pacedIps = new Set<string>();
   /** Index into #launched of the oldest probe that may still be in flight. */
   #oldest = 0;
   #next = 0;
@@ -165,18 +195,27 @@ class CycleRun {
   #end!: (finished: number) => void;
 
   constructor(
-    settings: CycleSettings,
-    targets: readonly Target[],
+    settings: CycleSettings<J>,
+    targets: readonly J[],
     startedAt: number,
     windowMs: number,
+    burstPacingLimitMs: number,
   ) {
     this.#settings = settings;
     this.#targets = targets;
     this.#startedAt = startedAt;
     this.#stepMs = targets.length > 0 ? windowMs / targets.length : 0;
+    const spread = windowMs > 0;
+    this.#paceUntil = startedAt + (spread ? windowMs : burstPacingLimitMs);
+    this.#maxInFlightPerIp = spread ? Number.POSITIVE_INFINITY : settings.pacer.burstInFlight;
     this.#whenEnded = new Promise((resolve) => {
       this.#end = resolve;
     });
+  }
+
+  /** Probes held back for their IP's ICMP budget so far, and over how many IPs. */
+  get paced(): { readonly probes: number; readonly ips: number } {
+    return { probes: this.#paced, ips: this.#pacedIps.size };
   }
 
   /** Starts dispatching; resolves with the number of probes finished once none is in flight. */
@@ -195,6 +234,12 @@ class CycleRun {
     return this.#startedAt + index * this.#stepMs;
   }
 
+  /** 0 when a probe to `ip` may start now, else how long it waits (Infinity: for a probe to end). */
+  #waitFor(ip: string, now: number): number {
+    if (now >= this.#paceUntil) return 0;
+    return this.#settings.pacer.waitMs(ip, now, this.#maxInFlightPerIp);
+  }
+
   #pump(): void {
     if (this.#pumping || this.#ended) return;
     this.#pumping = true;
@@ -204,16 +249,30 @@ class CycleRun {
       const now = clock.monotonic();
       this.#expireOverdue(now);
       const count = this.#targets.length;
+      let deferredWake = Number.POSITIVE_INFINITY;
       if (!this.#stopping) {
+        deferredWake = this.#launchDeferred(now, concurrency);
         while (
           this.#next < count &&
           this.#inFlight < concurrency &&
           this.#dueAt(this.#next) <= now
         ) {
-          this.#launch(this.#targets[this.#next++] as Target, now);
+          const target = this.#targets[this.#next++] as J;
+          const queue = this.#deferred.get(target.ip);
+          // An IP's probes keep their order: behind one held back, the next waits too.
+          const wait = queue ? Number.POSITIVE_INFINITY : this.#waitFor(target.ip, now);
+          if (wait === 0) {
+            this.#launch(target, now);
+            continue;
+          }
+          if (wait !== Number.POSITIVE_INFINITY) {
+            this.#pacedIps.add(target.ip);
+            deferredWake = Math.min(deferredWake, now + wait);
+          }
+          this.#defer(target, queue);
         }
       }
-      const dispatched = this.#stopping || this.#next >= count;
+      const dispatched = this.#stopping || (this.#next >= count && this.#deferredCount === 0);
       if (dispatched && this.#inFlight === 0) {
         this.#finish();
         return;
@@ -221,7 +280,14 @@ class CycleRun {
       let wakeAt = Number.POSITIVE_INFINITY;
       // With every slot taken the next launch waits for a probe to finish, not for time.
       if (!dispatched && this.#inFlight < concurrency) {
-        wakeAt = Math.max(this.#dueAt(this.#next), now + tickMs);
+        if (this.#next < count) wakeAt = Math.max(this.#dueAt(this.#next), now + tickMs);
+        if (deferredWake !== Number.POSITIVE_INFINITY) {
+          wakeAt = Math.min(wakeAt, Math.max(deferredWake, now + 1));
+        }
+        // Pacing ends with its window: held-back probes go then at the latest.
+        if (this.#deferredCount > 0 && this.#paceUntil > now) {
+          wakeAt = Math.min(wakeAt, this.#paceUntil);
+        }
       }
       const oldest = this.#oldestInFlight();
       if (oldest) wakeAt = Math.min(wakeAt, this.#expiresAt(oldest));
@@ -231,11 +297,44 @@ class CycleRun {
     }
   }
 
-  #launch(target: Target, now: number): void {
+  #defer(target: J, queue: J[] | undefined): void {
+    if (queue) queue.push(target);
+    else this.#deferred.set(target.ip, [target]);
+    this.#deferredCount++;
+    if (this.#pacedIps.has(target.ip)) this.#paced++;
+  }
+
+  /** Launches the held-back probes whose IP may go now; returns the next time one may. */
+  #launchDeferred(now: number, concurrency: number): number {
+    let wake = Number.POSITIVE_INFINITY;
+    for (const [ip, queue] of this.#deferred) {
+      while (queue.length > 0 && this.#inFlight < concurrency) {
+        const wait = this.#waitFor(ip, now);
+        if (wait !== 0) {
+          if (wait !== Number.POSITIVE_INFINITY) {
+            if (!this.#pacedIps.has(ip)) {
+              this.#pacedIps.add(ip);
+              this.#paced += queue.length;
+            }
+            wake = Math.min(wake, now + wait);
+          }
+          break;
+        }
+        this.#deferredCount--;
+        this.#launch(queue.shift() as J, now);
+      }
+      if (queue.length === 0) this.#deferred.delete(ip);
+      if (this.#inFlight >= concurrency) break;
+    }
+    return wake;
+  }
+
+  #launch(target: J, now: number): void {
     const launch = this.#settings.limit.launched();
-    const launched: Launched = { target, startedAt: now, launch, done: false };
+    const launched: Launched<J> = { target, startedAt: now, launch, done: false };
     this.#launched.push(launched);
     this.#inFlight++;
+    this.#settings.pacer.started(target.ip, now);
     let pending: Promise<ProbeResult>;
     try {
       pending = this.#settings.probe(target, this.#settings.timeoutMs);
@@ -248,7 +347,7 @@ class CycleRun {
     );
   }
 
-  #errorResult(launched: Launched, error: unknown): ProbeResult {
+  #errorResult(launched: Launched<J>, error: unknown): ProbeResult {
     const elapsedMs = this.#settings.clock.monotonic() - launched.startedAt;
     return {
       state: 'error',
@@ -257,7 +356,7 @@ class CycleRun {
     };
   }
 
-  #settle(launched: Launched, result: ProbeResult, pumpAfter: boolean): void {
+  #settle(launched: Launched<J>, result: ProbeResult, pumpAfter: boolean): void {
     // A probe that expired and then settled late has already been reported.
     if (launched.done) return;
     launched.done = true;
@@ -265,6 +364,7 @@ class CycleRun {
     this.#finished++;
     const exhausted = result.state === 'error' && RESOURCE_EXHAUSTED.has(result.error ?? '');
     this.#settings.limit.finished(launched.launch, exhausted);
+    this.#settings.pacer.finished(launched.target.ip, result, this.#settings.clock.monotonic());
     try {
       this.#settings.onResult(launched.target, result, this.#settings.clock.now());
     } catch (error) {
@@ -273,11 +373,11 @@ class CycleRun {
     if (pumpAfter) this.#pump();
   }
 
-  #expiresAt(launched: Launched): number {
+  #expiresAt(launched: Launched<J>): number {
     return launched.startedAt + this.#settings.timeoutMs + PROBE_GRACE_MS;
   }
 
-  #oldestInFlight(): Launched | undefined {
+  #oldestInFlight(): Launched<J> | undefined {
     // Probes launch in time order and share one deadline, so the oldest expires first.
     for (;;) {
       const launched = this.#launched[this.#oldest];
@@ -329,11 +429,12 @@ class CycleRun {
     this.#ended = true;
     this.#disarm();
     this.#launched.length = 0;
+    this.#deferred.clear();
     this.#end(this.#finished);
   }
 }
 
-function validate(options: SchedulerOptions): void {
+function validate<J extends ProbeJob>(options: SchedulerOptions<J>): void {
   const problems: string[] = [];
   const { intervalMs, timeoutMs, concurrency, tickMs } = options;
   if (!(Number.isFinite(intervalMs) && intervalMs > 0)) {
@@ -360,18 +461,20 @@ function validate(options: SchedulerOptions): void {
  * `concurrency` probes at once. Cycles never overlap: one that runs long delays the
  * next to its end, and the interval counts again from there.
  */
-export class Scheduler {
-  readonly #options: SchedulerOptions;
+export class Scheduler<J extends ProbeJob = ProbeJob> {
+  readonly #options: SchedulerOptions<J>;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #settings: CycleSettings;
+  readonly #settings: CycleSettings<J>;
   readonly #spread: boolean;
-  #ordered: readonly Target[] = [];
-  #pendingTargets: readonly Target[] | undefined;
+  #ordered: readonly J[] = [];
+  /** The job list #ordered was worked out from, to skip ordering an unchanged one again. */
+  #orderedFrom: readonly J[] | undefined;
+  #pendingTargets: readonly J[] | undefined;
   #ready = false;
   #started = false;
   #stopped = false;
-  #current: CycleRun | undefined;
+  #current: CycleRun<J> | undefined;
   /** Cycles run one after another: the loop's and runOnce's queue here. */
   #tail: Promise<unknown> = Promise.resolve();
   #loop: Promise<void> | undefined;
@@ -380,7 +483,7 @@ export class Scheduler {
   /** The limit was lowered and has not been reported back at the configured value. */
   #lowered = false;
 
-  constructor(options: SchedulerOptions) {
+  constructor(options: SchedulerOptions<J>) {
     validate(options);
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
@@ -394,6 +497,7 @@ export class Scheduler {
       logger: this.#logger,
       probe: options.probe,
       onResult: options.onResult,
+      pacer: options.pacer ?? new AddressPacer(),
     };
   }
 
@@ -402,8 +506,8 @@ export class Scheduler {
     return this.#ready;
   }
 
-  /** Takes effect at the next cycle start, never mid-cycle. */
-  setTargets(targets: readonly Target[]): void {
+  /** Takes effect at the next cycle start, never mid-cycle (unless jobsForCycle is given). */
+  setTargets(targets: readonly J[]): void {
     this.#pendingTargets = targets;
   }
 
@@ -483,12 +587,20 @@ export class Scheduler {
     }
   }
 
-  async #runCycle(spread: boolean): Promise<CycleStats> {
-    if (this.#pendingTargets !== undefined) {
-      this.#ordered = interleaveByNode(this.#pendingTargets);
-      this.#pendingTargets = undefined;
+  /** The jobs of the cycle about to start, in cycle order. */
+  #jobsInOrder(): readonly J[] {
+    const pulled = this.#options.jobsForCycle?.();
+    const jobs = pulled ?? this.#pendingTargets;
+    this.#pendingTargets = undefined;
+    if (jobs !== undefined && jobs !== this.#orderedFrom) {
+      this.#ordered = interleaveByNode(jobs);
+      this.#orderedFrom = jobs;
     }
-    const targets = this.#ordered;
+    return this.#ordered;
+  }
+
+  async #runCycle(spread: boolean): Promise<CycleStats> {
+    const targets = this.#jobsInOrder();
     const startedAt = this.#clock.monotonic();
     const startedAtMs = this.#clock.now();
     const { intervalMs, timeoutMs, onCycleStart, onCycleEnd } = this.#options;
@@ -501,7 +613,14 @@ export class Scheduler {
     }
     const windowMs = spread ? Math.max(0, intervalMs - timeoutMs) : 0;
     this.#settings.limit.newCycle();
-    const run = new CycleRun(this.#settings, targets, startedAt, windowMs);
+    this.#settings.pacer.prune(startedAt);
+    const run = new CycleRun(
+      this.#settings,
+      targets,
+      startedAt,
+      windowMs,
+      this.#options.burstPacingLimitMs ?? Number.POSITIVE_INFINITY,
+    );
     this.#current = run;
     if (this.#stopped) run.stop();
     const probes = await run.run();
@@ -512,6 +631,8 @@ export class Scheduler {
       durationSeconds: durationMs / 1000,
       probes,
       overran: durationMs > intervalMs,
+      paced: run.paced.probes,
+      pacedIps: run.paced.ips,
     };
     this.#reportLimit();
     // A cycle cut short by stop() is not a measurement of anything.

@@ -29,7 +29,7 @@ function start(request: ProbeRequest, settle: Settle): void {
   const startedAt = performance.now();
   // A host name here would cost a DNS lookup per probe; names are resolved once per cycle.
   if (isIP(request.ip) === 0) {
-    settle({ state: 'error', durationSeconds: 0, error: 'not an IP literal' });
+    settle({ state: 'error', durationSeconds: 0, error: 'not an IP literal', local: true });
     return;
   }
   let socket: ProbeSocket;
@@ -95,5 +95,5 @@ function errorCode(err: unknown): string {
 
 function failure(err: unknown, startedAt: number): ProbeResult {
   const durationSeconds = (performance.now() - startedAt) / 1000;
-  return { state: 'error', durationSeconds, error: errorCode(err) };
+  return { state: 'error', durationSeconds, error: errorCode(err), local: true };
 }

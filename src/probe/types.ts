@@ -19,6 +19,21 @@ export interface ProbeResult {
   readonly durationSeconds: number;
   /** The errno code (`ECONNREFUSED`, `EMFILE`, ...) or a short reason, when not open. */
   readonly error?: string;
+  /**
+   * True when the connect failed on this host before anything was sent (no route, a
+   * prohibit route, no descriptor): such an error says nothing about the node.
+   */
+  readonly local?: boolean;
+}
+
+/** What the scheduler needs of anything it probes: a port target or a node's echo. */
+export interface ProbeJob {
+  /** Unique in a cycle, stable across cycles. */
+  readonly key: string;
+  /** Jobs of one node are spread over the cycle. */
+  readonly node: string;
+  /** The IP literal probed; pacing is per IP. Empty when there is none to send to. */
+  readonly ip: string;
 }
 
 /** Where one probe goes. Hosts are resolved before the prober is called. */

@@ -28,12 +28,21 @@ export interface IcmpResult {
   readonly rttSeconds?: number;
 }
 
-/** The latest ICMP echo result for one node address. */
+/** The latest ICMP echo result for one IP of a node address. */
 export interface IcmpEntry extends IcmpResult {
   readonly vantage: string;
   readonly node: string;
   readonly address: string;
+  readonly ip: string;
   readonly probedAtMs: number;
+}
+
+/** Whether a node address resolved at the last attempt (IP literals always do). */
+export interface ResolutionEntry {
+  readonly vantage: string;
+  readonly node: string;
+  readonly address: string;
+  readonly up: boolean;
 }
 
 export interface NodePortSnapshot {
@@ -100,10 +109,11 @@ export class ResultStore {
   private readonly leases = new Map<TableMemory, number>();
   private slotOf = new Map<string, number>();
   private byCategory = new Map<Category, number>();
-  /** `node\0address` -> vantage, for every node address some target names. */
+  /** `node\0address\0ip` -> vantage, for every IP of a node address some target names. */
   private icmpVantage = new Map<string, string>();
   private icmp = new Map<string, IcmpEntry>();
   private nodeList: readonly ClusterNode[] = [];
+  private resolutionList: readonly ResolutionEntry[] = [];
   private nodePortInfo: NodePortSnapshot = { nodePorts: [], range: DEFAULT_NODEPORT_RANGE };
 
   /**
@@ -133,6 +143,7 @@ export class ResultStore {
     let labelBytes = 0;
     let lastNode: string | undefined;
     let lastAddress: string | undefined;
+    let lastIp: string | undefined;
 
     // First pass: which rows stay, and how many label bytes they need.
     for (const t of targets) {
@@ -142,10 +153,11 @@ export class ResultStore {
       kept.push(t);
       byCategory.set(t.category, (byCategory.get(t.category) ?? 0) + 1);
       // Targets come grouped by node: one key per node, not one per target.
-      if (t.node !== lastNode || t.address !== lastAddress) {
+      if (t.ip !== '' && (t.node !== lastNode || t.address !== lastAddress || t.ip !== lastIp)) {
         lastNode = t.node;
         lastAddress = t.address;
-        const nodeKey = `${t.node}\0${t.address}`;
+        lastIp = t.ip;
+        const nodeKey = icmpKey(t.node, t.address, t.ip);
         if (!icmpVantage.has(nodeKey)) icmpVantage.set(nodeKey, t.vantage);
       }
       const oldRow = this.slotOf.get(t.key);
@@ -283,20 +295,26 @@ export class ResultStore {
   }
 
   /**
-   * Keep the latest ICMP echo result of a node address. Ignored (returns false) when
-   * no target names that address; the series takes the vantage of those targets.
+   * Keep the latest ICMP echo result of one IP of a node address. Ignored (returns
+   * false) when no target names it; the series takes the vantage of those targets.
    */
-  recordIcmp(node: string, address: string, result: IcmpResult, atMs = Date.now()): boolean {
-    const key = `${node}\0${address}`;
+  recordIcmp(
+    echo: { readonly node: string; readonly address: string; readonly ip: string },
+    result: IcmpResult,
+    atMs = Date.now(),
+  ): boolean {
+    const { node, address, ip } = echo;
+    const key = icmpKey(node, address, ip);
     const vantage = this.icmpVantage.get(key);
     if (vantage === undefined) return false;
     const entry: IcmpEntry =
       result.rttSeconds === undefined
-        ? { vantage, node, address, up: result.up, probedAtMs: atMs }
+        ? { vantage, node, address, ip, up: result.up, probedAtMs: atMs }
         : {
             vantage,
             node,
             address,
+            ip,
             up: result.up,
             rttSeconds: result.rttSeconds,
             probedAtMs: atMs,
@@ -307,6 +325,14 @@ export class ResultStore {
 
   setNodes(nodes: readonly ClusterNode[]): void {
     this.nodeList = nodes;
+  }
+
+  setResolutions(entries: readonly ResolutionEntry[]): void {
+    this.resolutionList = entries;
+  }
+
+  resolutions(): readonly ResolutionEntry[] {
+    return this.resolutionList;
   }
 
   setNodePorts(nodePorts: readonly NodePort[], range: PortRange): void {
@@ -407,6 +433,10 @@ class TableMemory {
   }
 }
 
+function icmpKey(node: string, address: string, ip: string): string {
+  return `${node}\0${address}\0${ip}`;
+}
+
 function emptyTable(): Columns {
   const memory = new TableMemory(0, 0);
   return {
@@ -431,6 +461,7 @@ function sameLabels(a: Target, b: Target): boolean {
     a.vantage === b.vantage &&
     a.node === b.node &&
     a.address === b.address &&
+    a.ip === b.ip &&
     a.port === b.port &&
     a.protocol === b.protocol &&
     a.category === b.category &&

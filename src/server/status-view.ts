@@ -314,7 +314,7 @@ export function statusView(
     }
     return {
       name,
-      address: node?.address ?? rowOf.get(name)?.address ?? '',
+      address: node?.addresses.join(', ') ?? rowOf.get(name)?.address ?? '',
       roles: node?.roles ?? [],
       ready: node?.ready ?? true,
       ...(echo && {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { entryAppliesToRoles, versionInRange } from '../catalog/applies.js';
 import type { CatalogEntry } from '../catalog/types.js';
 import type { ClusterNode, DiscoverySnapshot, NodePort } from '../discovery/types.js';
@@ -24,13 +25,19 @@ export interface PlanInput {
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
 /** True when a probe from this vantage can reach ports bound to the node's loopback. */
-function seesLocalhost(vantage: Vantage, node: ClusterNode): boolean {
-  return vantage === node.name || LOOPBACK.test(node.address);
+function seesLocalhost(vantage: Vantage, node: ClusterNode, address: string): boolean {
+  return vantage === node.name || LOOPBACK.test(address);
+}
+
+/** The literal itself; a name gets its IPs when it resolves (see probe/names.ts). */
+function ipOf(address: string): string {
+  return isIP(address) === 0 ? '' : address;
 }
 
 function catalogTarget(
   vantage: Vantage,
   node: ClusterNode,
+  nodeAddress: string,
   entry: CatalogEntry,
   kubernetesVersion: string | undefined,
 ): Target {
@@ -46,13 +53,14 @@ function catalogTarget(
     expected = 'closed';
   }
   // A port bound to the node's loopback is reached there, not at the node's address.
-  const address = entry.localhostOnly && vantage === node.name ? '127.0.0.1' : node.address;
-  const base = { vantage, node: node.name, address, protocol: entry.protocol };
+  const address = entry.localhostOnly && vantage === node.name ? '127.0.0.1' : nodeAddress;
+  const base = { vantage, node: node.name, address, ip: ipOf(address), protocol: entry.protocol };
   // One literal, not a spread of `base`: see nodePortTarget.
   return {
     vantage: base.vantage,
     node: base.node,
     address: base.address,
+    ip: base.ip,
     protocol: base.protocol,
     key: targetKey({ ...base, port: entry.port }),
     port: entry.port,
@@ -65,11 +73,16 @@ function catalogTarget(
   };
 }
 
-function nodePortTarget(vantage: Vantage, node: ClusterNode, nodePort: NodePort): Target {
+function nodePortTarget(
+  vantage: Vantage,
+  node: ClusterNode,
+  address: string,
+  nodePort: NodePort,
+): Target {
   // With externalTrafficPolicy Local only nodes with a ready endpoint answer; the
   // others may drop or refuse, and neither is a fault.
   const answersHere = nodePort.readyNodes === undefined || nodePort.readyNodes.includes(node.name);
-  const base = { vantage, node: node.name, address: node.address, protocol: 'tcp' as const };
+  const base = { vantage, node: node.name, address, ip: ipOf(address), protocol: 'tcp' as const };
   // One literal with every field, not a spread of `base`: V8 gave each spread-built
   // target a hidden class of its own (100,000 of them at 100,000 targets: 40 MB of
   // maps, and every read of a target field megamorphic).
@@ -77,6 +90,7 @@ function nodePortTarget(vantage: Vantage, node: ClusterNode, nodePort: NodePort)
     vantage: base.vantage,
     node: base.node,
     address: base.address,
+    ip: base.ip,
     protocol: base.protocol,
     key: targetKey({ ...base, port: nodePort.nodePort }),
     port: nodePort.nodePort,
@@ -96,7 +110,7 @@ function nodePortTarget(vantage: Vantage, node: ClusterNode, nodePort: NodePort)
 
 /**
  * The target set: every catalog entry that applies to a node's roles, and every TCP
- * NodePort, on every node. Where a NodePort shares its number with a catalog entry
+ * NodePort, on every address of every node. Where a NodePort shares its number with a catalog entry
  * (31234 and 31100 are NodePorts), the catalog entry wins: it carries the meaning.
  */
 export function planTargets(input: PlanInput): Target[] {
@@ -110,16 +124,20 @@ export function planTargets(input: PlanInput): Target[] {
     planned.set(target.key, target);
   };
   for (const node of nodes) {
-    for (const entry of catalog) {
-      if (!entryAppliesToRoles(entry, node.roles)) continue;
-      if (entry.localhostOnly && !seesLocalhost(vantage, node)) continue;
-      add(catalogTarget(vantage, node, entry, snapshot.kubernetesVersion));
+    for (const address of node.addresses) {
+      for (const entry of catalog) {
+        if (!entryAppliesToRoles(entry, node.roles)) continue;
+        if (entry.localhostOnly && !seesLocalhost(vantage, node, address)) continue;
+        add(catalogTarget(vantage, node, address, entry, snapshot.kubernetesVersion));
+      }
     }
   }
   for (const node of nodes) {
-    for (const nodePort of snapshot.nodePorts) {
-      if (nodePort.protocol !== 'TCP') continue;
-      add(nodePortTarget(vantage, node, nodePort));
+    for (const address of node.addresses) {
+      for (const nodePort of snapshot.nodePorts) {
+        if (nodePort.protocol !== 'TCP') continue;
+        add(nodePortTarget(vantage, node, address, nodePort));
+      }
     }
   }
   return [...planned.values()];

@@ -6,13 +6,20 @@ export type ExpectedState = 'open' | 'closed' | 'any';
 /** Where probes are sent from: `central`, `external`, or the name of the probing node. */
 export type Vantage = string;
 
-/** One (vantage, node, address, port) to probe, and what it should find there. */
+/** One (vantage, node, address, ip, port) to probe, and what it should find there. */
 export interface Target {
-  /** Stable across cycles and restarts: vantage, node, address, protocol and port. */
+  /** Stable across cycles and restarts: vantage, node, address, ip, protocol and port. */
   readonly key: string;
   readonly vantage: Vantage;
   readonly node: string;
+  /** What the user configured or Kubernetes reported: an IP literal or a host name. */
   readonly address: string;
+  /**
+   * The IP literal probed: the address itself when it is one, else one answer of the
+   * name (a dual-stack name gives a target per family). Empty while the name has no
+   * answer: such a target is not sent anywhere, its result says why.
+   */
+  readonly ip: string;
   readonly port: number;
   readonly protocol: Protocol;
   readonly category: Category;
@@ -31,6 +38,8 @@ export interface Target {
 }
 
 /** The key that names a target in the store and in sharding. */
-export function targetKey(t: Pick<Target, 'vantage' | 'node' | 'address' | 'protocol' | 'port'>) {
-  return `${t.vantage}|${t.node}|${t.address}|${t.protocol}|${t.port}`;
+export function targetKey(
+  t: Pick<Target, 'vantage' | 'node' | 'address' | 'ip' | 'protocol' | 'port'>,
+): string {
+  return `${t.vantage}|${t.node}|${t.address}|${t.ip}|${t.protocol}|${t.port}`;
 }

@@ -46,7 +46,7 @@ const BAD_CONFIGS: ReadonlyArray<readonly [file: string, code: string, message: 
   [
     'invalid-not-a-mapping.yml',
     'CONFIG_INVALID',
-    'expected a mapping with keys nodes, kubernetesVersion, nodePortRange, ports, customPorts, discovery, got [{"name":"master-1","address":"10.0.0.1"}]',
+    'expected a mapping with keys nodes, kubernetesVersion, nodePortRange, ports, customPorts, discovery, ipFamilies, got [{"name":"master-1","address":"10.0.0.1"}]',
   ],
   [
     'invalid-port-out-of-range.yml',
@@ -86,7 +86,7 @@ const BAD_CONFIGS: ReadonlyArray<readonly [file: string, code: string, message: 
   [
     'invalid-unknown-section.yml',
     'CONFIG_INVALID',
-    'node: unknown key, expected one of nodes, kubernetesVersion, nodePortRange, ports, customPorts, discovery',
+    'node: unknown key, expected one of nodes, kubernetesVersion, nodePortRange, ports, customPorts, discovery, ipFamilies',
   ],
   [
     'invalid-kubernetes-version.yml',
@@ -227,26 +227,27 @@ describe('loadConfig with a good file', () => {
       nodes: [
         {
           name: 'master-1',
-          address: '10.0.0.1',
+          addresses: ['10.0.0.1'],
           roles: ['control-plane', 'etcd', 'worker'],
           ready: true,
           kubeletVersion: '',
         },
         {
           name: 'worker-1',
-          address: 'worker-1.cluster.example',
+          addresses: ['worker-1.cluster.example'],
           roles: ['worker', 'license-center'],
           ready: true,
           kubeletVersion: '',
         },
         {
           name: 'storage-1',
-          address: 'fd00::10',
+          addresses: ['fd00::10'],
           roles: ['nfs-server', 'registry'],
           ready: true,
           kubeletVersion: '',
         },
       ],
+      ipFamilies: ['ipv4', 'ipv6'],
       kubernetesVersion: '1.28',
       nodePortRange: { min: 30000, max: 32767 },
       catalog: {
@@ -308,7 +309,7 @@ describe('loadConfig with a good file', () => {
     });
     assert.deepEqual(read, ['cluster.yml']);
     assert.deepEqual(config.nodes, [
-      { name: 'n1', address: '::1', roles: ['worker'], ready: true, kubeletVersion: '' },
+      { name: 'n1', addresses: ['::1'], roles: ['worker'], ready: true, kubeletVersion: '' },
     ]);
     assert.deepEqual(config.nodePortRange, { min: 20000, max: 22767 });
     assert.equal(config.embeddedDefault, false);
@@ -333,7 +334,7 @@ describe('loadConfig without a file', () => {
     assert.deepEqual(config.nodes, [EMBEDDED_DEFAULT_NODE]);
     assert.deepEqual(EMBEDDED_DEFAULT_NODE, {
       name: 'localhost',
-      address: '127.0.0.1',
+      addresses: ['127.0.0.1'],
       roles: [...ROLES],
       ready: true,
       kubeletVersion: '',

@@ -13,19 +13,25 @@ import { FakeClock } from '../helpers/fake-clock.js';
 const discovered: ClusterNode[] = [
   {
     name: 'm1',
-    address: '127.0.10.1',
+    addresses: ['127.0.10.1'],
     roles: ['control-plane'],
     ready: true,
     kubeletVersion: 'v1.25.6',
   },
-  { name: 'w1', address: '127.0.10.2', roles: ['worker'], ready: false, kubeletVersion: 'v1.25.6' },
+  {
+    name: 'w1',
+    addresses: ['127.0.10.2'],
+    roles: ['worker'],
+    ready: false,
+    kubeletVersion: 'v1.25.6',
+  },
 ];
 
 describe('StaticSource', () => {
   it('hands out its fixed snapshot at start and is always up', async () => {
     const clock = new FakeClock(0, Date.UTC(2025, 0, 1, 12));
     const source = new StaticSource({
-      nodes: [{ name: 'nfs', address: '127.0.10.9', roles: ['nfs-server', 'worker'] }],
+      nodes: [{ name: 'nfs', addresses: ['127.0.10.9'], roles: ['nfs-server', 'worker'] }],
       kubernetesVersion: '1.22',
       clock,
     });
@@ -37,7 +43,7 @@ describe('StaticSource', () => {
         nodes: [
           {
             name: 'nfs',
-            address: '127.0.10.9',
+            addresses: ['127.0.10.9'],
             roles: ['worker', 'nfs-server'],
             ready: true,
             kubeletVersion: '',
@@ -59,7 +65,7 @@ describe('StaticSource', () => {
     assert.deepEqual(DEFAULT_STATIC_NODES.map(staticNode), [
       {
         name: 'localhost',
-        address: '127.0.0.1',
+        addresses: ['127.0.0.1'],
         roles: ['control-plane', 'etcd', 'worker', 'license-center', 'nfs-server', 'registry'],
         ready: true,
         kubeletVersion: '',
@@ -77,7 +83,7 @@ describe('mergeStaticNodes', () => {
 
   it('adds configured nodes after the discovered ones', () => {
     const merged = mergeStaticNodes(snapshot, [
-      staticNode({ name: 'registry', address: '127.0.10.50', roles: ['registry'] }),
+      staticNode({ name: 'registry', addresses: ['127.0.10.50'], roles: ['registry'] }),
     ]);
     assert.deepEqual(
       merged.nodes.map((n) => n.name),
@@ -88,7 +94,7 @@ describe('mergeStaticNodes', () => {
 
   it('keeps a discovered node over a configured one of the same name, adding its roles', () => {
     const merged = mergeStaticNodes(snapshot, [
-      staticNode({ name: 'w1', address: '127.0.99.99', roles: ['license-center'] }),
+      staticNode({ name: 'w1', addresses: ['127.0.99.99'], roles: ['license-center'] }),
     ]);
     assert.deepEqual(merged.nodes, [
       discovered[0],
@@ -116,7 +122,7 @@ describe('withStaticNodes', () => {
       status: () => ({ source: 'kubernetes', up: false }),
     };
     const combined = withStaticNodes(inner, [
-      { name: 'outside', address: '127.0.10.77', roles: ['registry'] },
+      { name: 'outside', addresses: ['127.0.10.77'], roles: ['registry'] },
     ]);
     const seen: string[][] = [];
     await combined.start((s) => seen.push(s.nodes.map((n) => n.name)));

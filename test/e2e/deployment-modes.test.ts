@@ -87,7 +87,13 @@ describe('deployment modes', () => {
         vantage: 'central',
         catalog: CATALOG,
         snapshot: {
-          nodes: NODES.map((n) => ({ ...n, roles: [...n.roles], ready: true, kubeletVersion: '' })),
+          nodes: NODES.map((n) => ({
+            name: n.name,
+            addresses: [n.address],
+            roles: [...n.roles],
+            ready: true,
+            kubeletVersion: '',
+          })),
           nodePorts: [],
           kubernetesVersion: '1.28',
         },

@@ -274,7 +274,11 @@ describe('status page in headless Chromium', { timeout: 120_000 }, () => {
     exporter = new Exporter({
       config,
       createSource: () =>
-        new StaticSource({ nodes: NODES, nodePorts: nodePorts(ports), kubernetesVersion: '1.28' }),
+        new StaticSource({
+          nodes: NODES.map((n) => ({ ...n, addresses: [n.address] })),
+          nodePorts: nodePorts(ports),
+          kubernetesVersion: '1.28',
+        }),
       logger: createLogger({ write: (line) => log.push(line) }),
       version: '0.0.0-e2e',
     });

@@ -92,7 +92,13 @@ describe('ConcurrencyLimit', () => {
 // ---- the scheduler against a pool of descriptors ----
 
 function target(i: number): Target {
-  const base = { vantage: 'central', node: `node-${i % 50}`, address: '127.0.0.1' };
+  const base = {
+    vantage: 'central',
+    node: `node-${i % 50}`,
+    // A node each its own address, as in a cluster: pacing caps probes in flight per IP.
+    address: `127.0.2.${(i % 50) + 1}`,
+    ip: `127.0.2.${(i % 50) + 1}`,
+  };
   const port = 30000 + i;
   return {
     ...base,

@@ -75,12 +75,18 @@ function fullStore(): ResultStore {
   store.setNodes([
     {
       name: 'node-1',
-      address: '10.0.0.1',
+      addresses: ['10.0.0.1'],
       roles: ['worker', 'control-plane', 'etcd'],
       ready: true,
       kubeletVersion: 'v1.28.2',
     },
-    { name: 'node-2', address: '10.0.0.2', roles: ['worker'], ready: false, kubeletVersion: '' },
+    {
+      name: 'node-2',
+      addresses: ['10.0.0.2'],
+      roles: ['worker'],
+      ready: false,
+      kubeletVersion: '',
+    },
   ]);
   store.setNodePorts(
     [
@@ -110,8 +116,16 @@ function fullStore(): ResultStore {
     ],
     { min: 30000, max: 32767 },
   );
-  store.recordIcmp('node-1', '10.0.0.1', { up: true, rttSeconds: 0.00042 }, T0);
-  store.recordIcmp('node-2', '10.0.0.2', { up: false }, T0);
+  store.recordIcmp(
+    { node: 'node-1', address: '10.0.0.1', ip: '10.0.0.1' },
+    { up: true, rttSeconds: 0.00042 },
+    T0,
+  );
+  store.recordIcmp({ node: 'node-2', address: '10.0.0.2', ip: '10.0.0.2' }, { up: false }, T0);
+  store.setResolutions([
+    { vantage: 'central', node: 'node-1', address: '10.0.0.1', up: true },
+    { vantage: 'central', node: 'node-3', address: 'node-3.cluster.test', up: false },
+  ]);
   return store;
 }
 

@@ -98,9 +98,14 @@ for (const prober of PROBERS) {
       assert.equal(sockets(), before);
     });
 
-    test('reports a host name and a bad port as errors, as tcpProbe does', async () => {
+    test('reports a host name and a bad port as errors that never left this host', async () => {
       const name = await pool.probe({ ip: 'localhost', port: openPort, timeoutMs: 2000 });
-      assert.deepEqual(name, { state: 'error', durationSeconds: 0, error: 'not an IP literal' });
+      assert.deepEqual(name, {
+        state: 'error',
+        durationSeconds: 0,
+        error: 'not an IP literal',
+        local: true,
+      });
       const badPort = await pool.probe({ ip: '127.0.0.1', port: 70_000, timeoutMs: 2000 });
       assert.equal(badPort.state, 'error');
       const direct = await tcpProbe({ ip: '127.0.0.1', port: 70_000, timeoutMs: 2000 });

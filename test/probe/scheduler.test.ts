@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { AddressPacer } from '../../src/probe/pacing.js';
 import {
   type CycleStats,
   DEFAULT_TICK_MS,
@@ -15,13 +16,21 @@ import { FakeClock, settle } from '../helpers/fake-clock.js';
 
 const OPEN: ProbeResult = { state: 'open', durationSeconds: 0.001 };
 
+const nodeIps = new Map<string, string>();
+/** Each node its own IP, as in a cluster: pacing is per IP. */
+function ipOf(node: string): string {
+  let ip = nodeIps.get(node);
+  if (ip === undefined) {
+    const n = nodeIps.size + 1;
+    ip = `198.18.${n >> 8}.${n & 255}`;
+    nodeIps.set(node, ip);
+  }
+  return ip;
+}
+
 function target(node: string, port: number): Target {
-  const base = {
-    vantage: 'central',
-    node,
-    address: `10.0.0.${node.length}`,
-    protocol: 'tcp' as const,
-  };
+  const ip = ipOf(node);
+  const base = { vantage: 'central', node, address: ip, ip, protocol: 'tcp' as const };
   return {
     ...base,
     key: targetKey({ ...base, port }),
@@ -107,23 +116,25 @@ class FakeProbe {
 interface Rig {
   readonly clock: FakeClock;
   readonly fake: FakeProbe;
-  readonly scheduler: Scheduler;
+  readonly scheduler: Scheduler<Target>;
   readonly results: { target: Target; result: ProbeResult; finishedAtMs: number }[];
   readonly cycles: CycleStats[];
   readonly cycleTargets: (readonly Target[])[];
 }
 
-function rig(options: Partial<SchedulerOptions> & { targets: readonly Target[] }): Rig {
+function rig(options: Partial<SchedulerOptions<Target>> & { targets: readonly Target[] }): Rig {
   const clock = new FakeClock();
   const fake = new FakeProbe(clock);
   const results: Rig['results'] = [];
   const cycles: CycleStats[] = [];
   const cycleTargets: (readonly Target[])[] = [];
-  const scheduler = new Scheduler({
+  const scheduler = new Scheduler<Target>({
     intervalMs: 1000,
     timeoutMs: 200,
     concurrency: 1000,
     clock,
+    // Pacing has tests of its own below; here every IP may take all it is sent.
+    pacer: new AddressPacer({ burstInFlight: Number.POSITIVE_INFINITY }),
     probe: fake.probe,
     onResult: (target, result, finishedAtMs) => results.push({ target, result, finishedAtMs }),
     onCycleStart: (list) => {
@@ -390,7 +401,7 @@ describe('Scheduler', () => {
     const clock = new FakeClock();
     const results: ProbeResult[] = [];
     let calls = 0;
-    const scheduler = new Scheduler({
+    const scheduler = new Scheduler<Target>({
       intervalMs: 1000,
       timeoutMs: 200,
       concurrency: 10,

@@ -174,7 +174,10 @@ const isPort = (value: unknown) =>
 
 function assertNode(node: ClusterNode): void {
   assert.ok(nonEmptyString(node.name), `name ${JSON.stringify(node.name)}`);
-  assert.ok(nonEmptyString(node.address), `address ${JSON.stringify(node.address)}`);
+  assert.ok(
+    node.addresses.length > 0 && node.addresses.every(nonEmptyString),
+    `addresses ${JSON.stringify(node.addresses)}`,
+  );
   assert.ok(node.roles.length > 0 && node.roles.every((r) => ROLES.includes(r)), 'roles');
   assert.equal(typeof node.ready, 'boolean');
   assert.equal(typeof node.kubeletVersion, 'string');

@@ -188,12 +188,23 @@ describe('ResultStore', () => {
       catalogTarget({ vantage: 'node-9', node: 'node-2', address: '10.0.0.2' }),
     ]);
     assert.equal(
-      store.recordIcmp('node-1', '10.0.0.1', { up: true, rttSeconds: 0.0005 }, T0),
+      store.recordIcmp(
+        { node: 'node-1', address: '10.0.0.1', ip: '10.0.0.1' },
+        { up: true, rttSeconds: 0.0005 },
+        T0,
+      ),
       true,
     );
-    assert.equal(store.recordIcmp('node-2', '10.0.0.2', { up: false }, T0), true);
     assert.equal(
-      store.recordIcmp('node-3', '10.0.0.3', { up: true, rttSeconds: 0.001 }, T0),
+      store.recordIcmp({ node: 'node-2', address: '10.0.0.2', ip: '10.0.0.2' }, { up: false }, T0),
+      true,
+    );
+    assert.equal(
+      store.recordIcmp(
+        { node: 'node-3', address: '10.0.0.3', ip: '10.0.0.3' },
+        { up: true, rttSeconds: 0.001 },
+        T0,
+      ),
       false,
     );
     assert.deepEqual(
@@ -203,11 +214,19 @@ describe('ResultStore', () => {
           vantage: 'node-9',
           node: 'node-1',
           address: '10.0.0.1',
+          ip: '10.0.0.1',
           up: true,
           rttSeconds: 0.0005,
           probedAtMs: T0,
         },
-        { vantage: 'node-9', node: 'node-2', address: '10.0.0.2', up: false, probedAtMs: T0 },
+        {
+          vantage: 'node-9',
+          node: 'node-2',
+          address: '10.0.0.2',
+          ip: '10.0.0.2',
+          up: false,
+          probedAtMs: T0,
+        },
       ],
     );
 
@@ -225,7 +244,7 @@ describe('ResultStore', () => {
     const nodes: ClusterNode[] = [
       {
         name: 'node-1',
-        address: '10.0.0.1',
+        addresses: ['10.0.0.1'],
         roles: ['worker'],
         ready: true,
         kubeletVersion: 'v1.28.2',
@@ -258,7 +277,7 @@ describe('ResultStore', () => {
     const text = renderTargetFamilies(store.columns()).toString('utf8');
     assert.match(
       text,
-      /\nimanager_port_connect_duration_seconds\{vantage="central",node="nœud-1",address="10.0.0.1",port="6443",protocol="tcp"\} 0.25\n/,
+      /\nimanager_port_connect_duration_seconds\{vantage="central",node="nœud-1",address="10.0.0.1",ip="10.0.0.1",port="6443",protocol="tcp"\} 0.25\n/,
     );
     assert.match(text, /component="Grafana \\"α\\""/);
   });

@@ -1,6 +1,7 @@
+import { isIP } from 'node:net';
 import { type Target, targetKey } from '../../src/targets/types.js';
 
-type TargetFields = Omit<Target, 'key'>;
+type TargetFields = Omit<Target, 'key' | 'ip'> & { readonly ip?: string };
 
 const BASE: TargetFields = {
   vantage: 'central',
@@ -18,7 +19,9 @@ const BASE: TargetFields = {
 
 /** A catalog target (kube-apiserver on node-1 unless overridden), keyed like the planner keys it. */
 export function catalogTarget(fields: Partial<TargetFields> = {}): Target {
-  const t = { ...BASE, ...fields };
+  const merged = { ...BASE, ...fields };
+  // The IP probed is the address when it is a literal, as the planner sets it.
+  const t = { ...merged, ip: merged.ip ?? (isIP(merged.address) === 0 ? '' : merged.address) };
   return { ...t, key: targetKey(t) };
 }
 

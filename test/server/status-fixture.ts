@@ -17,7 +17,7 @@ export function clusterNode(
   address: string,
   roles: ClusterNode['roles'],
 ): ClusterNode {
-  return { name, address, roles, ready: true, kubeletVersion: 'v1.28.3' };
+  return { name, addresses: [address], roles, ready: true, kubeletVersion: 'v1.28.3' };
 }
 
 export function nodePort(fields: Partial<NodePort> & Pick<NodePort, 'nodePort'>): NodePort {

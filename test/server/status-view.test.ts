@@ -260,7 +260,7 @@ describe('statusView', () => {
   it('carries node readiness, roles and the last ICMP echo', () => {
     const nodes = [{ ...clusterNode('worker-9', '10.0.0.9', ['worker']), ready: false }];
     const store = clusterStore({ nodes, nodePorts: [] });
-    store.recordIcmp('worker-9', '10.0.0.9', { up: false }, T0);
+    store.recordIcmp({ node: 'worker-9', address: '10.0.0.9', ip: '10.0.0.9' }, { up: false }, T0);
     const [node] = statusView(store, T0).nodes;
     assert.deepEqual(node, {
       name: 'worker-9',

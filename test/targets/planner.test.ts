@@ -7,7 +7,7 @@ import { planTargets } from '../../src/targets/planner.js';
 import type { Target } from '../../src/targets/types.js';
 
 function node(name: string, address: string, roles: Role[]): ClusterNode {
-  return { name, address, roles, ready: true, kubeletVersion: 'v1.28.3' };
+  return { name, addresses: [address], roles, ready: true, kubeletVersion: 'v1.28.3' };
 }
 
 const master = node('master-1', '10.1.0.1', ['control-plane']);

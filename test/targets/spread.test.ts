@@ -10,7 +10,7 @@ const names = (n: number) => Array.from({ length: n }, (_, i) => `node-${i}`);
 function node(name: string, i: number): ClusterNode {
   return {
     name,
-    address: `10.0.${i >> 8}.${i & 255}`,
+    addresses: [`10.0.${i >> 8}.${i & 255}`],
     roles: i === 0 ? ['control-plane'] : ['worker'],
     ready: true,
     kubeletVersion: 'v1.28.0',

@@ -15,10 +15,11 @@ const EXPECTATIONS: readonly ExpectedState[] = ['open', 'closed', 'any'];
 
 function target(expected: ExpectedState, required: boolean): Target {
   return {
-    key: `central|cp-1|198.18.0.1|tcp|2379|${expected}|${required}`,
+    key: `central|cp-1|198.18.0.1|198.18.0.1|tcp|2379|${expected}|${required}`,
     vantage: 'central',
     node: 'cp-1',
     address: '198.18.0.1',
+    ip: '198.18.0.1',
     port: 2379,
     protocol: 'tcp',
     category: 'fixed',

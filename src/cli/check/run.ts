@@ -1,15 +1,26 @@
 /**
- * `check`: one pass over every target, through the exporter's own path (config ->
- * source -> planner -> scheduler -> prober), then a report. Exit 0 when every required
- * port is as expected, 1 when one is not or discovery could not see the cluster.
+ * `check`: one pass over every target, through the exporter's own pipeline (config ->
+ * source -> planner -> names -> scheduler -> prober -> evidence), then a report. Exit 0
+ * when every required port is as expected, 1 when one is not or discovery could not
+ * see the cluster.
+ *
+ * It judges every result at the end of the pass, with the evidence of the whole pass
+ * about each host: a dead host's first probe times out before its EHOSTUNREACH comes,
+ * and the exporter, which judges as results arrive, gets it right from its second
+ * cycle; check has only the one. It paces each node as the exporter does, so a node's
+ * ICMP rate limit can make it take longer, never change a verdict.
  */
-import { effectiveCatalog } from '../../catalog/overrides.js';
 import type { ExporterConfig } from '../../config/index.js';
 import { selectSource } from '../../discovery/select.js';
 import type { DiscoverySnapshot, Source } from '../../discovery/types.js';
-import { createTargetProber, type TargetProber } from '../../probe/run.js';
+import { type CycleJob, isEcho, ProbePipeline } from '../../pipeline.js';
+import { withState } from '../../probe/evidence.js';
+import { IcmpPinger } from '../../probe/icmp.js';
+import { createProbePool } from '../../probe/pool.js';
 import { Scheduler } from '../../probe/scheduler.js';
-import { planTargets } from '../../targets/planner.js';
+import type { ProbeResult } from '../../probe/types.js';
+import { ResultStore } from '../../results/store.js';
+import type { Target } from '../../targets/types.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
@@ -27,13 +38,15 @@ import {
 /** How long check waits for discovery's first snapshot: a first list of a big cluster. */
 export const DISCOVERY_TIMEOUT_MS = 30_000;
 
+/** How long check waits for its names: each lookup gives up after 5 s, a few at a time. */
+const NAMES_TIMEOUT_MS = 60_000;
+
 export interface CheckOptions {
   readonly logger: Logger;
   /** Default DISCOVERY_TIMEOUT_MS. */
   readonly discoveryTimeoutMs?: number;
   /** Default selectSource; tests hand in a source of their own. */
   readonly source?: Source;
-  readonly prober?: TargetProber;
   readonly clock?: Clock;
 }
 
@@ -100,42 +113,81 @@ export async function collectCheck(
     );
   }
   const discovery = source.status();
-  const targets = planTargets({
-    vantage: config.vantage,
-    catalog: effectiveCatalog(config.catalog),
-    snapshot,
-    shard: config.shard,
-    meshPeers: config.meshPeers,
+  const workers = config.probe.workers ?? 0;
+  const pool = workers > 0 ? createProbePool({ workers, logger: options.logger }) : undefined;
+  const pinger = new IcmpPinger({ mode: config.probe.icmp, logger: options.logger });
+  const pipeline = new ProbePipeline({
+    settings: {
+      vantage: config.vantage,
+      catalog: config.catalog,
+      shard: config.shard,
+      ...(config.meshPeers !== undefined && { meshPeers: config.meshPeers }),
+      ipFamilies: config.ipFamilies,
+      nodePortRange: config.nodePortRange,
+    },
+    store: new ResultStore(),
+    logger: options.logger,
+    clock,
+    ...(pool && { tcp: pool.probe }),
+    pinger,
+    // A one-shot asks every name once, more at a time than the exporter's background loop.
+    names: { parallel: 8 },
   });
-  if (targets.length === 0) {
-    const why =
-      snapshot.nodes.length === 0 ? `the ${source.name} source found no nodes` : 'no port applies';
-    throw new CheckError('NOTHING_TO_CHECK', `nothing to check: ${why}`);
+  try {
+    pipeline.setEchoEnabled(pinger.open().enabled);
+    pipeline.setSnapshot(snapshot);
+    if (pipeline.planned.length === 0) {
+      const why =
+        snapshot.nodes.length === 0
+          ? `the ${source.name} source found no nodes`
+          : 'no port applies';
+      throw new CheckError('NOTHING_TO_CHECK', `nothing to check: ${why}`);
+    }
+    await pipeline.namesSettled(NAMES_TIMEOUT_MS);
+    return await probeOnce(config, pipeline, { ...options, clock }, discovery, snapshot);
+  } finally {
+    pipeline.stop();
+    pinger.close();
+    await pool?.close();
   }
+}
 
-  const prober = options.prober ?? createTargetProber();
+/** One cycle over the pipeline's jobs, every result judged at its end. */
+async function probeOnce(
+  config: ExporterConfig,
+  pipeline: ProbePipeline,
+  options: CheckOptions & { readonly clock: Clock; readonly progressTo?: CommandIo['stderr'] },
+  discovery: CheckReport['discovery'],
+  snapshot: DiscoverySnapshot,
+): Promise<CheckReport> {
+  const jobs = pipeline.jobsForCycle();
+  const ports = jobs.filter((job): job is Target => !isEcho(job));
   const progress = createProgress(
     options.progressTo ?? { write() {} },
-    targets.length,
+    ports.length,
     'ports probed',
   );
-  const checked: CheckedTarget[] = [];
+  const raw: { target: Target; result: ProbeResult }[] = [];
   const { intervalMs, timeoutMs: probeTimeoutMs, concurrency } = config.probe;
-  const scheduler = new Scheduler({
+  const scheduler = new Scheduler<CycleJob>({
     intervalMs,
     timeoutMs: probeTimeoutMs,
     concurrency,
-    clock,
+    clock: options.clock,
     logger: options.logger,
     spread: false,
-    probe: (target, timeout) => prober.probe(target, timeout),
-    onCycleStart: (cycle) => prober.prepare(cycle),
-    onResult: (target, result) => {
-      checked.push({ target, result });
-      progress.update(checked.length);
+    jobsForCycle: () => jobs,
+    probe: pipeline.probe,
+    onResult: (job, result) => {
+      if (isEcho(job)) {
+        pipeline.evidence.noteEcho(job.ip, result.state === 'open');
+        return;
+      }
+      pipeline.evidence.note(job.ip, result);
+      raw.push({ target: job, result });
+      progress.update(raw.length);
     },
   });
-  scheduler.setTargets(targets);
   let stats: Awaited<ReturnType<Scheduler['runOnce']>>;
   try {
     stats = await scheduler.runOnce();
@@ -143,6 +195,11 @@ export async function collectCheck(
     progress.finish();
     await scheduler.stop();
   }
+  // Judged now, with what the whole pass showed of each host.
+  const checked: CheckedTarget[] = raw.map(({ target, result }) => ({
+    target,
+    result: withState(result, pipeline.evidence.stateOf(target.ip, result)),
+  }));
   return {
     vantage: config.vantage,
     discovery,

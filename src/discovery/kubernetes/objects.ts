@@ -4,6 +4,7 @@
  * typed, and every one as possibly missing, because a malformed object must be skipped,
  * never crash discovery.
  */
+import { familyAllowed, type IpFamily } from '../families.js';
 import type { ClusterNode, NodePort, NodePortGroup } from '../types.js';
 import { type GroupRule, groupOf, type RoleRule, rolesOf } from './rules.js';
 
@@ -57,8 +58,13 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export type SkipReporter = (reason: string, fields: Readonly<Record<string, unknown>>) => void;
 
 export interface NodeParseOptions {
-  /** Address types in order of preference; the node's first present one is probed. */
+  /**
+   * Address types in order of preference: every address of the node's first present
+   * type is probed (a dual-stack node reports an InternalIP of each family).
+   */
   readonly addressTypes: readonly NodeAddressType[];
+  /** The IP families probed; a Hostname address passes whatever it resolves to. */
+  readonly ipFamilies: readonly IpFamily[];
   readonly roleRules: readonly RoleRule[];
   readonly onSkip?: SkipReporter;
 }
@@ -79,6 +85,21 @@ function labelsOf(meta: ObjectMeta | undefined): ObjectMeta['labels'] {
   return labels && typeof labels === 'object' && !Array.isArray(labels) ? labels : undefined;
 }
 
+/** The node's addresses of one type in the families asked for, in the order reported, once each. */
+function addressesOfType(
+  reported: readonly { readonly type?: string; readonly address?: string }[],
+  type: NodeAddressType,
+  families: readonly IpFamily[],
+): string[] {
+  const found: string[] = [];
+  for (const entry of reported) {
+    const address = entry?.type === type ? text(entry.address) : undefined;
+    if (address === undefined || found.includes(address)) continue;
+    if (familyAllowed(address, families)) found.push(address);
+  }
+  return found;
+}
+
 /** A Node object as the planner's node, or undefined (reported) when it has no name or address. */
 export function nodeFromObject(
   obj: NodeObject,
@@ -89,18 +110,17 @@ export function nodeFromObject(
     options.onSkip?.('node without a name', {});
     return undefined;
   }
-  const addresses = Array.isArray(obj.status?.addresses) ? obj.status.addresses : [];
-  let address: string | undefined;
+  const reported = Array.isArray(obj.status?.addresses) ? obj.status.addresses : [];
+  let addresses: string[] = [];
   for (const type of options.addressTypes) {
-    address = addresses.find(
-      (a) => a?.type === type && typeof a.address === 'string' && a.address,
-    )?.address;
-    if (address) break;
+    addresses = addressesOfType(reported, type, options.ipFamilies);
+    if (addresses.length > 0) break;
   }
-  if (!address) {
-    options.onSkip?.('node without an address of the configured types', {
+  if (addresses.length === 0) {
+    options.onSkip?.('node without an address of the configured types and IP families', {
       node: name,
       addressTypes: options.addressTypes,
+      ipFamilies: options.ipFamilies,
     });
     return undefined;
   }
@@ -108,7 +128,7 @@ export function nodeFromObject(
   const kubeletVersion = obj.status?.nodeInfo?.kubeletVersion;
   return {
     name,
-    address,
+    addresses,
     roles: rolesOf(labelsOf(obj.metadata), options.roleRules),
     ready: conditions.some((c) => c?.type === 'Ready' && c.status === 'True'),
     kubeletVersion: typeof kubeletVersion === 'string' ? kubeletVersion : '',

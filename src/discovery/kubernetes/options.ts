@@ -3,6 +3,7 @@
  * `--kubeconfig` / `--discovery.namespaces` flags set. Plain data with defaults, and a
  * pure check the config loader runs so a bad rule fails at load, naming its field.
  */
+import { IP_FAMILIES, type IpFamily } from '../families.js';
 import { DiscoveryError } from './errors.js';
 import { NODE_ADDRESS_TYPES, type NodeAddressType } from './objects.js';
 import {
@@ -32,6 +33,8 @@ export interface KubernetesDiscoveryOptions {
    * put `ExternalIP` first for the `external` vantage.
    */
   readonly addressTypes: readonly NodeAddressType[];
+  /** The IP families whose node addresses are probed (the config's `ipFamilies`). Default both. */
+  readonly ipFamilies: readonly IpFamily[];
   /**
    * Label-to-role rules added to the `node-role.kubernetes.io/<role>` labels, for
    * iManager's own roles (license center, NFS server, image registry). Default none.
@@ -60,6 +63,7 @@ export interface KubernetesDiscoveryOptions {
 export const DEFAULT_KUBERNETES_DISCOVERY_OPTIONS: KubernetesDiscoveryOptions = Object.freeze({
   namespaces: [],
   addressTypes: NODE_ADDRESS_TYPES,
+  ipFamilies: IP_FAMILIES,
   roleRules: DEFAULT_ROLE_RULES,
   groupRules: DEFAULT_GROUP_RULES,
   debounceMs: 250,

@@ -70,7 +70,7 @@ describe('catalog', () => {
     );
     assert.match(
       lines.find((l) => /^ +10259 /.test(l)) ?? '',
-      /internal, localhost +control-plane +yes +>= 1\.23 +/,
+      /internal, localhost +control-plane +yes +>= 1\.17 +/,
     );
     assert.match(
       lines.at(-1) ?? '',

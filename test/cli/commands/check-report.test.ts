@@ -16,10 +16,11 @@ import type { Target } from '../../../src/targets/types.js';
 
 function target(overrides: Partial<Target> = {}): Target {
   return {
-    key: 'external|cp-1|10.0.0.1|tcp|2379',
+    key: 'external|cp-1|10.0.0.1|10.0.0.1|tcp|2379',
     vantage: 'external',
     node: 'cp-1',
     address: '10.0.0.1',
+    ip: '10.0.0.1',
     port: 2379,
     protocol: 'tcp',
     category: 'fixed',
@@ -39,7 +40,7 @@ function report(checked: CheckReport['checked'], up = true): CheckReport {
     nodes: [
       {
         name: 'cp-1',
-        address: '10.0.0.1',
+        addresses: ['10.0.0.1'],
         roles: ['control-plane'],
         ready: true,
         kubeletVersion: '',

@@ -16,6 +16,7 @@ import * as fx from '../../fixtures/kube/cluster.js';
 
 const nodeOptions = {
   addressTypes: ['InternalIP', 'ExternalIP', 'Hostname'] as const,
+  ipFamilies: ['ipv4', 'ipv6'] as const,
   roleRules: [],
 };
 const portOptions = { groupRules: DEFAULT_GROUP_RULES };
@@ -32,7 +33,7 @@ describe('nodeFromObject', () => {
       fx.controlPlaneNode,
       {
         name: 'k8s-master-1',
-        address: '127.0.10.1',
+        addresses: ['127.0.10.1'],
         roles: ['control-plane'],
         ready: true,
         kubeletVersion: 'v1.25.6',
@@ -43,7 +44,7 @@ describe('nodeFromObject', () => {
       fx.workerNode1,
       {
         name: 'k8s-worker-1',
-        address: '127.0.10.2',
+        addresses: ['127.0.10.2'],
         roles: ['worker', 'license-center'],
         ready: true,
         kubeletVersion: 'v1.25.6',
@@ -54,7 +55,7 @@ describe('nodeFromObject', () => {
       fx.workerNode2,
       {
         name: 'k8s-worker-2',
-        address: '127.0.10.3',
+        addresses: ['127.0.10.3'],
         roles: ['worker'],
         ready: false,
         kubeletVersion: 'v1.25.6',
@@ -69,7 +70,13 @@ describe('nodeFromObject', () => {
         metadata: { name: 'bare' },
         status: { addresses: [{ type: 'InternalIP', address: '127.0.10.9' }] },
       },
-      { name: 'bare', address: '127.0.10.9', roles: ['worker'], ready: false, kubeletVersion: '' },
+      {
+        name: 'bare',
+        addresses: ['127.0.10.9'],
+        roles: ['worker'],
+        ready: false,
+        kubeletVersion: '',
+      },
     ],
     [
       'garbage where arrays belong',
@@ -86,24 +93,59 @@ describe('nodeFromObject', () => {
       ...nodeOptions,
       addressTypes: ['ExternalIP', 'InternalIP'],
     });
-    assert.equal(external?.address, '127.0.20.2');
+    assert.deepEqual(external?.addresses, ['127.0.20.2']);
     // No ExternalIP on the control plane: the next type is used.
     const fallback = nodeFromObject(fx.controlPlaneNode, {
       ...nodeOptions,
       addressTypes: ['ExternalIP', 'InternalIP'],
     });
-    assert.equal(fallback?.address, '127.0.10.1');
+    assert.deepEqual(fallback?.addresses, ['127.0.10.1']);
     const hostname = nodeFromObject(fx.controlPlaneNode, {
       ...nodeOptions,
       addressTypes: ['Hostname'],
     });
-    assert.equal(hostname?.address, 'k8s-master-1');
+    assert.deepEqual(hostname?.addresses, ['k8s-master-1']);
+  });
+
+  it('takes every address of the preferred type, so a dual-stack node is probed on both families', () => {
+    const dual: NodeObject = {
+      metadata: { name: 'dual-1' },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '198.18.0.21' },
+          { type: 'InternalIP', address: 'fd00:7e57::21' },
+          { type: 'InternalIP', address: '198.18.0.21' },
+          { type: 'ExternalIP', address: '198.18.1.21' },
+          { type: 'Hostname', address: 'dual-1' },
+        ],
+      },
+    };
+    assert.deepEqual(nodeFromObject(dual, nodeOptions)?.addresses, [
+      '198.18.0.21',
+      'fd00:7e57::21',
+    ]);
+    assert.deepEqual(nodeFromObject(dual, { ...nodeOptions, ipFamilies: ['ipv6'] })?.addresses, [
+      'fd00:7e57::21',
+    ]);
+    // A family with no InternalIP falls to the next type that has one; names always pass.
+    const v4only: NodeObject = {
+      metadata: { name: 'v4-1' },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '198.18.0.22' },
+          { type: 'Hostname', address: 'v4-1.cluster.test' },
+        ],
+      },
+    };
+    assert.deepEqual(nodeFromObject(v4only, { ...nodeOptions, ipFamilies: ['ipv6'] })?.addresses, [
+      'v4-1.cluster.test',
+    ]);
   });
 
   it('reports what it skips', () => {
     const { seen, onSkip } = skips();
     nodeFromObject(fx.nodeWithoutAddresses, { ...nodeOptions, onSkip });
-    assert.deepEqual(seen, ['node without an address of the configured types']);
+    assert.deepEqual(seen, ['node without an address of the configured types and IP families']);
   });
 });
 
@@ -281,6 +323,41 @@ describe('nodePortsFromService', () => {
   it('a Local service with no slices is answered by no node', () => {
     const [port] = nodePortsFromService(fx.gisPhpMyAdmin, [], portOptions);
     assert.deepEqual(port?.readyNodes, []);
+  });
+
+  it('takes every address of the preferred type, so a dual-stack node is probed on both families', () => {
+    const dual: NodeObject = {
+      metadata: { name: 'dual-1' },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '198.18.0.21' },
+          { type: 'InternalIP', address: 'fd00:7e57::21' },
+          { type: 'InternalIP', address: '198.18.0.21' },
+          { type: 'ExternalIP', address: '198.18.1.21' },
+          { type: 'Hostname', address: 'dual-1' },
+        ],
+      },
+    };
+    assert.deepEqual(nodeFromObject(dual, nodeOptions)?.addresses, [
+      '198.18.0.21',
+      'fd00:7e57::21',
+    ]);
+    assert.deepEqual(nodeFromObject(dual, { ...nodeOptions, ipFamilies: ['ipv6'] })?.addresses, [
+      'fd00:7e57::21',
+    ]);
+    // A family with no InternalIP falls to the next type that has one; names always pass.
+    const v4only: NodeObject = {
+      metadata: { name: 'v4-1' },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '198.18.0.22' },
+          { type: 'Hostname', address: 'v4-1.cluster.test' },
+        ],
+      },
+    };
+    assert.deepEqual(nodeFromObject(v4only, { ...nodeOptions, ipFamilies: ['ipv6'] })?.addresses, [
+      'v4-1.cluster.test',
+    ]);
   });
 
   it('reports what it skips', () => {

@@ -15,6 +15,7 @@ describe('Kubernetes discovery options', () => {
     assert.deepEqual(options, {
       namespaces: [],
       addressTypes: ['InternalIP', 'ExternalIP', 'Hostname'],
+      ipFamilies: ['ipv4', 'ipv6'],
       roleRules: [],
       groupRules: DEFAULT_GROUP_RULES,
       debounceMs: 250,

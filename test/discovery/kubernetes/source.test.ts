@@ -163,7 +163,13 @@ describe('KubernetesSource against the API server double', { timeout: TEST_TIMEO
       const first = await h.snapshots.latestUntil(() => true, 'the first snapshot');
       assert.equal(h.snapshots.items.length, 1);
       assert.deepEqual(
-        first.nodes.map((n) => [n.name, n.address, n.roles.join('+'), n.ready, n.kubeletVersion]),
+        first.nodes.map((n) => [
+          n.name,
+          n.addresses.join(),
+          n.roles.join('+'),
+          n.ready,
+          n.kubeletVersion,
+        ]),
         [
           ['k8s-master-1', '127.0.10.1', 'control-plane', true, 'v1.25.6'],
           ['k8s-worker-1', '127.0.10.2', 'worker+license-center', true, 'v1.25.6'],
@@ -556,7 +562,7 @@ describe('KubernetesSource against the API server double', { timeout: TEST_TIMEO
         [
           [
             'debug',
-            'Kubernetes discovery: skipped node without an address of the configured types',
+            'Kubernetes discovery: skipped node without an address of the configured types and IP families',
           ],
           ['debug', 'Kubernetes discovery: skipped service port without a nodePort'],
         ],

@@ -1,0 +1,251 @@
+/**
+ * The probing pipeline that the exporter and `check` share: a discovery snapshot is
+ * planned into targets, the targets are expanded by their names' answers, the jobs of
+ * a cycle (port probes and one echo per node IP) are probed, each raw result is judged
+ * with the evidence about its host, and the store keeps what was found.
+ *
+ *   snapshot -> planTargets -> expandTargets (NameCache answers) -> jobs
+ *            -> Scheduler -> probe (TCP prober or pool; IcmpPinger) -> HostEvidence
+ *            -> ResultStore
+ *
+ * The exporter runs cycles forever and judges each result as it arrives; check runs
+ * one cycle and judges every result at the end, when the evidence of the whole pass is
+ * in (a dead host's first probe times out before its EHOSTUNREACH arrives).
+ */
+import { type CatalogSettings, effectiveCatalog } from './catalog/overrides.js';
+import type { PortRange } from './catalog/types.js';
+import type { IpFamily } from './discovery/families.js';
+import type { DiscoverySnapshot } from './discovery/types.js';
+import { HostEvidence, withState } from './probe/evidence.js';
+import type { IcmpPinger, PingResult } from './probe/icmp.js';
+import { NameCache, type NameCacheOptions } from './probe/names.js';
+import { PROBERS } from './probe/registry.js';
+import type { ProbeJob, ProbeResult, Prober } from './probe/types.js';
+import type { ResultStore } from './results/store.js';
+import { expandTargets } from './targets/expand.js';
+import { planTargets } from './targets/planner.js';
+import type { Shard } from './targets/spread.js';
+import type { Target, Vantage } from './targets/types.js';
+import type { Clock } from './util/clock.js';
+import type { Logger } from './util/log.js';
+
+/** One echo request to one IP of a node, once per cycle, where ICMP works. */
+export interface EchoJob extends ProbeJob {
+  readonly kind: 'echo';
+  readonly vantage: Vantage;
+  readonly address: string;
+}
+
+/** What a cycle probes. */
+export type CycleJob = Target | EchoJob;
+
+export function isEcho(job: CycleJob): job is EchoJob {
+  return (job as EchoJob).kind === 'echo';
+}
+
+/** The settings the pipeline plans with; a reload hands it new ones. */
+export interface PlanSettings {
+  readonly vantage: Vantage;
+  readonly catalog: CatalogSettings;
+  readonly shard?: Shard;
+  readonly meshPeers?: number;
+  readonly ipFamilies: readonly IpFamily[];
+  readonly nodePortRange: PortRange;
+}
+
+export interface PipelineOptions {
+  readonly settings: PlanSettings;
+  readonly store: ResultStore;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** The TCP prober; default PROBERS.tcp (the pool's, with --probe.workers). */
+  readonly tcp?: Prober;
+  /** Where echoes go; absent or not enabled: no echo jobs. */
+  readonly pinger?: IcmpPinger;
+  /** The name cache's timing; the families come from the settings. */
+  readonly names?: Omit<NameCacheOptions, 'ipFamilies' | 'clock' | 'logger'>;
+  /** Called with every judged result (counting, error grouping). */
+  readonly onJudged?: (job: CycleJob, result: ProbeResult) => void;
+}
+
+export class ProbePipeline {
+  readonly #options: PipelineOptions;
+  readonly #store: ResultStore;
+  readonly #names: NameCache;
+  readonly #tcp: Prober;
+  readonly evidence = new HostEvidence();
+  #settings: PlanSettings;
+  #snapshot: DiscoverySnapshot | undefined;
+  #planned: readonly Target[] = [];
+  /** Bumped when the plan changes; with the names' version it says when to expand again. */
+  #planVersion = 0;
+  #expandedAt: { plan: number; names: number } | undefined;
+  #jobs: readonly CycleJob[] = [];
+  #echoEnabled = false;
+
+  constructor(options: PipelineOptions) {
+    this.#options = options;
+    this.#settings = options.settings;
+    this.#store = options.store;
+    this.#tcp = options.tcp ?? PROBERS.tcp;
+    this.#names = new NameCache({
+      ...options.names,
+      ipFamilies: options.settings.ipFamilies,
+      ...(options.clock && { clock: options.clock }),
+      logger: options.logger,
+    });
+  }
+
+  /** True once a snapshot was planned. */
+  get hasSnapshot(): boolean {
+    return this.#snapshot !== undefined;
+  }
+
+  /** Echo jobs from now on (after the pinger opened); off when ICMP does not work here. */
+  setEchoEnabled(enabled: boolean): void {
+    if (enabled === this.#echoEnabled) return;
+    this.#echoEnabled = enabled;
+    this.#planVersion++;
+  }
+
+  /** New settings (a reload): the next cycle plans with them. */
+  setSettings(settings: PlanSettings): void {
+    this.#settings = settings;
+    if (this.#snapshot) this.setSnapshot(this.#snapshot);
+  }
+
+  /** A snapshot from discovery: planned now, probed from the next cycle on. */
+  setSnapshot(snapshot: DiscoverySnapshot): void {
+    this.#snapshot = snapshot;
+    const settings = this.#settings;
+    this.#planned = planTargets({
+      vantage: settings.vantage,
+      catalog: effectiveCatalog(settings.catalog),
+      snapshot,
+      ...(settings.shard && { shard: settings.shard }),
+      ...(settings.meshPeers !== undefined && { meshPeers: settings.meshPeers }),
+    });
+    this.#planVersion++;
+    this.#names.setNames(this.#planned.map((t) => t.address));
+    this.#store.setNodes(snapshot.nodes);
+    this.#store.setNodePorts(snapshot.nodePorts, settings.nodePortRange);
+    this.#expand();
+  }
+
+  /** Waits (at most `withinMs`) until every name has had a first answer. */
+  namesSettled(withinMs: number): Promise<void> {
+    return this.#names.settled(withinMs);
+  }
+
+  /** The planned targets (before expansion by names), for check's report. */
+  get planned(): readonly Target[] {
+    return this.#planned;
+  }
+
+  /** The jobs of the next cycle; the same array while nothing changed. */
+  jobsForCycle = (): readonly CycleJob[] => {
+    this.#expand();
+    return this.#jobs;
+  };
+
+  /** A new cycle starts: this cycle's evidence becomes the last cycle's. */
+  newCycle(): void {
+    this.evidence.newCycle();
+  }
+
+  #expand(): void {
+    const at = { plan: this.#planVersion, names: this.#names.version };
+    if (this.#expandedAt?.plan === at.plan && this.#expandedAt.names === at.names) return;
+    this.#expandedAt = at;
+    const expansion = expandTargets(this.#planned, (address) => this.#names.answer(address));
+    this.#store.setTargets(expansion.targets);
+    this.#store.setResolutions(this.#resolutions(expansion.targets));
+    this.#jobs = this.#echoEnabled
+      ? [...expansion.probed, ...echoJobs(expansion.probed)]
+      : expansion.probed;
+  }
+
+  #resolutions(targets: readonly Target[]) {
+    const seen = new Map<string, { vantage: string; node: string; address: string; up: boolean }>();
+    for (const t of targets) {
+      const key = `${t.node}\0${t.address}`;
+      if (seen.has(key)) continue;
+      seen.set(key, {
+        vantage: t.vantage,
+        node: t.node,
+        address: t.address,
+        up: this.#names.resolves(t.address),
+      });
+    }
+    return [...seen.values()];
+  }
+
+  /** Probes one job; never rejects. */
+  probe = (job: CycleJob, timeoutMs: number): Promise<ProbeResult> => {
+    if (isEcho(job)) {
+      const pinger = this.#options.pinger;
+      if (!pinger)
+        return Promise.resolve({ state: 'error', durationSeconds: 0, error: 'icmp off' });
+      return pinger.ping(job.ip, timeoutMs).then((ping) => echoResult(ping, timeoutMs));
+    }
+    if (job.ip === '') {
+      const answer = this.#names.answer(job.address);
+      const error = 'error' in answer ? answer.error : 'EUNRESOLVED';
+      return Promise.resolve({ state: 'error', durationSeconds: 0, error });
+    }
+    return this.#tcp({ ip: job.ip, port: job.port, timeoutMs });
+  };
+
+  /** The exporter's path: judge the raw result now and keep it. */
+  record = (job: CycleJob, raw: ProbeResult, atMs: number): ProbeResult => {
+    if (isEcho(job)) {
+      this.evidence.noteEcho(job.ip, raw.state === 'open');
+      this.#store.recordIcmp(
+        job,
+        raw.state === 'open' ? { up: true, rttSeconds: raw.durationSeconds } : { up: false },
+        atMs,
+      );
+      this.#options.onJudged?.(job, raw);
+      return raw;
+    }
+    const judged = withState(raw, this.evidence.classify(job.ip, raw));
+    this.#store.record(job, judged, atMs);
+    this.#options.onJudged?.(job, judged);
+    return judged;
+  };
+
+  stop(): void {
+    this.#names.stop();
+  }
+}
+
+/** One echo per distinct node IP the cycle probes. */
+function echoJobs(targets: readonly Target[]): EchoJob[] {
+  const jobs = new Map<string, EchoJob>();
+  for (const t of targets) {
+    if (t.ip === '') continue;
+    const key = `${t.vantage}|${t.node}|${t.address}|${t.ip}|icmp`;
+    if (jobs.has(key)) continue;
+    jobs.set(key, {
+      kind: 'echo',
+      key,
+      vantage: t.vantage,
+      node: t.node,
+      address: t.address,
+      ip: t.ip,
+    });
+  }
+  return [...jobs.values()];
+}
+
+/** An echo's outcome in the shape of a probe result, so pacing and counting treat it alike. */
+function echoResult(ping: PingResult, timeoutMs: number): ProbeResult {
+  if (ping.up) return { state: 'open', durationSeconds: ping.rttSeconds ?? 0 };
+  if (ping.error === 'timeout') {
+    return { state: 'timeout', durationSeconds: timeoutMs / 1000, error: 'ETIMEDOUT' };
+  }
+  if (ping.error === 'unreachable') {
+    return { state: 'unreachable', durationSeconds: 0, error: 'EHOSTUNREACH' };
+  }
+  return { state: 'error', durationSeconds: 0, error: ping.error ?? 'unknown' };
+}

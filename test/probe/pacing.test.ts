@@ -1,0 +1,141 @@
+/**
+ * Pacing per IP: the bucket that keeps a node under the kernel's ICMP rate limit, the
+ * cap on probes in flight in a burst, and the scheduler holding back one IP's probes
+ * while the others go, on a fake clock.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AddressPacer, mayBeRateLimited } from '../../src/probe/pacing.js';
+import { Scheduler } from '../../src/probe/scheduler.js';
+import type { ProbeJob, ProbeResult } from '../../src/probe/types.js';
+import { FakeClock, settle } from '../helpers/fake-clock.js';
+
+const REJECTED: ProbeResult = { state: 'rejected', durationSeconds: 0.0003, error: 'EHOSTUNREACH' };
+const OPEN: ProbeResult = { state: 'open', durationSeconds: 0.0003 };
+
+describe('AddressPacer', () => {
+  test('answers the kernel may rate limit spend a token; opens, timeouts and local errors do not', () => {
+    assert.equal(mayBeRateLimited(REJECTED), true);
+    assert.equal(
+      mayBeRateLimited({ state: 'refused', durationSeconds: 0, error: 'ECONNREFUSED' }),
+      true,
+    );
+    assert.equal(mayBeRateLimited(OPEN), false);
+    assert.equal(
+      mayBeRateLimited({ state: 'timeout', durationSeconds: 2, error: 'ETIMEDOUT' }),
+      false,
+    );
+    assert.equal(
+      mayBeRateLimited({
+        state: 'unreachable',
+        durationSeconds: 0,
+        error: 'ENETUNREACH',
+        local: true,
+      }),
+      false,
+    );
+  });
+
+  test('after a burst of rejects an IP waits for its bucket; another IP does not', () => {
+    const pacer = new AddressPacer({ burst: 4, refillMs: 1000 });
+    for (let i = 0; i < 4; i++) {
+      assert.equal(pacer.waitMs('198.18.0.1', 0), 0);
+      pacer.started('198.18.0.1', 0);
+      pacer.finished('198.18.0.1', REJECTED, 0);
+    }
+    assert.equal(pacer.waitMs('198.18.0.1', 0), 1000);
+    assert.equal(pacer.waitMs('198.18.0.1', 999), 1);
+    assert.equal(pacer.waitMs('198.18.0.1', 1000), 0);
+    assert.equal(pacer.waitMs('198.18.0.2', 0), 0);
+  });
+
+  test('an IP whose ports answer never waits', () => {
+    const pacer = new AddressPacer({ burst: 4, refillMs: 1000 });
+    for (let i = 0; i < 100; i++) {
+      assert.equal(pacer.waitMs('198.18.0.1', 0), 0);
+      pacer.started('198.18.0.1', 0);
+      pacer.finished('198.18.0.1', OPEN, 0);
+    }
+  });
+
+  test('loopback is never held for ICMP (the kernel does not limit it), only capped in flight', () => {
+    const pacer = new AddressPacer({ burst: 2, refillMs: 1000, burstInFlight: 3 });
+    for (let i = 0; i < 10; i++) {
+      pacer.started('127.0.0.5', 0);
+      pacer.finished('127.0.0.5', REJECTED, 0);
+    }
+    assert.equal(pacer.waitMs('127.0.0.5', 0, 3), 0);
+    for (let i = 0; i < 3; i++) pacer.started('127.0.0.5', 0);
+    assert.equal(pacer.waitMs('127.0.0.5', 0, 3), Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('the scheduler with pacing', () => {
+  function job(ip: string, i: number): ProbeJob {
+    return { key: `${ip}|${i}`, node: ip, ip };
+  }
+
+  test('a burst paces a rejecting node to its bucket and lets the others through', async () => {
+    const clock = new FakeClock();
+    const started: { ip: string; at: number }[] = [];
+    const scheduler = new Scheduler<ProbeJob>({
+      intervalMs: 60_000,
+      timeoutMs: 2000,
+      concurrency: 100,
+      clock,
+      spread: false,
+      pacer: new AddressPacer({ burst: 4, refillMs: 1000, burstInFlight: 6 }),
+      probe: async (j) => {
+        started.push({ ip: j.ip, at: clock.monotonic() });
+        return j.ip === '198.18.0.1' ? REJECTED : OPEN;
+      },
+      onResult: () => {},
+    });
+    const jobs = [
+      ...Array.from({ length: 10 }, (_, i) => job('198.18.0.1', i)),
+      ...Array.from({ length: 10 }, (_, i) => job('198.18.0.2', i)),
+    ];
+    scheduler.setTargets(jobs);
+    const run = scheduler.runOnce();
+    await settle();
+    // The open node: all ten at once, in slots of six. The rejecting one: a burst, then waits.
+    assert.equal(started.filter((s) => s.ip === '198.18.0.2').length, 10);
+    const early = started.filter((s) => s.ip === '198.18.0.1').length;
+    assert.ok(early >= 4 && early <= 6, `burst of ${early}`);
+    for (let t = 0; t < 20; t++) await clock.advance(1000);
+    const stats = await run;
+    const rejecting = started.filter((s) => s.ip === '198.18.0.1').map((s) => s.at);
+    assert.equal(rejecting.length, 10);
+    // After the burst, at most one a second.
+    const later = rejecting.slice(early);
+    for (let i = 1; i < later.length; i++) {
+      assert.ok((later[i] as number) - (later[i - 1] as number) >= 1000, JSON.stringify(rejecting));
+    }
+    assert.equal(stats.pacedIps, 1);
+    assert.ok(stats.paced > 0);
+    await scheduler.stop();
+  });
+
+  test('a spread cycle holds a rejecting node back only until its window ends', async () => {
+    const clock = new FakeClock();
+    const started: number[] = [];
+    const scheduler = new Scheduler<ProbeJob>({
+      intervalMs: 5000,
+      timeoutMs: 1000,
+      concurrency: 100,
+      clock,
+      pacer: new AddressPacer({ burst: 2, refillMs: 1000 }),
+      probe: async () => {
+        started.push(clock.monotonic());
+        return REJECTED;
+      },
+      onResult: () => {},
+    });
+    scheduler.setTargets(Array.from({ length: 20 }, (_, i) => job('198.18.0.3', i)));
+    scheduler.start();
+    for (let t = 0; t < 50; t++) await clock.advance(100);
+    // The window is 4 s: all 20 started by then, though the bucket alone would take 18 s.
+    assert.equal(started.filter((at) => at <= 4000).length, 20);
+    await scheduler.stop();
+  });
+});
