@@ -194,8 +194,8 @@ export const PROBE_CAUSES: readonly ProbeCause[] = [
     state: 'error',
   },
   {
-    errno: 'ENOTFOUND, EAI_AGAIN, ENODATA',
-    source: 'the node name does not resolve, or the resolver does not answer',
+    errno: 'ENOTFOUND, EAI_AGAIN, ENODATA, ETIMEOUT',
+    source: 'the node name does not resolve, or the resolver did not answer within 5 s',
     condition: 'always',
     state: 'error',
   },
