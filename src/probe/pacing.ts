@@ -115,6 +115,13 @@ export class AddressPacer {
     return wait > 0 && wait !== Number.POSITIVE_INFINITY;
   }
 
+  /** How many IPs are being held back for their ICMP budget now. */
+  heldBack(now: number): number {
+    let held = 0;
+    for (const ip of this.#buckets.keys()) if (this.throttled(ip, now)) held++;
+    return held;
+  }
+
   /** Forgets IPs with nothing in flight and a full bucket, so the map stays the size of the live set. */
   prune(now: number): void {
     for (const [ip, bucket] of this.#buckets) {

@@ -16,6 +16,7 @@ import type { DiscoverySnapshot, Source } from '../../discovery/types.js';
 import { type CycleJob, isEcho, ProbePipeline } from '../../pipeline.js';
 import { withState } from '../../probe/evidence.js';
 import { IcmpPinger } from '../../probe/icmp.js';
+import { AddressPacer } from '../../probe/pacing.js';
 import { createProbePool } from '../../probe/pool.js';
 import { Scheduler } from '../../probe/scheduler.js';
 import type { ProbeResult } from '../../probe/types.js';
@@ -169,6 +170,13 @@ async function probeOnce(
   );
   const raw: { target: Target; result: ProbeResult }[] = [];
   const { intervalMs, timeoutMs: probeTimeoutMs, concurrency } = config.probe;
+  const pacer = new AddressPacer();
+  const paced = () => {
+    const held = pacer.heldBack(options.clock.monotonic());
+    return held === 0
+      ? ''
+      : `${held === 1 ? '1 node' : `${held} nodes`} held to about one rejected port a second, the kernel's ICMP rate limit`;
+  };
   const scheduler = new Scheduler<CycleJob>({
     intervalMs,
     timeoutMs: probeTimeoutMs,
@@ -176,6 +184,7 @@ async function probeOnce(
     clock: options.clock,
     logger: options.logger,
     spread: false,
+    pacer,
     jobsForCycle: () => jobs,
     probe: pipeline.probe,
     onResult: (job, result) => {
@@ -185,7 +194,7 @@ async function probeOnce(
       }
       pipeline.evidence.note(job.ip, result);
       raw.push({ target: job, result });
-      progress.update(raw.length);
+      progress.update(raw.length, paced);
     },
   });
   let stats: Awaited<ReturnType<Scheduler['runOnce']>>;
