@@ -152,6 +152,8 @@ static void read_replies(Pinger* p) {
     msg.msg_iovlen = 1;
     msg.msg_control = control.buf;
     msg.msg_controllen = sizeof control.buf;
+    struct timespec reading;
+    clock_gettime(CLOCK_REALTIME, &reading);
     ssize_t n = recvmsg(p->fd, &msg, MSG_DONTWAIT);
     if (n < 0) return; /* EAGAIN: drained; other errors surface as POLLERR */
     if (n < 8 + (ssize_t)sizeof(SendStamp)) continue;
@@ -168,8 +170,17 @@ static void read_replies(Pinger* p) {
         memcpy(&sent, packet + 8, sizeof sent);
         double ns = ((double)received.tv_sec - (double)sent.sec) * 1e9 +
                     ((double)received.tv_nsec - (double)sent.nsec);
-        /* A clock step between the two stamps: let the caller time it instead. */
-        if (ns >= 0) rtt_ns = ns;
+        /*
+         * The kernel turns receive timestamps on for the whole system through deferred
+         * work the first time a socket asks; a packet that arrives before that work ran
+         * is stamped when it is read, which is no arrival time. A stamp taken after this
+         * recvmsg began is that case (or a packet that arrived just now, which the
+         * caller's own clock times as well). A clock step makes ns negative. In both
+         * cases the caller times it instead.
+         */
+        int stamped_on_read = received.tv_sec > reading.tv_sec ||
+                              (received.tv_sec == reading.tv_sec && received.tv_nsec >= reading.tv_nsec);
+        if (ns >= 0 && !stamped_on_read) rtt_ns = ns;
       }
     }
     char address[INET6_ADDRSTRLEN];

@@ -98,9 +98,17 @@ export class DatagramPinger implements IcmpFamilyPinger {
     const pending = this.#pending.get(seq);
     if (pending === undefined) return; // late: its timeout already answered
     if (kind === REPLY) {
-      // -1: no kernel timestamp (or the wall clock stepped); the monotonic clock is next best.
-      const rttSeconds = rttNs >= 0 ? rttNs / 1e9 : (performance.now() - pending.startedAt) / 1000;
-      this.#settle(seq, { up: true, rttSeconds });
+      // -1: no arrival timestamp (or the wall clock stepped); the monotonic clock is next best.
+      this.#settle(
+        seq,
+        rttNs >= 0
+          ? { up: true, rttSeconds: rttNs / 1e9, rttFrom: 'kernel' }
+          : {
+              up: true,
+              rttSeconds: (performance.now() - pending.startedAt) / 1000,
+              rttFrom: 'clock',
+            },
+      );
       return;
     }
     this.#settle(seq, { up: false, error: icmpErrorWords(this.family, icmpType, icmpCode) });

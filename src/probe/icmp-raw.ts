@@ -77,7 +77,11 @@ export class RawPinger implements IcmpFamilyPinger {
             // net-ping's own sent/rcvd are Dates with millisecond steps: a loopback echo
             // would read 0. The monotonic clock includes the event loop's delay, so this
             // is an upper bound; datagram sockets measure from kernel timestamps instead.
-            resolve({ up: true, rttSeconds: (performance.now() - startedAt) / 1000 });
+            resolve({
+              up: true,
+              rttSeconds: (performance.now() - startedAt) / 1000,
+              rttFrom: 'clock',
+            });
           } else {
             resolve({ up: false, error: pingError(netPing, error) });
           }

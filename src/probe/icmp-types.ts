@@ -16,6 +16,13 @@ export interface PingResult {
    * JavaScript, which includes the event loop's delay in noticing the reply.
    */
   readonly rttSeconds?: number;
+  /**
+   * Where `rttSeconds` came from: `kernel` (the send time and the kernel's receive
+   * timestamp), or `clock`, a monotonic clock read in JavaScript: the raw socket, or a
+   * datagram reply the kernel did not stamp on arrival (the first after the system's
+   * timestamping switched on).
+   */
+  readonly rttFrom?: 'kernel' | 'clock';
   /** `timeout`, `unreachable`, `icmp disabled`, or the socket's error, when not `up`. */
   readonly error?: string;
 }

@@ -35,7 +35,7 @@ const NODE_V6 = 'fd00::10';
 
 interface FixtureOutput {
   readonly status?: { enabled: boolean; reason?: string; socket?: string };
-  readonly results?: Array<{ up: boolean; rttSeconds?: number; error?: string }>;
+  readonly results?: Array<{ up: boolean; rttSeconds?: number; rttFrom?: string; error?: string }>;
   readonly thrown?: { code: string; message: string };
   readonly logs: Array<Record<string, unknown>>;
 }
@@ -121,10 +121,11 @@ describe('ICMP datagram sockets: no capability, only ping_group_range', { timeou
     t.after(() => ns.close());
     // The loop is held 300 ms right after the echo is sent; the reply waits in the socket.
     const args = ['--mode', 'on', '--timeout-ms', '2000', '--block-ms', '300', NODE_V4, NODE_V6];
-    const datagram = await runFixture(ns, args, AS_NOBODY);
+    const datagram = await runFixture(ns, ['--warm-up', '127.0.0.1', ...args], AS_NOBODY);
     assert.equal(datagram.status?.socket, 'datagram');
     for (const result of datagram.results ?? []) {
       assert.equal(result.up, true);
+      assert.equal(result.rttFrom, 'kernel');
       assert.ok((result.rttSeconds ?? 1) < 0.15, `datagram round trip ${result.rttSeconds} s`);
     }
     await setPingGroupRange(ns, NO_GROUP);
@@ -132,6 +133,7 @@ describe('ICMP datagram sockets: no capability, only ping_group_range', { timeou
     assert.equal(raw.status?.socket, 'raw');
     for (const result of raw.results ?? []) {
       assert.equal(result.up, true);
+      assert.equal(result.rttFrom, 'clock');
       assert.ok((result.rttSeconds ?? 0) >= 0.3, `raw round trip ${result.rttSeconds} s`);
     }
   });
