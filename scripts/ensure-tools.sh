@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The tests use real parts that npm cannot bring: promtool and Prometheus, a node
 # exporter, nmap to check our verdicts, nftables and iproute2 for test hosts with a
-# firewall, and Chromium for the status page. As root they are installed from
-# Debian when missing; otherwise we stop and name what to install.
+# firewall, Chromium for the status page, and buildah for `npm run image`. As root
+# they are installed from Debian when missing; otherwise we stop and name what to
+# install.
 set -euo pipefail
 
 # command -> Debian package that provides it
@@ -17,6 +18,7 @@ declare -A NEEDED=(
   [setpriv]=util-linux
   [openssl]=openssl
   [chromium]=chromium
+  [buildah]=buildah
 )
 
 missing=()

@@ -79,7 +79,7 @@ export const METRICS = {
   },
   imanager_node_icmp_rtt_seconds: {
     type: 'gauge',
-    help: 'Round trip time of the last answered ICMP echo request, in seconds.',
+    help: 'Round trip time of the last answered ICMP echo request, in seconds: from kernel timestamps on an ICMP datagram socket; on a raw socket (the fallback), an upper bound that includes event-loop delay.',
     labels: ICMP_LABELS,
   },
   imanager_node_resolution_up: {

@@ -1,24 +1,31 @@
 /**
- * ICMP echo per node, through net-ping's raw sockets. A raw socket needs
- * CAP_NET_RAW, which a hardened pod often lacks; in `auto` mode that costs one
- * warning and the port probes carry on, in `on` mode it stops the start.
+ * ICMP echo per node. For each address family the pinger takes the first socket the
+ * kernel gives it:
  *
- * net-ping is loaded on `open()`, not at import: its native addon must not be able
- * to stop an exporter that runs with ICMP off, or on a platform where it did not build.
+ * 1. an ICMP datagram socket (src/probe/icmp-datagram.ts), which needs no capability,
+ *    only the process's group inside net.ipv4.ping_group_range (one namespaced sysctl,
+ *    on Kubernetes' safe list, covering IPv4 and IPv6); its round trips come from
+ *    kernel timestamps;
+ * 2. else net-ping's raw socket (src/probe/icmp-raw.ts), which needs CAP_NET_RAW.
+ *
+ * Without either, `auto` costs one warning and the port probes carry on; `on` stops
+ * the start. open() logs one line saying which socket it got, or why none.
  */
-import { randomInt } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import type NetPing from 'net-ping';
 import type { Logger } from '../util/log.js';
+import { DatagramPinger } from './icmp-datagram.js';
+import { describe, RawPinger } from './icmp-raw.js';
+import type { IcmpFamily, IcmpFamilyPinger, IcmpSocketKind, PingResult } from './icmp-types.js';
+
+export type { IcmpSocketKind, PingResult } from './icmp-types.js';
 
 export const ICMP_MODES = ['auto', 'on', 'off'] as const;
-/** `auto`: ping where a raw socket may be opened; `on`: refuse to start without; `off`: never. */
+/** `auto`: ping where a socket may be opened; `on`: refuse to start without; `off`: never. */
 export type IcmpMode = (typeof ICMP_MODES)[number];
 
 export interface IcmpPingerOptions {
   readonly mode: IcmpMode;
-  /** Gets the one warning when `auto` finds no raw socket, and raw socket errors. */
+  /** Gets the one line of open() (which socket, or why none), and raw socket errors. */
   readonly logger: Logger;
 }
 
@@ -27,57 +34,40 @@ export interface IcmpStatus {
   readonly enabled: boolean;
   /** Why ICMP is off, or why one family is, for the log and the status page. */
   readonly reason?: string;
+  /** The socket kind in use, when enabled (IPv4's where the families differ). */
+  readonly socket?: IcmpSocketKind;
 }
 
-export interface PingResult {
-  readonly up: boolean;
-  /** Round trip from a monotonic clock, when `up`. */
-  readonly rttSeconds?: number;
-  /** `timeout`, `unreachable`, `icmp disabled`, or the socket's error, when not `up`. */
-  readonly error?: string;
-}
-
-/** Thrown by `open()` in mode `on` when no raw socket can be opened. */
+/** Thrown by `open()` in mode `on` when no ICMP socket can be opened. */
 export class IcmpUnavailableError extends Error {
   readonly code = 'ICMP_UNAVAILABLE';
   constructor(reason: string, options?: ErrorOptions) {
     super(
-      `ICMP mode is "on" but no raw ICMP socket could be opened (${reason}); grant CAP_NET_RAW or set the ICMP mode to "auto" or "off"`,
+      `ICMP mode is "on" but no ICMP socket could be opened (${reason}); put the process's group in net.ipv4.ping_group_range, grant CAP_NET_RAW, or set the ICMP mode to "auto" or "off"`,
       options,
     );
     this.name = 'IcmpUnavailableError';
   }
 }
 
-type NetPingModule = typeof NetPing;
-type Session = NetPing.Session;
-type Family = 4 | 6;
-
 const DISABLED: PingResult = Object.freeze({ up: false, error: 'icmp disabled' });
+const FAMILIES: readonly IcmpFamily[] = [4, 6];
 
-// Every raw ICMP socket on the host sees every echo reply, and net-ping matches
-// replies to sessions by this id. Its default, the pid, is 1 in most containers, so
-// two exporters on one host network would take each other's replies: start at a
-// random id and count up so this process's own sessions never share one either.
-let nextSessionId = randomInt(1, 65535);
-function allocateSessionId(): number {
-  const id = nextSessionId;
-  nextSessionId = (nextSessionId % 65534) + 1;
-  return id;
-}
+/** What one family got: a socket, or why neither kind opened. */
+type Opened =
+  | { readonly pinger: IcmpFamilyPinger; readonly datagramRefused?: string }
+  | { readonly refused: string; readonly cause: unknown };
 
 export class IcmpPinger {
   readonly #options: IcmpPingerOptions;
-  #netPing: NetPingModule | undefined;
-  #v4: Session | undefined;
-  #v6: Session | undefined;
+  readonly #pingers = new Map<IcmpFamily, IcmpFamilyPinger>();
   #status: IcmpStatus | undefined;
 
   constructor(options: IcmpPingerOptions) {
     this.#options = options;
   }
 
-  /** Opens one raw socket per address family. Idempotent: a second call returns the first status. */
+  /** Opens one socket per address family. Idempotent: a second call returns the first status. */
   open(): IcmpStatus {
     if (this.#status !== undefined) return this.#status;
     const { mode, logger } = this.#options;
@@ -86,124 +76,94 @@ export class IcmpPinger {
       return this.#status;
     }
 
-    let netPing: NetPingModule;
-    try {
-      netPing = createRequire(import.meta.url)('net-ping') as NetPingModule;
-    } catch (err) {
-      return this.#refuse(`net-ping did not load: ${describe(err)}`, err);
+    const opened = new Map<IcmpFamily, Opened>();
+    for (const family of FAMILIES) {
+      const result = this.#openFamily(family);
+      opened.set(family, result);
+      if ('pinger' in result) this.#pingers.set(family, result.pinger);
     }
-    this.#netPing = netPing;
+    const v4 = opened.get(4) as Opened;
+    const v6 = opened.get(6) as Opened;
 
-    const v4 = this.#openSession(netPing, 4);
-    const v6 = this.#openSession(netPing, 6);
-    if (!(v4 instanceof Refusal)) this.#v4 = v4;
-    if (!(v6 instanceof Refusal)) this.#v6 = v6;
-
-    if (v4 instanceof Refusal && v6 instanceof Refusal) {
-      const reason = v4.reason === v6.reason ? v4.reason : `IPv4: ${v4.reason}; IPv6: ${v6.reason}`;
-      return this.#refuse(reason, v4.cause);
-    }
-    if (v4 instanceof Refusal || v6 instanceof Refusal) {
-      // A kernel without IPv6 is common and harmless: ping what can be pinged.
+    if ('refused' in v4 && 'refused' in v6) {
       const reason =
-        v4 instanceof Refusal ? `IPv4: ${v4.reason}` : `IPv6: ${(v6 as Refusal).reason}`;
-      logger.warn('ICMP probing works for one address family only', { reason });
-      this.#status = { enabled: true, reason };
+        v4.refused === v6.refused ? v4.refused : `IPv4: ${v4.refused}; IPv6: ${v6.refused}`;
+      this.close();
+      if (mode === 'on') throw new IcmpUnavailableError(reason, { cause: v4.cause });
+      logger.warn('ICMP probing disabled: no ICMP socket', { reason });
+      this.#status = { enabled: false, reason };
       return this.#status;
     }
-    this.#status = { enabled: true };
+
+    const working = 'pinger' in v4 ? v4 : (v6 as Extract<Opened, { pinger: unknown }>);
+    const socket = working.pinger.socket;
+    // Why the datagram socket was refused, when the raw one stood in: the operator's
+    // way to drop CAP_NET_RAW is to set the sysctl.
+    const datagram = working.datagramRefused;
+    const details = { socket, ...(datagram !== undefined && { datagram }) };
+    if ('refused' in v4 || 'refused' in v6) {
+      // A kernel without IPv6 is common and harmless: ping what can be pinged.
+      const reason =
+        'refused' in v4 ? `IPv4: ${v4.refused}` : `IPv6: ${(v6 as { refused: string }).refused}`;
+      logger.warn('ICMP probing works for one address family only', { ...details, reason });
+      this.#status = { enabled: true, reason, socket };
+      return this.#status;
+    }
+    logger.info('ICMP probing enabled', details);
+    this.#status = { enabled: true, socket };
     return this.#status;
   }
 
   /** One echo request. Never rejects. */
   ping(ip: string, timeoutMs: number): Promise<PingResult> {
-    const family = isIP(ip);
-    if (family === 0) return Promise.resolve({ up: false, error: 'not an IP literal' });
-    const session = family === 4 ? this.#v4 : this.#v6;
-    if (session === undefined) return Promise.resolve(DISABLED);
-    const netPing = this.#netPing as NetPingModule;
-
-    return new Promise<PingResult>((resolve) => {
-      const startedAt = performance.now();
-      try {
-        // net-ping reads the session's timeout when it queues a request, so this
-        // sets the timeout of this request only. No retries: one echo per probe.
-        session.timeout = Math.max(1, Math.ceil(timeoutMs));
-        session.pingHost(ip, (error) => {
-          if (error === null) {
-            // net-ping's own sent/rcvd are Dates with millisecond steps: a loopback
-            // echo would read 0. The monotonic clock includes event-loop delay, which
-            // at the scale of ICMP probes (one per node per cycle) is the better trade.
-            resolve({ up: true, rttSeconds: (performance.now() - startedAt) / 1000 });
-          } else {
-            resolve({ up: false, error: pingError(netPing, error) });
-          }
-        });
-      } catch (err) {
-        // pingHost re-creates the raw socket after close(), and that can throw.
-        resolve({ up: false, error: describe(err) });
-      }
-    });
+    const family = ipFamily(ip);
+    if (family === undefined) return Promise.resolve({ up: false, error: 'not an IP literal' });
+    return this.#pingers.get(family)?.ping(ip, timeoutMs) ?? Promise.resolve(DISABLED);
   }
 
-  /** Closes the raw sockets; pings still in flight resolve as not up. */
+  /** Closes the sockets; pings still in flight resolve as not up. */
   close(): void {
-    const sessions = [this.#v4, this.#v6];
-    this.#v4 = undefined;
-    this.#v6 = undefined;
-    for (const session of sessions) session?.close();
+    for (const pinger of this.#pingers.values()) pinger.close();
+    this.#pingers.clear();
   }
 
-  #openSession(netPing: NetPingModule, family: Family): Session | Refusal {
+  #openFamily(family: IcmpFamily): Opened {
+    let datagramRefused: string;
     try {
-      const session = netPing.createSession({
-        networkProtocol: family === 4 ? netPing.NetworkProtocol.IPv4 : netPing.NetworkProtocol.IPv6,
-        retries: 0,
-        sessionId: allocateSessionId(),
-      });
-      session.on('error', (err) => {
-        // raw-socket closes its socket on error and net-ping keeps the dead one;
-        // close() drops it, so the next ping opens a fresh socket.
-        this.#options.logger.warn('ICMP socket failed; reopening on the next ping', {
-          family: `IPv${family}`,
-          err,
-        });
-        session.close();
-      });
-      return session;
+      return { pinger: new DatagramPinger(family) };
+    } catch (err) {
+      datagramRefused = datagramRefusal(err);
+    }
+    try {
+      return { pinger: new RawPinger(family, this.#options.logger), datagramRefused };
     } catch (err) {
       // raw-socket throws synchronously, with no errno code, when socket(2) fails.
-      return new Refusal(describe(err), err);
+      return {
+        refused: `datagram socket: ${datagramRefused}; raw socket: ${rawRefusal(err)}`,
+        cause: err,
+      };
     }
   }
+}
 
-  #refuse(reason: string, cause: unknown): IcmpStatus {
-    this.close();
-    if (this.#options.mode === 'on') {
-      throw new IcmpUnavailableError(reason, cause === undefined ? undefined : { cause });
-    }
-    this.#options.logger.warn('ICMP probing disabled: no raw socket', { reason });
-    this.#status = { enabled: false, reason };
-    return this.#status;
+/** Why the kernel (or the missing addon) refused an ICMP datagram socket. */
+function datagramRefusal(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES') {
+    return `EACCES, net.ipv4.ping_group_range does not include group ${process.getgid?.() ?? '?'}`;
   }
+  if (code === 'MODULE_NOT_FOUND' || code === 'ERR_DLOPEN_FAILED') {
+    return 'the icmp_dgram addon is not built (npm ci builds it)';
+  }
+  return describe(err);
 }
 
-/** Why one family's raw socket could not be opened. */
-class Refusal {
-  constructor(
-    readonly reason: string,
-    readonly cause: unknown,
-  ) {}
+function rawRefusal(err: unknown): string {
+  const reason = describe(err);
+  return reason === 'Operation not permitted' ? `${reason}, needs CAP_NET_RAW` : reason;
 }
 
-function pingError(netPing: NetPingModule, error: Error): string {
-  if (error instanceof netPing.RequestTimedOutError) return 'timeout';
-  if (error instanceof netPing.DestinationUnreachableError) return 'unreachable';
-  return describe(error);
-}
-
-function describe(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code === 'string' && code !== '') return code;
-  return err instanceof Error ? err.message : String(err);
+function ipFamily(ip: string): IcmpFamily | undefined {
+  const family = isIP(ip);
+  return family === 4 || family === 6 ? family : undefined;
 }

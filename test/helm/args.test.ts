@@ -10,9 +10,11 @@ import assert from 'node:assert/strict';
 import { posix } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, type ExporterConfig, loadConfig } from '../../src/config/index.js';
+import { parseWebConfigText } from '../../src/server/web-config.js';
 import {
   byKind,
   type Container,
+  ciFile,
   ciScenarios,
   exporterContainer,
   type Manifest,
@@ -24,11 +26,14 @@ import {
 /** Stands in for the kubelet: the downward-API fields the chart uses. */
 interface Pod {
   readonly nodeName: string;
+  /** status.podIP: on the host network (the daemonset mode), the node's address. */
+  readonly podIP?: string;
   readonly labels: Readonly<Record<string, string>>;
 }
 
 function fieldValue(fieldPath: string, pod: Pod): string {
   if (fieldPath === 'spec.nodeName') return pod.nodeName;
+  if (fieldPath === 'status.podIP') return pod.podIP ?? '';
   const label = /^metadata\.labels\['(.+)'\]$/.exec(fieldPath)?.[1];
   if (label !== undefined) return pod.labels[label] ?? '';
   throw new Error(`the test does not know the downward-API field ${fieldPath}`);
@@ -83,7 +88,7 @@ function podsOf(workload: Manifest): Pod[] {
       labels: { 'apps.kubernetes.io/pod-index': String(ordinal) },
     }));
   }
-  return [{ nodeName: 'worker-1.cluster.example', labels: {} }];
+  return [{ nodeName: 'worker-1.cluster.example', podIP: '198.18.0.21', labels: {} }];
 }
 
 /** What the program makes of a pod's command line; throws ConfigError as the pod would exit. */
@@ -138,16 +143,79 @@ describe('rendered container args, through the program loader', () => {
     assert.equal(config.probe.concurrency, 256);
   });
 
-  it('daemonset: each agent probes from its own node name, with the mesh size', async () => {
+  it('daemonset: each agent probes from its own node name, with the mesh size, listening on its node address', async () => {
     const manifests = await render({ set: ['mode=daemonset', 'daemonset.meshPeers=7'] });
     const [daemonSet] = workloads(manifests);
     assert.ok(daemonSet);
     const config = await startAsPod(daemonSet, manifests, {
       nodeName: 'master-2.example',
+      podIP: '198.18.0.22',
       labels: {},
     });
     assert.equal(config.vantage, 'master-2.example');
     assert.equal(config.meshPeers, 7);
+    assert.deepEqual(config.listen, { host: '198.18.0.22', port: 19101 });
+  });
+
+  it('daemonset on IPv6 nodes: listenHost "[$(POD_IP)]" binds the node address', async () => {
+    const manifests = await render({
+      set: ['mode=daemonset'],
+      setString: ['daemonset.listenHost=[$(POD_IP)]'],
+    });
+    const [daemonSet] = workloads(manifests);
+    assert.ok(daemonSet);
+    const config = await startAsPod(daemonSet, manifests, {
+      nodeName: 'master-2.example',
+      podIP: 'fd00::22',
+      labels: {},
+    });
+    assert.deepEqual(config.listen, { host: 'fd00::22', port: 19101 });
+  });
+
+  it('web-config: the program accepts the rendered web config, and every file it names is mounted from its Secret', async () => {
+    const manifests = await render({ valuesFiles: [ciFile('web-config')] });
+    const [deployment] = workloads(manifests);
+    assert.ok(deployment);
+    const [pod] = podsOf(deployment);
+    assert.ok(pod);
+    const config = await startAsPod(deployment, manifests, pod);
+    assert.equal(config.web.configFile, '/etc/imanager-port-exporter/web/web.yml');
+
+    // Where each Secret key appears in the container's filesystem.
+    const volumes = podSpec(deployment).volumes as unknown as {
+      name: string;
+      secret?: { secretName: string; items?: { key: string; path: string }[] };
+    }[];
+    const secretFiles = new Map<string, { secret: string; key: string }>();
+    for (const mount of exporterContainer(deployment).volumeMounts ?? []) {
+      const secret = volumes.find((volume) => volume.name === mount.name)?.secret;
+      for (const item of secret?.items ?? []) {
+        secretFiles.set(posix.join(mount.mountPath, item.path), {
+          secret: secret?.secretName ?? '',
+          key: item.key,
+        });
+      }
+    }
+    const webSecret = byKind(manifests, 'Secret').find((secret) =>
+      volumes.some((volume) => volume.secret?.secretName === secret.metadata.name),
+    );
+    assert.ok(webSecret, 'the web config Secret is rendered and mounted');
+    const text = (webSecret.stringData as Record<string, string>)['web.yml'] ?? '';
+    const web = parseWebConfigText(text, 'web.yml', '/etc/imanager-port-exporter/web');
+    assert.deepEqual(Object.keys(web.basicAuthUsers), ['prometheus']);
+    assert.equal(web.tls?.clientAuthType, 'RequireAndVerifyClientCert');
+    assert.equal(web.headers['Strict-Transport-Security'], 'max-age=31536000');
+    const files = [web.tls?.cert, web.tls?.key, web.tls?.clientCa].map((source) =>
+      source && 'file' in source ? source.file : undefined,
+    );
+    assert.deepEqual(
+      files.map((file) => (file === undefined ? undefined : secretFiles.get(file))),
+      [
+        { secret: 'ipe-serving-cert', key: 'tls.crt' },
+        { secret: 'ipe-serving-cert', key: 'tls.key' },
+        { secret: 'prometheus-client-ca', key: 'ca.crt' },
+      ],
+    );
   });
 
   it('daemonset: without NODE_NAME the program would refuse to start', async () => {

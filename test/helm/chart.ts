@@ -139,6 +139,12 @@ export interface EnvVar {
   readonly valueFrom?: { readonly fieldRef?: { readonly fieldPath: string } };
 }
 
+export interface HealthProbe {
+  readonly httpGet?: { readonly path: string; readonly port: unknown; readonly scheme?: string };
+  readonly tcpSocket?: { readonly port: unknown };
+  readonly [key: string]: unknown;
+}
+
 export interface Container {
   readonly name: string;
   readonly image: string;
@@ -151,10 +157,9 @@ export interface Container {
     readonly requests?: Record<string, string | number>;
     readonly limits?: Record<string, string | number>;
   };
-  readonly livenessProbe?: { readonly httpGet?: { readonly path: string; readonly port: unknown } };
-  readonly readinessProbe?: {
-    readonly httpGet?: { readonly path: string; readonly port: unknown };
-  };
+  readonly startupProbe?: HealthProbe;
+  readonly livenessProbe?: HealthProbe;
+  readonly readinessProbe?: HealthProbe;
   readonly volumeMounts?: readonly { readonly name: string; readonly mountPath: string }[];
 }
 

@@ -29,7 +29,17 @@ describe('helm lint', () => {
   it('has a scenario for each mode and each monitoring setup', () => {
     assert.deepEqual(
       SCENARIOS.map((scenario) => scenario.name),
-      ['daemonset', 'default', 'external', 'icmp', 'monitoring', 'statefulset'],
+      [
+        'daemonset',
+        'default',
+        'external',
+        'icmp-raw',
+        'icmp',
+        'monitoring',
+        'podmonitor',
+        'statefulset',
+        'web-config',
+      ],
     );
   });
 
@@ -74,7 +84,9 @@ describe('helm template, every scenario', () => {
       assert.equal(workloads(manifests).length, 1, kinds(manifests).join(', '));
       for (const manifest of manifests) {
         if (manifest.kind.startsWith('Cluster')) continue;
-        assert.equal(manifest.metadata.namespace, NAMESPACE, `${manifest.kind} namespace`);
+        // podMonitor.namespace puts the monitor beside Prometheus, as asked.
+        const expected = manifest.kind === 'PodMonitor' ? 'prometheus' : NAMESPACE;
+        assert.equal(manifest.metadata.namespace, expected, `${manifest.kind} namespace`);
       }
     });
   }
@@ -96,16 +108,21 @@ describe('helm template, every scenario', () => {
     assert.match(problems[0] ?? '', /hostNetwrok/);
   });
 
-  it('default: one central Deployment with the Service, ServiceAccount and read-only RBAC', () => {
+  it('default: one central Deployment with the Service, ServiceAccount, read-only RBAC and a NetworkPolicy', () => {
     const manifests = manifestsOf('default');
     assert.deepEqual(manifests.map((manifest) => manifest.kind).sort(), [
       'ClusterRole',
       'ClusterRoleBinding',
       'Deployment',
+      'NetworkPolicy',
       'Pod',
       'Service',
       'ServiceAccount',
     ]);
+    assert.equal(
+      exporterContainer(oneOfKind(manifests, 'Deployment')).image,
+      'ghcr.io/imanager-port-exporter/imanager-port-exporter:0.1.0',
+    );
     const deployment = oneOfKind(manifests, 'Deployment');
     assert.equal((deployment.spec as { replicas: number }).replicas, 1);
     assert.equal(podSpec(deployment).hostNetwork, undefined);
@@ -117,6 +134,11 @@ describe('helm template, every scenario', () => {
   });
 
   it('daemonset: host network, NODE_NAME from spec.nodeName, --vantage=node, every taint tolerated', () => {
+    assert.deepEqual(
+      byKind(manifestsOf('daemonset'), 'NetworkPolicy'),
+      [],
+      'host network: no policy',
+    );
     const daemonSet = oneOfKind(manifestsOf('daemonset'), 'DaemonSet');
     const pod = podSpec(daemonSet);
     assert.equal(pod.hostNetwork, true);
@@ -129,6 +151,12 @@ describe('helm template, every scenario', () => {
     assert.ok(container.args?.includes('--vantage=node'));
     assert.ok(container.args?.includes('--mesh.peers=5'));
     assert.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
+    // Only the node's own address, not every interface of the node.
+    assert.equal(
+      container.env?.find((env) => env.name === 'POD_IP')?.valueFrom?.fieldRef?.fieldPath,
+      'status.podIP',
+    );
+    assert.ok(container.args?.includes('--web.listen-address=$(POD_IP):19101'));
   });
 
   it('statefulset: 3 shards, index from the pod-index label, started in parallel', () => {
@@ -145,17 +173,32 @@ describe('helm template, every scenario', () => {
     assert.ok(container.args?.includes('--shard=$(SHARD_INDEX)/3'));
   });
 
-  it('monitoring: ServiceMonitor with honorLabels, PrometheusRule, dashboards, all with the release label', () => {
+  it('monitoring: ServiceMonitor with its kube-prometheus-stack keys, PrometheusRule, dashboards, all with the release label', () => {
     const manifests = manifestsOf('monitoring');
     const serviceMonitor = oneOfKind(manifests, 'ServiceMonitor');
     const monitorSpec = serviceMonitor.spec as {
-      endpoints: { port: string; path: string; honorLabels: boolean }[];
+      endpoints: Record<string, unknown>[];
       selector: { matchLabels: Record<string, string> };
+      [key: string]: unknown;
     };
-    assert.deepEqual(
-      monitorSpec.endpoints.map((endpoint) => [endpoint.port, endpoint.path, endpoint.honorLabels]),
-      [['http', '/metrics', true]],
-    );
+    // honorLabels false: no exporter label collides with a target label any more.
+    assert.deepEqual(monitorSpec.endpoints, [
+      {
+        port: 'http',
+        path: '/metrics',
+        interval: '30s',
+        scrapeTimeout: '20s',
+        honorLabels: false,
+        scheme: 'http',
+        relabelings: [
+          { sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: 'exporter_pod' },
+        ],
+        metricRelabelings: [{ sourceLabels: ['__name__'], regex: 'nodejs_.*', action: 'drop' }],
+      },
+    ]);
+    assert.equal(monitorSpec.jobLabel, 'app.kubernetes.io/name');
+    assert.deepEqual(monitorSpec.targetLabels, ['app.kubernetes.io/instance']);
+    assert.equal(monitorSpec.sampleLimit, 200000);
     const service = oneOfKind(manifests, 'Service');
     const serviceLabels = service.metadata.labels as Record<string, string>;
     for (const [key, value] of Object.entries(monitorSpec.selector.matchLabels)) {
@@ -179,6 +222,112 @@ describe('helm template, every scenario', () => {
     }
     const policy = oneOfKind(manifests, 'NetworkPolicy');
     assert.deepEqual((policy.spec as { policyTypes: string[] }).policyTypes, ['Ingress']);
+  });
+
+  it('web-config: HTTPS, client certificates and basic auth, mounted from Secrets, scraped with all three', () => {
+    const manifests = manifestsOf('web-config');
+    const deployment = oneOfKind(manifests, 'Deployment');
+    const container = exporterContainer(deployment);
+    assert.ok(
+      container.args?.includes('--web.config.file=/etc/imanager-port-exporter/web/web.yml'),
+    );
+    const endpoint = (oneOfKind(manifests, 'ServiceMonitor').spec as { endpoints: unknown[] })
+      .endpoints[0] as Record<string, unknown>;
+    assert.equal(endpoint.scheme, 'https');
+    assert.deepEqual(endpoint.tlsConfig, {
+      ca: { secret: { name: 'prometheus-client-cert', key: 'ca.crt' } },
+      cert: { secret: { name: 'prometheus-client-cert', key: 'tls.crt' } },
+      keySecret: { name: 'prometheus-client-cert', key: 'tls.key' },
+      serverName: `${FULLNAME}.${NAMESPACE}.svc`,
+    });
+    assert.deepEqual(endpoint.basicAuth, {
+      username: { name: 'ipe-scrape-auth', key: 'username' },
+      password: { name: 'ipe-scrape-auth', key: 'password' },
+    });
+    // Every path needs credentials the kubelet cannot give: the probes only connect.
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
+      const spec = container[probe];
+      assert.deepEqual(spec?.tcpSocket, { port: 'http' }, probe);
+      assert.equal(spec?.httpGet, undefined, probe);
+    }
+    const annotations = oneOfKind(manifests, 'Service').metadata.annotations as Record<
+      string,
+      string
+    >;
+    assert.equal(annotations['prometheus.io/scheme'], 'https');
+  });
+
+  it('podmonitor: a PodMonitor with its keys, the registry, pull secrets, common labels and spread', () => {
+    const manifests = manifestsOf('podmonitor');
+    assert.deepEqual(byKind(manifests, 'ServiceMonitor'), []);
+    const podMonitor = oneOfKind(manifests, 'PodMonitor');
+    assert.equal(podMonitor.metadata.namespace, 'prometheus');
+    const spec = podMonitor.spec as Record<string, unknown>;
+    assert.equal(spec.jobLabel, 'app.kubernetes.io/name');
+    assert.deepEqual(spec.podTargetLabels, ['app.kubernetes.io/instance']);
+    assert.equal(spec.sampleLimit, 200000);
+    assert.deepEqual(spec.namespaceSelector, { matchNames: [NAMESPACE] });
+    const [endpoint] = spec.podMetricsEndpoints as Record<string, unknown>[];
+    assert.equal(endpoint?.port, 'http');
+    assert.equal(endpoint?.scheme, 'http');
+    assert.equal(
+      (podMonitor.metadata.labels as Record<string, string>).release,
+      'kube-prometheus-stack',
+    );
+    for (const manifest of manifests) {
+      assert.equal(
+        (manifest.metadata.labels as Record<string, string> | undefined)?.team,
+        manifest.kind === 'Pod' ? undefined : 'gis-platform',
+        `${manifest.kind} commonLabels`,
+      );
+    }
+    const statefulSet = oneOfKind(manifests, 'StatefulSet');
+    const pod = podSpec(statefulSet);
+    assert.equal(
+      exporterContainer(statefulSet).image,
+      '203.0.113.20:5000/imanager-port-exporter:0.1.0-abc1234',
+    );
+    assert.deepEqual(pod.imagePullSecrets, [{ name: 'imanager-registry' }]);
+    assert.equal((pod.topologySpreadConstraints as unknown[]).length, 1);
+    assert.ok(pod.volumes?.some((volume) => volume.name === 'ca-bundle'));
+    assert.ok(
+      exporterContainer(statefulSet).volumeMounts?.some((mount) => mount.name === 'ca-bundle'),
+    );
+    assert.deepEqual(exporterContainer(statefulSet).env?.at(-1), { name: 'TZ', value: 'UTC' });
+    // The selectors stay the chart's own: commonLabels never change what selects what.
+    assert.equal(
+      (statefulSet.spec as { selector: { matchLabels: Record<string, string> } }).selector
+        .matchLabels.team,
+      undefined,
+    );
+  });
+
+  it('the NetworkPolicy admits the Prometheus Operator pods by default, and the helm test pod', () => {
+    const policy = oneOfKind(manifestsOf('default'), 'NetworkPolicy');
+    const ingress = (policy.spec as { ingress: { from: unknown[]; ports: unknown[] }[] }).ingress;
+    assert.deepEqual(ingress, [
+      {
+        ports: [{ port: 'http', protocol: 'TCP' }],
+        from: [
+          {
+            namespaceSelector: {},
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+          },
+          {
+            podSelector: {
+              matchLabels: {
+                'app.kubernetes.io/instance': 'ipe',
+                'app.kubernetes.io/component': 'test',
+              },
+            },
+          },
+        ],
+      },
+    ]);
+    const testPod = oneOfKind(manifestsOf('default'), 'Pod');
+    const labels = testPod.metadata.labels as Record<string, string>;
+    assert.equal(labels['app.kubernetes.io/component'], 'test');
+    assert.equal(labels['app.kubernetes.io/instance'], 'ipe');
   });
 
   it('external: static nodes from a mounted config file, no RBAC and no API token', () => {
@@ -225,9 +374,61 @@ describe('helm template with --set, as the issue states its acceptance', () => {
 
   it('renders the monitoring objects only when turned on', async () => {
     const manifests = await render({ valuesFiles: [ciFile('default')] });
-    for (const kind of ['ServiceMonitor', 'PrometheusRule', 'NetworkPolicy']) {
+    for (const kind of ['ServiceMonitor', 'PodMonitor', 'PrometheusRule', 'Secret']) {
       assert.deepEqual(byKind(manifests, kind), [], kind);
     }
     assert.deepEqual(byKind(manifests, 'ConfigMap'), []);
+  });
+
+  it('networkPolicy.from empty and no test pod: nobody is admitted, not everybody', async () => {
+    const policy = oneOfKind(
+      await render({ set: ['networkPolicy.from=null', 'tests.enabled=false'] }),
+      'NetworkPolicy',
+    );
+    assert.deepEqual((policy.spec as { ingress: unknown[] }).ingress, []);
+  });
+
+  it('the statefulset mode gets the NetworkPolicy; networkPolicy.enabled=false drops it', async () => {
+    assert.equal(byKind(await render({ set: ['mode=statefulset'] }), 'NetworkPolicy').length, 1);
+    assert.deepEqual(
+      byKind(await render({ set: ['networkPolicy.enabled=false'] }), 'NetworkPolicy'),
+      [],
+    );
+  });
+
+  it('TLS alone: the probes stay httpGet, over HTTPS; the scrape checks the Service name', async () => {
+    const manifests = await render({
+      set: [
+        'webConfig.tls.enabled=true',
+        'webConfig.tls.secretName=ipe-tls',
+        'podMonitor.enabled=true',
+      ],
+    });
+    const container = exporterContainer(oneOfKind(manifests, 'Deployment'));
+    assert.deepEqual(container.livenessProbe?.httpGet, {
+      path: '/-/healthy',
+      port: 'http',
+      scheme: 'HTTPS',
+    });
+    assert.equal(container.readinessProbe?.httpGet?.path, '/-/ready');
+    const endpoint = (oneOfKind(manifests, 'PodMonitor').spec as { podMetricsEndpoints: unknown[] })
+      .podMetricsEndpoints[0] as Record<string, unknown>;
+    assert.equal(endpoint.scheme, 'https');
+    assert.deepEqual(endpoint.tlsConfig, {
+      ca: { secret: { name: 'ipe-tls', key: 'ca.crt' } },
+      serverName: `${FULLNAME}.${NAMESPACE}.svc`,
+    });
+    assert.equal(endpoint.basicAuth, undefined);
+    const problems = (await Promise.all(manifests.map(schemaProblems))).flat();
+    assert.deepEqual(problems, []);
+    assert.deepEqual(unknownFields(manifests), []);
+  });
+
+  it('daemonset.listenHost="" listens on every interface again', async () => {
+    const [daemonSet] = workloads(
+      await render({ set: ['mode=daemonset', 'daemonset.listenHost='] }),
+    );
+    assert.ok(daemonSet);
+    assert.ok(exporterContainer(daemonSet).args?.includes('--web.listen-address=:19101'));
   });
 });

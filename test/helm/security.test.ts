@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import {
   byKind,
+  ciFile,
   ciScenarios,
   exporterContainer,
   FULLNAME,
@@ -117,8 +118,9 @@ describe('RBAC', () => {
 });
 
 describe('pod security', () => {
-  for (const scenario of ciScenarios().filter((candidate) => candidate.name !== 'icmp')) {
-    it(`${scenario.name}: non-root, read-only root filesystem, every capability dropped, ICMP off`, async () => {
+  for (const scenario of ciScenarios().filter((candidate) => candidate.name !== 'icmp-raw')) {
+    const icmp = scenario.name === 'icmp' ? 'on' : 'off';
+    it(`${scenario.name}: non-root, read-only root filesystem, every capability dropped, ICMP ${icmp}`, async () => {
       const [workload] = workloads(await render({ valuesFiles: [scenario.file] }));
       assert.ok(workload);
       const pod = podSpec(workload);
@@ -131,7 +133,7 @@ describe('pod security', () => {
         readOnlyRootFilesystem: true,
         capabilities: { drop: ['ALL'] },
       });
-      assert.ok(container.args?.includes('--probe.icmp=off'));
+      assert.ok(container.args?.includes(`--probe.icmp=${icmp}`));
       assert.ok(
         container.volumeMounts?.some((mount) => mount.mountPath === '/tmp'),
         'a writable /tmp under the read-only root',
@@ -139,11 +141,39 @@ describe('pod security', () => {
     });
   }
 
-  it('icmp: adds NET_RAW and nothing else, runs as uid 0 for it, and asks the program for ICMP', async () => {
-    const scenario = ciScenarios().find((candidate) => candidate.name === 'icmp');
-    assert.ok(scenario);
-    const [workload] = workloads(await render({ valuesFiles: [scenario.file] }));
+  it('icmp: a datagram socket for the pod group through the ping_group_range sysctl, no capability, non-root', async () => {
+    const [workload] = workloads(await render({ valuesFiles: [ciFile('icmp')] }));
     assert.ok(workload);
+    const pod = podSpec(workload);
+    assert.deepEqual(pod.securityContext?.sysctls, [
+      { name: 'net.ipv4.ping_group_range', value: '65534 65534' },
+    ]);
+    assert.equal(pod.securityContext?.runAsGroup, 65534);
+    assert.ok(exporterContainer(workload).args?.includes('--probe.icmp=on'));
+  });
+
+  it('icmp with another pod group: the sysctl names that group', async () => {
+    const [workload] = workloads(
+      await render({ set: ['icmp.enabled=true', 'podSecurityContext.runAsGroup=1000'] }),
+    );
+    assert.ok(workload);
+    assert.deepEqual(podSpec(workload).securityContext?.sysctls, [
+      { name: 'net.ipv4.ping_group_range', value: '1000 1000' },
+    ]);
+  });
+
+  it('icmp in the daemonset mode: no sysctl (host-network pods cannot set it), still non-root', async () => {
+    const [workload] = workloads(await render({ set: ['mode=daemonset', 'icmp.enabled=true'] }));
+    assert.ok(workload);
+    assert.equal(podSpec(workload).securityContext?.sysctls, undefined);
+    assert.equal(exporterContainer(workload).securityContext?.runAsUser, undefined);
+    assert.ok(exporterContainer(workload).args?.includes('--probe.icmp=on'));
+  });
+
+  it('icmp-raw: adds NET_RAW and nothing else, runs as uid 0 for it, and asks the program for ICMP', async () => {
+    const [workload] = workloads(await render({ valuesFiles: [ciFile('icmp-raw')] }));
+    assert.ok(workload);
+    assert.equal(podSpec(workload).securityContext?.sysctls, undefined);
     const container = exporterContainer(workload);
     assert.deepEqual(container.securityContext, {
       allowPrivilegeEscalation: false,
@@ -182,6 +212,20 @@ describe('pod security', () => {
   });
 });
 
+/** The sysctls the baseline (and so restricted) level allows: Kubernetes' safe set. */
+const SAFE_SYSCTLS = [
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+];
+
 /**
  * Where a pod breaks the Pod Security Standard "restricted" (the checks of
  * kubernetes.io/docs/concepts/security/pod-security-standards that a pod spec can fail).
@@ -207,6 +251,9 @@ function restrictedViolations(pod: PodSpec): string[] {
       violations.push(`volume ${volume.name}`);
   }
   const podContext = pod.securityContext ?? {};
+  for (const sysctl of (podContext.sysctls ?? []) as { name: string }[]) {
+    if (!SAFE_SYSCTLS.includes(sysctl.name)) violations.push(`sysctl ${sysctl.name}`);
+  }
   for (const container of pod.containers) {
     const context = container.securityContext ?? {};
     const at = (what: string) => violations.push(`${container.name}: ${what}`);
@@ -228,20 +275,26 @@ function restrictedViolations(pod: PodSpec): string[] {
 }
 
 describe('Pod Security admission', () => {
-  it('the deployment and statefulset modes and the test pod meet the restricted level', async () => {
-    for (const mode of ['deployment', 'statefulset']) {
-      const manifests = await render({ set: [`mode=${mode}`] });
+  it('the deployment and statefulset modes, with and without ICMP, and the test pod meet the restricted level', async () => {
+    for (const set of [
+      ['mode=deployment'],
+      ['mode=statefulset'],
+      ['mode=deployment', 'icmp.enabled=true'],
+      ['mode=statefulset', 'icmp.enabled=true'],
+    ]) {
+      const mode = set.join(',');
+      const manifests = await render({ set });
       for (const manifest of [...workloads(manifests), ...byKind(manifests, 'Pod')]) {
         assert.deepEqual(restrictedViolations(podSpec(manifest)), [], `${mode}: ${manifest.kind}`);
       }
     }
   });
 
-  it('the daemonset mode needs privileged for the host network, and ICMP for NET_RAW and uid 0', async () => {
+  it('the daemonset mode needs privileged for the host network, and raw-socket ICMP for NET_RAW and uid 0', async () => {
     const [agent] = workloads(await render({ set: ['mode=daemonset'] }));
     assert.ok(agent);
     assert.deepEqual(restrictedViolations(podSpec(agent)), ['hostNetwork']);
-    const [pinger] = workloads(await render({ set: ['icmp.enabled=true'] }));
+    const [pinger] = workloads(await render({ set: ['icmp.enabled=true', 'icmp.socket=raw'] }));
     assert.ok(pinger);
     assert.deepEqual(restrictedViolations(podSpec(pinger)), [
       'exporter: capabilities.add',

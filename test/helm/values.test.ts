@@ -77,6 +77,36 @@ describe('values.schema.json rejects wrong types', () => {
         says: /\/discovery\/mode/,
       },
       {
+        name: 'icmp.socket: an unknown kind',
+        options: { set: ['icmp.socket=packet'] },
+        says: /\/icmp\/socket.*datagram.*raw/,
+      },
+      {
+        name: 'webConfig.tls.clientAuthType: an unknown type',
+        options: { set: ['webConfig.tls.clientAuthType=RequireClientCert'] },
+        says: /\/webConfig\/tls\/clientAuthType/,
+      },
+      {
+        name: 'webConfig.basicAuth.users: a password where a bcrypt hash belongs',
+        options: { set: ['webConfig.basicAuth.users.prometheus=secret'] },
+        says: /\/webConfig\/basicAuth\/users\/prometheus.*does not match pattern/,
+      },
+      {
+        name: 'image.registry: a URL, not a host',
+        options: { set: ['image.registry=https://registry.local:5000'] },
+        says: /\/image\/registry.*does not match pattern/,
+      },
+      {
+        name: 'serviceMonitor.sampleLimit: -1',
+        options: { set: ['serviceMonitor.sampleLimit=-1'] },
+        says: /\/serviceMonitor\/sampleLimit/,
+      },
+      {
+        name: 'a misspelt podMonitor key',
+        options: { set: ['podMonitor.targetLabels={a}'] },
+        says: /\/podMonitor.*additional properties 'targetLabels' not allowed/,
+      },
+      {
         name: 'logLevel: trace',
         options: { set: ['logLevel=trace'] },
         says: /\/logLevel/,
@@ -108,6 +138,40 @@ describe('the chart refuses combinations that cannot work', () => {
     assert.match(
       await refusal({ set: ['vantage=external'] }),
       /vantage external: set discovery.mode to static/,
+    );
+  });
+
+  it('a ServiceMonitor and a PodMonitor at once', async () => {
+    assert.match(
+      await refusal({ set: ['serviceMonitor.enabled=true', 'podMonitor.enabled=true'] }),
+      /choose one; with both, Prometheus scrapes every pod twice/,
+    );
+  });
+
+  it('TLS without the certificate Secret', async () => {
+    assert.match(
+      await refusal({ set: ['webConfig.tls.enabled=true'] }),
+      /webConfig.tls.enabled: name the kubernetes.io\/tls Secret/,
+    );
+  });
+
+  it('credentials for Prometheus with no user for the exporter to check', async () => {
+    assert.match(
+      await refusal({ set: ['webConfig.basicAuth.secretName=scrape-auth'] }),
+      /webConfig.basicAuth.secretName: Prometheus would send credentials the exporter does not check/,
+    );
+  });
+
+  it('client certificates required, with none for Prometheus', async () => {
+    assert.match(
+      await refusal({
+        set: [
+          'webConfig.tls.enabled=true',
+          'webConfig.tls.secretName=ipe-tls',
+          'webConfig.tls.clientAuthType=RequireAndVerifyClientCert',
+        ],
+      }),
+      /clientAuthType RequireAndVerifyClientCert: Prometheus needs a client certificate/,
     );
   });
 
