@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tests use real parts that npm cannot bring: promtool and Prometheus, a node
 # exporter, nmap to check our verdicts, nftables and iproute2 for test hosts with a
-# firewall, and Chromium for the status page. As root they are installed from
+# firewall, dnsmasq as the network test bed's resolver, python3 for its listeners and
+# reference connect(), and Chromium for the status page. As root they are installed from
 # Debian when missing; otherwise we stop and name what to install.
 set -euo pipefail
 
@@ -14,6 +15,8 @@ declare -A NEEDED=(
   [nmap]=nmap
   [nft]=nftables
   [ip]=iproute2
+  [dnsmasq]=dnsmasq-base
+  [python3]=python3
   [setpriv]=util-linux
   [openssl]=openssl
   [chromium]=chromium
