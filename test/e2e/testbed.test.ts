@@ -55,6 +55,8 @@ describe('test bed table (no network)', () => {
     }).map((target) => `${target.node} ${target.address}:${target.port}`);
     const expected = new Set(targets.map((t) => `${t.node} ${t.address}:${t.port}`));
     assert.deepEqual(planned.sort(), [...expected].sort());
+    const extra = exporterConfigText(layout, { sections: { kubernetesVersion: '1.28' } });
+    assert.equal(parseConfigText(extra.text, 'extra.yml').kubernetesVersion, '1.28');
     // A subset names only its own nodes.
     const some = exporterConfigText(layout, { nodes: (node) => node.name.startsWith('basic') });
     assert.deepEqual(
@@ -181,15 +183,15 @@ describe('the test bed, against connect() and nmap', {
       `13 rejects at once were not rate-limited: ${JSON.stringify(ratelimit.afterUnpaced)}`,
     );
     // ...and no paced reference was.
-    const heldBack = hostNames.filter((name) => {
-      const from =
-        name === 'ratelimit' ? { ...start, ipv4: ratelimit.afterUnpaced.ipv4 } : before.get(name);
-      return JSON.stringify(after.get(name)) !== JSON.stringify(from);
-    });
+    const expectedAfter = (name: string) =>
+      name === 'ratelimit' ? { ...start, ipv4: ratelimit.afterUnpaced.ipv4 } : before.get(name);
+    const heldBack = hostNames.filter(
+      (name) => JSON.stringify(after.get(name)) !== JSON.stringify(expectedAfter(name)),
+    );
     assert.deepEqual(
       heldBack.map(
         (name) =>
-          `${name} ${JSON.stringify(before.get(name))} -> ${JSON.stringify(after.get(name))}`,
+          `${name}: ${JSON.stringify(expectedAfter(name))} expected, ${JSON.stringify(after.get(name))} counted`,
       ),
       [],
       'the ICMP rate limit held back answers to paced references',
@@ -210,6 +212,65 @@ describe('the test bed, against connect() and nmap', {
         } finally {
           prober.close();
         }
+      },
+    );
+
+    await t.test(
+      'the full queue is a listener whose accept queue is over its backlog (ss)',
+      async () => {
+        const basic = bed.hosts.get('basic')?.netns;
+        assert.ok(basic);
+        const { stdout } = await basic.exec('ss', ['-Hltn', 'sport = :7004']);
+        const queues = stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/))
+          .map(([state, recvQ, sendQ, local]) => ({
+            state,
+            local,
+            queued: Number(recvQ),
+            backlog: Number(sendQ),
+          }));
+        assert.deepEqual(queues.map((queue) => queue.local).sort(), [
+          '198.18.0.10:7004',
+          '[fd00:7e57::10]:7004',
+        ]);
+        for (const queue of queues) {
+          // Linux drops a SYN once the queue holds more than the backlog (sk_acceptq_is_full).
+          assert.ok(
+            queue.state === 'LISTEN' && queue.queued > queue.backlog,
+            JSON.stringify(queue),
+          );
+        }
+      },
+    );
+
+    // After the references: nmap's echo to the dead address would start a neighbour
+    // resolution that their connects then only join.
+    await t.test(
+      'every host answers ICMP echo, and no address without a host does (nmap -sn -PE)',
+      async () => {
+        const ips = [...new Set(bed.targets.map((target) => target.ip))];
+        const upByTable = bed.targets.filter((target) => target.hostUp).map((target) => target.ip);
+        const up = new Set<string>();
+        for (const family of [4, 6]) {
+          const list = ips.filter((ip) => ip.includes(':') === (family === 6));
+          const { stdout } = await bed.vantage.exec('nmap', [
+            ...(family === 6 ? ['-6'] : []),
+            '-sn',
+            '-PE',
+            '--disable-arp-ping',
+            '-n',
+            '--reason',
+            '-oX',
+            '-',
+            ...list,
+          ]);
+          const pattern =
+            /<status state="up" reason="echo-reply"[^>]*\/>\s*<address addr="([^"]+)"/g;
+          for (const [, ip] of stdout.matchAll(pattern)) up.add(ip as string);
+        }
+        assert.deepEqual([...up].sort(), [...new Set(upByTable)].sort());
       },
     );
   });

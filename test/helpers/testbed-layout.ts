@@ -692,6 +692,8 @@ export function dnsmasqArgs(
 export interface ExporterConfigOptions {
   /** Which nodes to name; default every node. */
   readonly nodes?: (node: BedNode) => boolean;
+  /** More top-level sections, written as given (a key the schema gains, such as ipFamilies). */
+  readonly sections?: Readonly<Record<string, unknown>>;
 }
 
 /** Custom port ids: `bed-7000` for worker nodes, `bed-registry-7000` for the registry node. */
@@ -715,6 +717,7 @@ export function exporterConfigText(
     nodes.some((node) => node.group === group),
   );
   const document = {
+    ...options.sections,
     nodes: nodes.map((node) => ({
       name: node.name,
       address: node.address,

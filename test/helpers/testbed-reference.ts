@@ -210,8 +210,10 @@ class IcmpBucket {
 }
 
 // The kernel allows a burst of 6 (XRLIM_BURST_FACTOR) and one more per ratelimit; the
-// bucket allows 5, and one per 1.1 ratelimits.
-const BUCKET_BURST = 5;
+// bucket allows 3, and one per 1.1 ratelimits. The 3 the kernel keeps in reserve absorb
+// probes that a busy machine starts late and so together (the prober is a process of
+// its own: the bucket paces when probes are asked for, not when their SYN leaves).
+const BUCKET_BURST = 3;
 const BUCKET_SLACK = 1.1;
 const ICMP_COST: Readonly<Record<Family, number>> = { 4: 1, 6: 2 };
 
@@ -228,8 +230,9 @@ export interface ReferenceOptions {
 
 /**
  * A connect() and an nmap verdict for every target, each (IP, port) probed once.
- * Probes of different IPs run in parallel; on one IP, those answered without ICMP run
- * at once, the ICMP-answered ones one bucket token at a time.
+ * Probes of different IPs run in parallel; on one IP the connects first, then nmap,
+ * and in each those answered without ICMP at once, the ICMP-answered ones one bucket
+ * token at a time.
  */
 export async function measureReferences(
   vantage: Netns,
@@ -241,7 +244,7 @@ export async function measureReferences(
   const paced = options.paced ?? true;
   const withNmap = options.nmap ?? true;
   const prober = new ReferenceProber(vantage);
-  const connects = new Map<string, ConnectReference>();
+  const connected = new Map<string, ConnectReference>();
   const nmaps = new Map<string, NmapReference>();
   const key = (ip: string, port: number) => `${ip}|${port}`;
   const lanes = new Map<string, BedTarget[]>();
@@ -258,7 +261,6 @@ export async function measureReferences(
       (family === 4 ? icmpRateLimitMs.ipv4 : icmpRateLimitMs.ipv6) * BUCKET_SLACK,
     );
     const cost = ICMP_COST[family];
-    const jobs: Promise<void>[] = [];
     const connect = (target: BedTarget) =>
       prober
         .connect(ip, target.port, {
@@ -266,7 +268,7 @@ export async function measureReferences(
           ...(options.source && { source: options.source }),
         })
         .then((reference) => {
-          connects.set(key(ip, target.port), reference);
+          connected.set(key(ip, target.port), reference);
         });
     const scan = (ports: number[]) =>
       nmapScan(vantage, ip, ports).then((verdicts) => {
@@ -274,19 +276,22 @@ export async function measureReferences(
       });
     const quiet = lane.filter((target) => !paced || !target.icmp);
     const loud = lane.filter((target) => paced && target.icmp);
-    for (const target of quiet) jobs.push(connect(target));
-    if (withNmap && quiet.length > 0) jobs.push(scan(quiet.map((target) => target.port)));
+    // connect() first, then nmap, so that neither's timing includes the other's work
+    // (nmap's first SYN to a dead address would start the neighbour resolution that
+    // the connect then only joins).
+    const connects = quiet.map(connect);
     for (const target of loud) {
       await bucket.take(cost);
-      jobs.push(connect(target));
+      connects.push(connect(target));
     }
-    if (withNmap) {
-      for (const target of loud) {
-        await bucket.take(cost);
-        jobs.push(scan([target.port]));
-      }
+    await Promise.all(connects);
+    if (!withNmap) return;
+    const scans = quiet.length > 0 ? [scan(quiet.map((target) => target.port))] : [];
+    for (const target of loud) {
+      await bucket.take(cost);
+      scans.push(scan([target.port]));
     }
-    await Promise.all(jobs);
+    await Promise.all(scans);
   };
 
   try {
@@ -295,7 +300,7 @@ export async function measureReferences(
     prober.close();
   }
   return targets.map((target) => {
-    const connect = connects.get(key(target.ip, target.port)) as ConnectReference;
+    const connect = connected.get(key(target.ip, target.port)) as ConnectReference;
     const nmap = nmaps.get(key(target.ip, target.port));
     return { target, connect, ...(nmap && { nmap }) };
   });

@@ -143,6 +143,7 @@ export async function createTestbed(spec: TestbedSpec = {}): Promise<Testbed> {
     made.push(ns);
     return ns;
   };
+  const agents = new Map<string, HostAgent>();
   const closeAll = () => Promise.all(made.map((ns) => ns.close()));
   try {
     // The first createNetns sweeps stale namespaces: the others wait for it.
@@ -178,7 +179,6 @@ export async function createTestbed(spec: TestbedSpec = {}): Promise<Testbed> {
     await Promise.all(members.map((member, i) => plugIn(lan, member.netns, i, member.addresses)));
     await routeVantage(vantage);
 
-    const agents = new Map<string, HostAgent>();
     await Promise.all(
       layout.hosts.map(async (host) => {
         const netns = hosts.get(host.name)?.netns as Netns;
@@ -193,9 +193,17 @@ export async function createTestbed(spec: TestbedSpec = {}): Promise<Testbed> {
     const resolverHost = layout.hosts.find((host) => host.name === RESOLVER_HOST) as HostLayout;
     const resolverNetns = hosts.get(RESOLVER_HOST)?.netns as Netns;
     const resolverIp = resolverHost.ipv4 as string;
-    const dnsmasq = resolverNetns.spawn('dnsmasq', dnsmasqArgs(resolverHost, layout.dnsNames), {
-      timeoutMs: lifetimeMs,
-    });
+    const dnsmasq = await startAgent(
+      resolverNetns,
+      resolverHost,
+      {
+        listen: [],
+        fullQueue: [],
+        run: ['dnsmasq', ...dnsmasqArgs(resolverHost, layout.dnsNames)],
+      },
+      lifetimeMs,
+    );
+    agents.set(RESOLVER_HOST, dnsmasq);
     const hostsFile = await vantage.etcFile('hosts', hostsFileText(layout.hostsFileNames));
     const resolvConf = await vantage.etcFile(
       'resolv.conf',
@@ -248,12 +256,14 @@ export async function createTestbed(spec: TestbedSpec = {}): Promise<Testbed> {
       async close() {
         if (closed) return;
         closed = true;
-        for (const agent of agents.values()) agent.child.stdin?.end();
+        // Asked first, so that each stops what it started; then whatever is left is killed.
+        await Promise.all([...agents.values()].map((agent) => agent.stop()));
         await closeAll();
       },
     };
     return bed;
   } catch (err) {
+    await Promise.all([...agents.values()].map((agent) => agent.stop()));
     await closeAll();
     throw err;
   }
@@ -315,15 +325,28 @@ async function routeVantage(vantage: Netns): Promise<void> {
 
 interface HostAgent {
   readonly child: ChildProcess;
+  /** Its exit once it exited, and its stderr so far. */
+  report(): string;
   /** Sends one command and resolves with its answer line. */
   command(line: string): Promise<string>;
+  /** Closes its stdin and waits (a few seconds at most) for it to stop what it started. */
+  stop(): Promise<void>;
 }
+
+interface AgentSpec {
+  readonly listen: readonly (readonly [string, number])[];
+  readonly fullQueue: readonly (readonly [string, number])[];
+  /** A server to run beside the listeners, stopped with them. */
+  readonly run?: readonly string[];
+}
+
+const STOP_TIMEOUT_MS = 5_000;
 
 /** Starts test/fixtures/testbed-host.py in the host; resolves once it printed `ready`. */
 async function startAgent(
   netns: Netns,
   host: HostLayout,
-  listeners: ReturnType<typeof listenersOf>,
+  listeners: AgentSpec,
   lifetimeMs: number,
 ): Promise<HostAgent> {
   const child = netns.spawn(
@@ -359,10 +382,22 @@ async function startAgent(
     });
   });
   lines.on('line', (line) => waiting.shift()?.(line));
+  let exit: string | undefined;
+  const closed = new Promise<void>((resolve) =>
+    child.once('close', (code, signal) => {
+      exit = `exited (${code ?? signal})`;
+      resolve();
+    }),
+  );
   await ready;
   let queue = Promise.resolve('');
   return {
     child,
+    report: () => [exit, stderr.trim()].filter(Boolean).join(': '),
+    async stop() {
+      child.stdin?.end();
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS))]);
+    },
     command(line) {
       // One at a time: answers come back in order.
       queue = queue.then(
@@ -400,21 +435,13 @@ async function listenerCommand(
 /** Resolves once the vantage's resolver answers for `name` (dnsmasq binds before it answers). */
 async function waitForResolver(
   vantage: Netns,
-  dnsmasq: ChildProcess,
+  dnsmasq: HostAgent,
   name: string | undefined,
 ): Promise<void> {
-  let exited: string | undefined;
-  let stderr = '';
-  dnsmasq.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  dnsmasq.once('close', (code) => {
-    exited = `dnsmasq exited (${code}): ${stderr.trim()}`;
-  });
-  const probe = name ?? `localhost`;
+  const probe = name ?? 'localhost';
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (let attempt = 0; attempt < 150 && Date.now() < deadline; attempt++) {
-    if (exited) throw new Error(`testbed: ${exited}`);
+    if (dnsmasq.child.exitCode !== null || dnsmasq.child.signalCode !== null) break;
     const answered = await vantage.exec('getent', ['ahosts', probe]).then(
       () => true,
       () => false,
@@ -422,9 +449,7 @@ async function waitForResolver(
     if (answered) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(
-    `testbed: the resolver did not answer for ${probe} within ${READY_TIMEOUT_MS} ms: ${stderr.trim()}`,
-  );
+  throw new Error(`testbed: the resolver did not answer for ${probe}: ${dnsmasq.report()}`);
 }
 
 async function readRateLimits(netns: Netns): Promise<{ ipv4: number; ipv6: number }> {
