@@ -138,8 +138,7 @@ describe('the test bed, against connect() and nmap', {
 
     const [rows, ratelimit] = await Promise.all([
       measureReferences(
-        bed.vantage,
-        bed.icmpRateLimitMs,
+        bed,
         bed.targets.filter((x) => !limited(x)),
       ),
       (async () => {
@@ -147,18 +146,14 @@ describe('the test bed, against connect() and nmap', {
         // (the kernel's buckets are per peer): what the limit does to a prober that
         // starts every probe together. Then the paced references, from the usual source.
         const rejected = bed.targets.filter((x) => limited(x) && x.icmp);
-        const unpaced = await measureReferences(bed.vantage, bed.icmpRateLimitMs, rejected, {
+        const unpaced = await measureReferences(bed, rejected, {
           paced: false,
           nmap: false,
           source: bed.vantageAddresses.secondIpv4,
           connectTimeoutSeconds: 20,
         });
         const afterUnpaced = await bed.rateLimited('ratelimit');
-        const paced = await measureReferences(
-          bed.vantage,
-          bed.icmpRateLimitMs,
-          bed.targets.filter(limited),
-        );
+        const paced = await measureReferences(bed, bed.targets.filter(limited));
         return { unpaced, afterUnpaced, paced };
       })(),
     ]);

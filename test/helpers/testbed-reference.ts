@@ -12,7 +12,7 @@
  * socket and is dropped (TcpExtLockDroppedIcmps): the error comes with the SYN
  * retransmitted 1 s later, so each IPv6 probe counts two ICMP errors.
  *
- *   const rows = await measureReferences(bed.vantage, bed.icmpRateLimitMs, bed.targets);
+ *   const rows = await measureReferences(bed, bed.targets);
  *   for (const row of rows) assert.equal(row.connect.outcome, row.target.connect, row.target.id);
  *   for (const line of formatReferenceTable(rows)) t.diagnostic(line);
  */
@@ -20,6 +20,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Netns } from './netns.js';
 import { collect } from './node-child.js';
+import type { Testbed } from './testbed.js';
 import type { BedTarget, Family } from './testbed-layout.js';
 
 export interface ConnectReference {
@@ -235,11 +236,11 @@ export interface ReferenceOptions {
  * token at a time.
  */
 export async function measureReferences(
-  vantage: Netns,
-  icmpRateLimitMs: { readonly ipv4: number; readonly ipv6: number },
+  bed: Pick<Testbed, 'vantage' | 'icmpRateLimitMs'>,
   targets: readonly BedTarget[],
   options: ReferenceOptions = {},
 ): Promise<ReferenceRow[]> {
+  const { vantage, icmpRateLimitMs } = bed;
   const timeoutSeconds = options.connectTimeoutSeconds ?? 10;
   const paced = options.paced ?? true;
   const withNmap = options.nmap ?? true;

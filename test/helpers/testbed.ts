@@ -243,7 +243,7 @@ export async function createTestbed(spec: TestbedSpec = {}): Promise<Testbed> {
       },
       closeListener: (ip, port) => listenerCommand(agents, 'close', ip, port),
       openListener: (ip, port) => listenerCommand(agents, 'listen', ip, port),
-      rateLimited: (name) => {
+      async rateLimited(name) {
         const host = hosts.get(name);
         if (!host) throw new Error(`testbed: no host ${name}`);
         return readRateLimited(host.netns);
