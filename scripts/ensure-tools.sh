@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The tests use real parts that npm cannot bring: promtool and Prometheus, a node
 # exporter, nmap to check our verdicts, nftables and iproute2 for test hosts with a
-# firewall, Chromium for the status page, and buildah for `npm run image`. As root
-# they are installed from Debian when missing; otherwise we stop and name what to
-# install.
+# firewall, dnsmasq as the network test bed's resolver, python3 for its listeners and
+# reference connect(), Chromium for the status page, and buildah for `npm run image`.
+# As root they are installed from Debian when missing; otherwise we stop and name what
+# to install.
 set -euo pipefail
 
 # command -> Debian package that provides it
@@ -15,6 +16,8 @@ declare -A NEEDED=(
   [nmap]=nmap
   [nft]=nftables
   [ip]=iproute2
+  [dnsmasq]=dnsmasq-base
+  [python3]=python3
   [setpriv]=util-linux
   [openssl]=openssl
   [chromium]=chromium

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createNetns } from './netns.js';
@@ -87,23 +88,67 @@ describe('createNetns', { timeout: 60_000 }, () => {
     assert.ok(!(await namespaces()).includes(ns.name));
   });
 
-  test('a process that exits without close() still deletes its namespace', async () => {
-    const { code, stdout, stderr } = await runNode(FIXTURE, ['leave-open']);
-    assert.equal(code, 0, stderr);
-    const { name } = JSON.parse(stdout) as { name: string };
-    assert.match(name, /^ipe-test-fixture-\d+-1$/);
-    assert.ok(!(await namespaces()).includes(name));
+  test('spawn runs any command inside; nft loads a script there only', async (t) => {
+    const ns = await createNetns('helper-spawn-any');
+    t.after(() => ns.close());
+    const { code, stdout } = await collect(ns.spawn('ip', ['-o', 'link', 'show']));
+    assert.equal(code, 0);
+    assert.match(stdout, /^1: lo: /);
+    assert.doesNotMatch(stdout, /^2: /m);
+    await ns.nft(
+      'table inet ipe_spawn_any {\n  chain input {\n' +
+        '    type filter hook input priority filter; policy accept;\n  }\n}\n',
+    );
+    assert.match((await ns.exec('nft', ['list', 'tables'])).stdout, /table inet ipe_spawn_any/);
+    const host = await execFileAsync('nft', ['list', 'tables'], { timeout: 10_000 });
+    assert.doesNotMatch(host.stdout, /ipe_spawn_any/);
+    await assert.rejects(ns.nft('table inet {\n'), /nft -f - failed/);
   });
 
-  test('namespaces left by a killed run (its pid gone) are swept on the next start', async (t) => {
+  test('etcFile is what commands in the namespace see as /etc/FILE; close deletes it', async () => {
+    const ns = await createNetns('helper-etc');
+    const text = '127.0.0.1\tlocalhost\n198.18.0.9\tetc-file.bed.test\n';
+    const path = await ns.etcFile('hosts', text);
+    assert.equal(path, `/etc/netns/${ns.name}/hosts`);
+    assert.equal(readFileSync(path, 'utf8'), text);
+    const inside = await ns.exec('getent', ['hosts', 'etc-file.bed.test']);
+    assert.match(inside.stdout, /^198\.18\.0\.9\s+etc-file\.bed\.test$/m);
+    const { stdout } = await collect(ns.spawn('cat', ['/etc/hosts']));
+    assert.equal(stdout, text);
+    // The host's own /etc/hosts is untouched.
+    assert.doesNotMatch(readFileSync('/etc/hosts', 'utf8'), /etc-file\.bed\.test/);
+    for (const bad of ['', '../passwd', 'a/b', '.hidden']) {
+      await assert.rejects(ns.etcFile(bad, ''), /plain file name/, bad);
+    }
+    await ns.close();
+    assert.ok(!existsSync(`/etc/netns/${ns.name}`));
+  });
+
+  test('a process that exits without close() still deletes its namespace and its /etc files', async () => {
+    const { code, stdout, stderr } = await runNode(FIXTURE, ['leave-open']);
+    assert.equal(code, 0, stderr);
+    const { name, etc } = JSON.parse(stdout) as { name: string; etc: string };
+    assert.match(name, /^ipe-test-fixture-\d+-1$/);
+    assert.equal(etc, `/etc/netns/${name}/hosts`);
+    assert.ok(!(await namespaces()).includes(name));
+    assert.ok(!existsSync(`/etc/netns/${name}`));
+  });
+
+  test('namespaces and /etc files left by a killed run (its pid gone) are swept on the next start', async (t) => {
     // A pid that is certainly gone: a child that has exited.
     const gone = (await execFileAsync('sh', ['-c', 'echo $$'])).stdout.trim();
     const stale = `ipe-test-stale-${gone}-1`;
     await execFileAsync('ip', ['netns', 'add', stale]);
-    t.after(() => execFileAsync('ip', ['netns', 'del', stale]).catch(() => undefined));
+    mkdirSync(`/etc/netns/${stale}`, { recursive: true });
+    writeFileSync(`/etc/netns/${stale}/hosts`, '');
+    t.after(async () => {
+      await execFileAsync('ip', ['netns', 'del', stale]).catch(() => undefined);
+      rmSync(`/etc/netns/${stale}`, { recursive: true, force: true });
+    });
     const { code, stderr } = await runNode(FIXTURE, ['create']);
     assert.equal(code, 0, stderr);
     assert.ok(!(await namespaces()).includes(stale));
+    assert.ok(!existsSync(`/etc/netns/${stale}`));
   });
 
   test('without root it fails, saying root is needed, and creates nothing', async () => {

@@ -13,9 +13,17 @@
  *   t.after(() => ns.close());
  *   await ns.dropTcp('127.0.0.1', 8080);
  *   const result = await ns.runNode('test/fixtures/probe-once.ts', ['127.0.0.1', '8080', '200']);
+ *
+ * Files for the namespace's own /etc (`etcFile('hosts', ...)`) go to /etc/netns/NAME/,
+ * which `ip netns exec` bind-mounts over /etc for every command it starts there; they
+ * are deleted with the namespace. test/helpers/testbed.ts builds a whole network of
+ * these namespaces on a bridge.
  */
 import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import {
   type ChildResult,
   collect,
@@ -40,6 +48,18 @@ export interface Netns {
     args?: readonly string[],
     options?: NodeChildOptions,
   ): Promise<ChildResult>;
+  /**
+   * Starts `ip netns exec NAME COMMAND ARGS...` (any program: python3, dnsmasq, nmap),
+   * with the deadline and stdin of `options`. Killed by `close()` if still running.
+   */
+  spawn(command: string, args?: readonly string[], options?: NodeChildOptions): ChildProcess;
+  /** Loads an nft script (`nft -f -`) inside the namespace. */
+  nft(script: string): Promise<void>;
+  /**
+   * Writes /etc/netns/NAME/FILE, which commands started in the namespace see as
+   * /etc/FILE (hosts, resolv.conf). Returns the path written; `close()` deletes it.
+   */
+  etcFile(file: string, text: string): Promise<string>;
   /** Drops TCP SYNs to ip:port on arrival, like a firewall: a connect there times out. */
   dropTcp(ip: string, port: number): Promise<void>;
   /** Drops ICMP (v4 or v6) echo requests to ip on arrival: a ping there times out. */
@@ -59,6 +79,8 @@ export interface Netns {
 const MARKER = 'ipe-test';
 const COMMAND_TIMEOUT_MS = 10_000;
 const NFT_TABLE = 'ipe_test';
+// Where `ip netns exec` looks for a namespace's own /etc files.
+const ETC_NETNS = '/etc/netns';
 
 let counter = 0;
 const live = new Set<string>();
@@ -106,22 +128,38 @@ export async function createNetns(prefix: string): Promise<Netns> {
     await nft(name, `add rule inet ${NFT_TABLE} input ${match} drop\n`);
   };
 
+  let etcWritten = false;
+  const spawnTracked = (argv: readonly string[], options: NodeChildOptions): ChildProcess => {
+    const child = spawnWithDeadline(['ip', 'netns', 'exec', name, ...argv], options);
+    children.add(child);
+    child.once('close', () => children.delete(child));
+    return child;
+  };
+
   const netns: Netns = {
     name,
     exec: (cmd, args = []) => run('ip', ['netns', 'exec', name, cmd, ...args]),
     spawnNode(scriptPath, args = [], options = {}) {
-      const argv = [
-        'ip',
-        'netns',
-        'exec',
-        name,
-        ...(options.wrapper ?? []),
-        ...nodeArgv(scriptPath, args),
-      ];
-      const child = spawnWithDeadline(argv, options);
-      children.add(child);
-      child.once('close', () => children.delete(child));
-      return child;
+      return spawnTracked([...(options.wrapper ?? []), ...nodeArgv(scriptPath, args)], options);
+    },
+    spawn(command, args = [], options = {}) {
+      return spawnTracked([...(options.wrapper ?? []), command, ...args], options);
+    },
+    async nft(script) {
+      await nft(name, script);
+    },
+    async etcFile(file, text) {
+      if (file === '' || file.includes('/') || file.startsWith('.')) {
+        throw new Error(
+          `etcFile: expected a plain file name such as hosts, got ${JSON.stringify(file)}`,
+        );
+      }
+      const dir = join(ETC_NETNS, name);
+      await mkdir(dir, { recursive: true });
+      etcWritten = true;
+      const path = join(dir, file);
+      await writeFile(path, text);
+      return path;
     },
     runNode(scriptPath, args = [], options = {}) {
       return collect(netns.spawnNode(scriptPath, args, options));
@@ -173,6 +211,7 @@ export async function createNetns(prefix: string): Promise<Netns> {
       }
       await Promise.all(exits);
       await run('ip', ['netns', 'del', name]);
+      if (etcWritten) await rm(join(ETC_NETNS, name), { recursive: true, force: true });
       live.delete(name);
     },
   };
@@ -240,11 +279,15 @@ function installExitHook(): void {
       } catch {
         // Nothing more can be done while exiting.
       }
+      rmSync(join(ETC_NETNS, name), { recursive: true, force: true });
     }
   });
 }
 
-/** Deletes namespaces that runs killed with SIGKILL left behind (their pid is gone). */
+/**
+ * Deletes namespaces, and their /etc/netns files, that runs killed with SIGKILL left
+ * behind (their pid is gone).
+ */
 async function sweepStale(): Promise<void> {
   const { stdout } = await run('ip', ['netns', 'list']);
   const pattern = new RegExp(`^(${MARKER}-[a-z0-9-]*-(\\d+)-\\d+)(\\s|$)`);
@@ -254,6 +297,12 @@ async function sweepStale(): Promise<void> {
     const [, name, pid] = match;
     if (name === undefined || pid === undefined || isAlive(Number(pid))) continue;
     await run('ip', ['netns', 'del', name]).catch(() => undefined);
+  }
+  const dirs = await readdir(ETC_NETNS).catch(() => [] as string[]);
+  for (const dir of dirs) {
+    const match = pattern.exec(dir);
+    if (match === null || isAlive(Number(match[2]))) continue;
+    await rm(join(ETC_NETNS, dir), { recursive: true, force: true });
   }
 }
 

@@ -27,6 +27,8 @@ export interface NodeChildOptions {
   readonly timeoutMs?: number;
   /** Extra environment variables. */
   readonly env?: Readonly<Record<string, string>>;
+  /** `pipe` for a child that takes commands on stdin; default `ignore`. */
+  readonly stdin?: 'ignore' | 'pipe';
 }
 
 /** The argv that runs `scriptPath` under tsx with this process's own node binary. */
@@ -41,7 +43,7 @@ export function spawnWithDeadline(argv: readonly string[], options: NodeChildOpt
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
   child.once('exit', () => clearTimeout(timer));
