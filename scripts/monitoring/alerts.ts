@@ -11,14 +11,16 @@
  *   firing through the gap (`keep_firing_for`) until ImanagerExporterDown has fired.
  * Which states fail comes from src/targets/verdict.ts, their words from src/probe/states.ts.
  */
-import { PROBE_CAUSES, STATE_GUIDE } from '../../src/probe/states.js';
-import { PROBE_STATES, type ProbeState } from '../../src/probe/types.js';
+import { STATE_GUIDE } from '../../src/probe/states.js';
+import type { ProbeState } from '../../src/probe/types.js';
 import { statesWithVerdict } from '../../src/targets/verdict.js';
 import type { MonitoringConfig } from './config.js';
 import {
   by,
   clusterLabels,
   HOST_LABELS,
+  NODE_DOWN_STATES,
+  nodeDown,
   on,
   raw,
   selector,
@@ -68,18 +70,6 @@ export interface RuleFile {
  */
 export const NODE_DOWN = 'imanager:node_down';
 
-/**
- * The states of a node address that answers nothing at all: the probe's own deadline
- * passed (ETIMEDOUT) or the kernel found no host there (every `host down` cause).
- */
-export const NODE_DOWN_STATES: readonly ProbeState[] = [
-  ...new Set(
-    PROBE_CAUSES.filter((c) => c.errno === 'ETIMEDOUT' || c.condition === 'host down').map(
-      (c) => c.state,
-    ),
-  ),
-];
-
 /** States in which a required port expected open is down (verdict.ts). */
 const DOWN_WHEN_OPEN = statesWithVerdict('open', 'down');
 
@@ -100,6 +90,11 @@ function stateWords(states: readonly ProbeState[]): string {
     return `{{ ${i === 0 ? 'if' : 'else if'} eq $value ${stateValue(state)}.0 }}${state}: ${guide.meaning}; ${guide.action}.`;
   });
   return `${cases.join('')}{{ end }}`;
+}
+
+/** `text` as the start of a sentence. */
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** `# value: ...` naming the states an expression keeps and where they come from. */
@@ -212,17 +207,7 @@ function withNodeName(config: MonitoringConfig, expr: string): string {
 }
 
 function nodeDownRecord(config: MonitoringConfig): RecordingRule {
-  const host = HOST_LABELS;
-  const notDown = stateFilter(PROBE_STATES.filter((s) => !NODE_DOWN_STATES.includes(s)));
-  return {
-    record: NODE_DOWN,
-    expr:
-      `# every probed port of the node address, required or not, ${NODE_DOWN_STATES.join(' or ')}\n` +
-      `group ${by(config, ...host)} (imanager_port_state)\n` +
-      `unless ${on(config, ...host)} (imanager_port_state ${notDown})\n` +
-      '# and, where ICMP runs, no echo answered\n' +
-      `unless ${on(config, ...host)} (imanager_node_icmp_up == 1)\n`,
-  };
+  return { record: NODE_DOWN, expr: nodeDown(config) };
 }
 
 function portRules(config: MonitoringConfig): (RecordingRule | DocumentedAlert)[] {
@@ -344,7 +329,7 @@ function nodeRules(config: MonitoringConfig): DocumentedAlert[] {
       description:
         'Node {{ $labels.node }} answers on none of its probed ports from {{ $value }} ' +
         `vantage(s): every one is ${down}, and no ICMP echo answers where ICMP runs. ` +
-        `Next: ${STATE_GUIDE.unreachable.action} (kubectl get node {{ $labels.node }}, its console and power, ` +
+        `${sentence(STATE_GUIDE.unreachable.action)} (kubectl get node {{ $labels.node }}, its console and power, ` +
         'its network: link, address, routes).',
       dashboard: { uid: 'imanager-ports-nodes', variables: ['node'] },
     }),
@@ -438,7 +423,7 @@ function exporterRules(config: MonitoringConfig): DocumentedAlert[] {
       summary: 'The exporter cannot probe {{ $value }} required targets from {{ $labels.vantage }}',
       description:
         'The exporter at vantage {{ $labels.vantage }} could not probe {{ $value }} required targets, so ' +
-        `no alert can say whether they are open: ${STATE_GUIDE.error.meaning}. ${STATE_GUIDE.error.action}; ` +
+        `no alert can say whether they are open: ${STATE_GUIDE.error.meaning}. ${sentence(STATE_GUIDE.error.action)}; ` +
         'the status page and the Overview dashboard list them.',
       dashboard: { uid: 'imanager-ports-overview', variables: ['vantage'] },
     }),

@@ -3,6 +3,7 @@ import {
   NODEPORT_LABELS,
   PORT_TARGET_LABELS,
 } from '../../src/metrics/names.js';
+import { PROBE_CAUSES } from '../../src/probe/states.js';
 import { PROBE_STATES, type ProbeState } from '../../src/probe/types.js';
 import type { MonitoringConfig } from './config.js';
 
@@ -119,5 +120,35 @@ export function onNode(config: MonitoringConfig, expr: string, nodeMatcher: stri
     `${withNodeAddress(config, expr)}\n` +
     `  * ${on(config, 'address')} group_left(node)\n` +
     `  max by (${[...cluster, 'address', 'node'].join(', ')}) (imanager_node_info{${nodeMatcher}})`
+  );
+}
+
+/**
+ * The states of a node address that answers nothing at all: the probe's own deadline
+ * passed (ETIMEDOUT) or the kernel found no host there (every `host down` cause).
+ */
+export const NODE_DOWN_STATES: readonly ProbeState[] = [
+  ...new Set(
+    PROBE_CAUSES.filter((c) => c.errno === 'ETIMEDOUT' || c.condition === 'host down').map(
+      (c) => c.state,
+    ),
+  ),
+];
+
+/**
+ * One series per vantage and node address that answers on no probed port (every one
+ * NODE_DOWN_STATES) and, where ICMP runs, to no echo: the one notion of a node that is
+ * down, which the alerts record as imanager:node_down and the dashboards count.
+ */
+export function nodeDown(config: MonitoringConfig, matchers: readonly string[] = []): string {
+  const notDown = stateFilter(PROBE_STATES.filter((s) => !NODE_DOWN_STATES.includes(s)));
+  const host = on(config, ...HOST_LABELS);
+  const ports = `imanager_port_state${selector(...matchers)}`;
+  return (
+    `# every probed port of the node address, required or not, ${NODE_DOWN_STATES.join(' or ')}\n` +
+    `group ${by(config, ...HOST_LABELS)} (${ports})\n` +
+    `unless ${host} (${ports} ${notDown})\n` +
+    '# and, where ICMP runs, no echo answered\n' +
+    `unless ${host} (imanager_node_icmp_up${selector(...matchers)} == 1)\n`
   );
 }
