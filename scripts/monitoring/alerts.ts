@@ -140,7 +140,9 @@ function alertRule(config: MonitoringConfig, alert: string, spec: RuleSpec): Ale
     alert,
     expr: spec.expr,
     for: spec.for,
-    ...(spec.outage ? { keep_firing_for: config.keepFiringFor } : {}),
+    ...(spec.outage && config.keepFiringFor !== ''
+      ? { keep_firing_for: config.keepFiringFor }
+      : {}),
     labels: { severity: spec.severity },
     annotations: {
       summary: spec.summary,

@@ -83,7 +83,9 @@ export interface MonitoringConfig {
    * exporter stopped or restarts, its series went stale. It outlasts a restart (under a
    * minute, a first probe pass, a scrape and an evaluation) and the time
    * ImanagerExporterDown takes to fire, so neither resolves an outage falsely; the price
-   * is that a real recovery is reported this much later.
+   * is that a real recovery is reported this much later. Prometheus reads it from 2.42 on
+   * (and the Prometheus Operator's PrometheusRule from 0.66); empty leaves it out, for an
+   * older Prometheus, which refuses a rule file that has it.
    */
   readonly keepFiringFor: string;
   /** ImanagerPortFlapping: at least `changes` open/closed changes within `window`. */

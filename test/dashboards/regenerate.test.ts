@@ -103,6 +103,12 @@ describe('scripts/monitoring/generate.ts', () => {
     assert.match(exporter, /process_resident_memory_bytes\{job=\\"ports\\"/);
   });
 
+  it('leaves keep_firing_for out for a Prometheus older than 2.42', () => {
+    const text = renderAll(withOverrides({ keepFiringFor: '' })).get(RULES_PATH) ?? '';
+    assert.doesNotMatch(text, /keep_firing_for/);
+    assert.match(text, /alert: ImanagerNodeUnreachable/);
+  });
+
   it('leaves the cluster out everywhere when the config names no cluster label', () => {
     const files = renderAll(withOverrides({ clusterLabel: '' }));
     for (const [path, text] of files) {
