@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The tests use real parts that npm cannot bring: promtool and Prometheus, a node
+# The tests use real parts that npm cannot bring: promtool, Prometheus and Alertmanager, a node
 # exporter, nmap to check our verdicts, nftables and iproute2 for test hosts with a
 # firewall, and Chromium for the status page. As root they are installed from
 # Debian when missing; otherwise we stop and name what to install.
@@ -9,6 +9,7 @@ set -euo pipefail
 declare -A NEEDED=(
   [promtool]=prometheus
   [prometheus]=prometheus
+  [prometheus-alertmanager]=prometheus-alertmanager
   [prometheus-node-exporter]=prometheus-node-exporter
   [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
   [nmap]=nmap
@@ -36,7 +37,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 # The Debian packages start their daemons where systemd runs; tests start their own.
-for svc in prometheus prometheus-node-exporter prometheus-blackbox-exporter; do
+for svc in prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi
