@@ -91,7 +91,7 @@ describe('alertLinks', () => {
     const files = [
       oneOfKind(manifests, 'PrometheusRule').spec as RuleFile,
       parse(
-        (fromConfigMap?.data as Record<string, string>)['imanager-ports.rules.yml'] ?? '',
+        ((fromConfigMap?.data ?? {}) as Record<string, string>)['imanager-ports.rules.yml'] ?? '',
       ) as RuleFile,
     ];
     for (const file of files) {
