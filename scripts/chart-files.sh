@@ -9,6 +9,6 @@ files="$root/helm/imanager-port-exporter/files"
 
 rm -rf "$files/alerts" "$files/dashboards"
 mkdir -p "$files/alerts" "$files/dashboards"
-cp "$root/alerts/imanager-ports.rules.yml" "$files/alerts/"
+cp "$root/alerts/imanager-ports.rules.yml" "$root/alerts/alertmanager.yml" "$files/alerts/"
 cp "$root"/dashboards/*.json "$files/dashboards/"
-echo "chart-files: copied alerts/imanager-ports.rules.yml and $(find "$files/dashboards" -name '*.json' | wc -l) dashboards into ${files#"$root"/}"
+echo "chart-files: copied alerts/imanager-ports.rules.yml, alerts/alertmanager.yml and $(find "$files/dashboards" -name '*.json' | wc -l) dashboards into ${files#"$root"/}"

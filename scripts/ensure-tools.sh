@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The tests use real parts that npm cannot bring: promtool and Prometheus, a node
+# The tests use real parts that npm cannot bring: promtool, Prometheus and Alertmanager, a node
 # exporter, nmap to check our verdicts, nftables and iproute2 for test hosts with a
 # firewall, dnsmasq as the network test bed's resolver, python3 for its listeners and
 # reference connect(), Chromium for the status page, and buildah for `npm run image`.
@@ -11,6 +11,7 @@ set -euo pipefail
 declare -A NEEDED=(
   [promtool]=prometheus
   [prometheus]=prometheus
+  [prometheus-alertmanager]=prometheus-alertmanager
   [prometheus-node-exporter]=prometheus-node-exporter
   [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
   [nmap]=nmap
@@ -41,7 +42,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 # The Debian packages start their daemons where systemd runs; tests start their own.
-for svc in prometheus prometheus-node-exporter prometheus-blackbox-exporter; do
+for svc in prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi

@@ -1,7 +1,8 @@
 /**
  * The one place where the alert rules and the dashboards take their job selectors,
- * durations and thresholds, as kubernetes-mixin keeps them in config.libsonnet.
- * alerts/imanager-ports.rules.yml and dashboards/*.json are generated from it:
+ * durations, thresholds and links, as kubernetes-mixin keeps them in config.libsonnet.
+ * alerts/imanager-ports.rules.yml, alerts/alertmanager.yml and dashboards/*.json are
+ * generated from it, and the marked tables of alerts/runbook.md:
  *
  *   npx tsx scripts/monitoring/generate.ts                      # rewrite alerts/ and dashboards/
  *   npx tsx scripts/monitoring/generate.ts --config my.json --out /tmp/monitoring
@@ -12,7 +13,7 @@
 
 /** How long a condition must hold before its alert fires: Prometheus durations. */
 export interface AlertDurations {
-  /** A required catalog port (not a NodePort) not open. */
+  /** A required internal catalog port (not a NodePort) not open. */
   readonly requiredPortClosed: string;
   readonly externalPortUnreachable: string;
   readonly nodePortUnreachable: string;
@@ -22,6 +23,7 @@ export interface AlertDurations {
   readonly nodePortOutOfRange: string;
   readonly portFlapping: string;
   readonly exporterDown: string;
+  readonly targetsNotProbed: string;
   readonly discoveryFailing: string;
   readonly probeCycleTooSlow: string;
   readonly configReloadFailed: string;
@@ -34,6 +36,13 @@ export interface MonitoringConfig {
    * from it. The imanager_* families need no selector: their names are our own.
    */
   readonly exporterSelector: string;
+  /**
+   * An RE2 regex, anchored, whose first group takes the host out of the exporter's
+   * `instance`. A DaemonSet agent runs on the host network, so its host is its node's
+   * address: that is how ImanagerExporterDown of an agent on a node that is down
+   * becomes part of that node's page.
+   */
+  readonly exporterInstanceAddress: string;
   /**
    * Label matchers for iManager's node exporter (port 9101). Its series carry no node
    * name, so they are matched to nodes through `instance` (see below).
@@ -48,9 +57,37 @@ export interface MonitoringConfig {
   readonly nodeExporterInstanceAddress: string;
   /** Filesystem types the disk panels leave out: in-memory and container layers. */
   readonly ignoredFilesystemTypes: string;
-  /** Where the runbook lives; each alert links to `<runbookUrl>#<alert name in lower case>`. */
+  /**
+   * The label that tells clusters apart where one Prometheus (Thanos, Mimir, federation)
+   * holds several; every join and aggregation keeps it, and the dashboards get a
+   * variable for it. Absent series join as before, so it costs nothing in one cluster.
+   * Empty: no such label.
+   */
+  readonly clusterLabel: string;
+  /**
+   * Labels the scrape attaches that every alert keeps: the Prometheus Operator's
+   * `namespace` (where the exporter runs) groups our alerts under kube-prometheus-stack's
+   * `group_by: [namespace]` and lets an AlertmanagerConfig in that namespace match them.
+   * The rest (`job`, `instance`, `pod`, `service`, `endpoint`, `container`) change when a
+   * pod restarts and would make a restarted exporter's alert a new alert; port and node
+   * alerts drop them.
+   */
+  readonly keptScrapeLabels: readonly string[];
+  /** The runbook; each alert links to `<runbookUrl>#<alert name in lower case>`. */
   readonly runbookUrl: string;
+  /** Grafana, as the on-call's browser reaches it; each alert links to its dashboard there. */
+  readonly grafanaUrl: string;
   readonly for: AlertDurations;
+  /**
+   * How long a node or port alert keeps firing once its expression returns nothing: the
+   * exporter stopped or restarts, its series went stale. It outlasts a restart (under a
+   * minute, a first probe pass, a scrape and an evaluation) and the time
+   * ImanagerExporterDown takes to fire, so neither resolves an outage falsely; the price
+   * is that a real recovery is reported this much later. Prometheus reads it from 2.42 on
+   * (and the Prometheus Operator's PrometheusRule from 0.66); empty leaves it out, for an
+   * older Prometheus, which refuses a rule file that has it.
+   */
+  readonly keepFiringFor: string;
   /** ImanagerPortFlapping: at least `changes` open/closed changes within `window`. */
   readonly flapping: { readonly window: string; readonly changes: number };
   /**
@@ -58,15 +95,27 @@ export interface MonitoringConfig {
    * Twice the default 15 s probe interval: past it, results are older than one interval.
    */
   readonly probeCycleSlowSeconds: number;
+  /**
+   * The dashboards call data stale once the exporter's last scrape is older than this:
+   * two of the chart's 30 s scrape intervals.
+   */
+  readonly staleAfterSeconds: number;
 }
+
+/** Where the project lives; the runbook link's default base. */
+export const PROJECT_URL = 'https://github.com/imanager-port-exporter/imanager-port-exporter';
 
 export const DEFAULT_CONFIG: MonitoringConfig = {
   exporterSelector: 'job=~".*imanager-port-exporter.*"',
+  exporterInstanceAddress: '\\[?(.*?)\\]?:[0-9]+',
   nodeExporterSelector: 'job=~".*node.exporter.*"',
   nodeExporterInstanceAddress: '\\[?(.*?)\\]?:9101',
   ignoredFilesystemTypes: 'tmpfs|ramfs|squashfs|nsfs|overlay|fuse\\..*',
-  // Relative until the project has a public home: the runbook ships beside the rules.
-  runbookUrl: 'alerts/runbook.md',
+  clusterLabel: 'cluster',
+  keptScrapeLabels: ['namespace'],
+  runbookUrl: `${PROJECT_URL}/blob/main/alerts/runbook.md`,
+  // Grafana's own default address, which `kubectl port-forward svc/<grafana> 3000:80` gives.
+  grafanaUrl: 'http://localhost:3000',
   for: {
     // Eight probes at the default 15 s interval: one lost SYN never pages.
     requiredPortClosed: '2m',
@@ -77,13 +126,18 @@ export const DEFAULT_CONFIG: MonitoringConfig = {
     nodeExporterDown: '5m',
     nodePortOutOfRange: '5m',
     portFlapping: '5m',
-    exporterDown: '5m',
+    // With the chart's 30 s scrape and evaluation intervals: fires at most 2 minutes after
+    // the last good scrape, and a restart shorter than that minute never fires it.
+    exporterDown: '1m',
+    targetsNotProbed: '5m',
     discoveryFailing: '10m',
     probeCycleTooSlow: '15m',
     configReloadFailed: '5m',
   },
+  keepFiringFor: '3m',
   flapping: { window: '30m', changes: 6 },
   probeCycleSlowSeconds: 30,
+  staleAfterSeconds: 60,
 };
 
 /** What `--config` may change: any field, and `for` and `flapping` in part. */

@@ -3,6 +3,7 @@ import {
   NODEPORT_LABELS,
   PORT_TARGET_LABELS,
 } from '../../src/metrics/names.js';
+import { PROBE_CAUSES } from '../../src/probe/states.js';
 import { PROBE_STATES, type ProbeState } from '../../src/probe/types.js';
 import type { MonitoringConfig } from './config.js';
 
@@ -23,11 +24,60 @@ export const PORT_STATES = PROBE_STATES.map((name, value) => ({
   color: STATE_COLORS[name],
 }));
 
+/** The value of imanager_port_state for a state. */
+export function stateValue(state: ProbeState): number {
+  return PROBE_STATES.indexOf(state);
+}
+
 /** Labels imanager_port_up and imanager_port_state carry beyond the identifying ones. */
 export const TARGET_DETAIL_LABELS: readonly string[] = [
   ...PORT_TARGET_LABELS.filter((l) => !(IDENTIFYING_LABELS as readonly string[]).includes(l)),
   ...NODEPORT_LABELS,
 ];
+
+/** Every label a port target's series can carry. */
+export const TARGET_LABELS: readonly string[] = [...PORT_TARGET_LABELS, ...NODEPORT_LABELS];
+
+/**
+ * The labels that name one node address as seen from one vantage: the identifying labels
+ * without port and protocol (with `ip` once it joins them, so a dual-stack node's two
+ * addresses are judged apart). The ICMP families carry the same.
+ */
+export const HOST_LABELS: readonly string[] = IDENTIFYING_LABELS.filter(
+  (l) => l !== 'port' && l !== 'protocol',
+);
+
+/** The cluster label, where the config names one, to put first in every join. */
+export function clusterLabels(config: MonitoringConfig): string[] {
+  return config.clusterLabel === '' ? [] : [config.clusterLabel];
+}
+
+/** The labels every alert keeps beyond its own: the cluster and the kept scrape labels. */
+export function scopeLabels(config: MonitoringConfig): string[] {
+  return [...clusterLabels(config), ...config.keptScrapeLabels];
+}
+
+/** `on(cluster, labels...)`: joins never mix clusters. */
+export function on(config: MonitoringConfig, ...labels: readonly string[]): string {
+  return `on(${[...clusterLabels(config), ...labels].join(', ')})`;
+}
+
+/** `by (cluster, namespace, labels...)`: aggregations keep what every alert keeps. */
+export function by(config: MonitoringConfig, ...labels: readonly string[]): string {
+  return `by (${[...scopeLabels(config), ...labels].join(', ')})`;
+}
+
+/**
+ * A filter that keeps the series whose value is one of `states`: `== v` for one state,
+ * else `!= w` for each other state, so the value (the state) stays the sample's value.
+ */
+export function stateFilter(states: readonly ProbeState[]): string {
+  if (states.length === 0) throw new Error('stateFilter: no states');
+  if (states.length === 1) return `== ${stateValue(states[0] as ProbeState)}`;
+  return PROBE_STATES.filter((s) => !states.includes(s))
+    .map((s) => `!= ${stateValue(s)}`)
+    .join(' ');
+}
 
 /** `{a, b}` from the matchers given, skipping empty ones. */
 export function selector(...matchers: readonly (string | undefined)[]): string {
@@ -65,9 +115,40 @@ export function withNodeAddress(config: MonitoringConfig, expr: string): string 
  * copies that several exporter replicas export.
  */
 export function onNode(config: MonitoringConfig, expr: string, nodeMatcher: string): string {
+  const cluster = clusterLabels(config);
   return (
     `${withNodeAddress(config, expr)}\n` +
-    `  * on(address) group_left(node)\n` +
-    `  max by (address, node) (imanager_node_info{${nodeMatcher}})`
+    `  * ${on(config, 'address')} group_left(node)\n` +
+    `  max by (${[...cluster, 'address', 'node'].join(', ')}) (imanager_node_info{${nodeMatcher}})`
+  );
+}
+
+/**
+ * The states of a node address that answers nothing at all: the probe's own deadline
+ * passed (ETIMEDOUT) or the kernel found no host there (every `host down` cause).
+ */
+export const NODE_DOWN_STATES: readonly ProbeState[] = [
+  ...new Set(
+    PROBE_CAUSES.filter((c) => c.errno === 'ETIMEDOUT' || c.condition === 'host down').map(
+      (c) => c.state,
+    ),
+  ),
+];
+
+/**
+ * One series per vantage and node address that answers on no probed port (every one
+ * NODE_DOWN_STATES) and, where ICMP runs, to no echo: the one notion of a node that is
+ * down, which the alerts record as imanager:node_down and the dashboards count.
+ */
+export function nodeDown(config: MonitoringConfig, matchers: readonly string[] = []): string {
+  const notDown = stateFilter(PROBE_STATES.filter((s) => !NODE_DOWN_STATES.includes(s)));
+  const host = on(config, ...HOST_LABELS);
+  const ports = `imanager_port_state${selector(...matchers)}`;
+  return (
+    `# every probed port of the node address, required or not, ${NODE_DOWN_STATES.join(' or ')}\n` +
+    `group ${by(config, ...HOST_LABELS)} (${ports})\n` +
+    `unless ${host} (${ports} ${notDown})\n` +
+    '# and, where ICMP runs, no echo answered\n' +
+    `unless ${host} (imanager_node_icmp_up${selector(...matchers)} == 1)\n`
   );
 }

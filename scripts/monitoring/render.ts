@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { ALERTMANAGER_PATH, renderAlertmanager } from './alertmanager.js';
 import { ruleFile } from './alerts.js';
 import type { MonitoringConfig } from './config.js';
 import { DASHBOARDS } from './grafana/index.js';
@@ -22,7 +23,10 @@ function renderDashboard(dashboard: object): string {
 
 /** Every generated file, by its path from the repository root. */
 export function renderAll(config: MonitoringConfig): ReadonlyMap<string, string> {
-  const files = new Map<string, string>([[RULES_PATH, renderRules(config)]]);
+  const files = new Map<string, string>([
+    [RULES_PATH, renderRules(config)],
+    [ALERTMANAGER_PATH, renderAlertmanager(config)],
+  ]);
   for (const build of DASHBOARDS) {
     const dashboard = build(config);
     files.set(`dashboards/${dashboard.uid}.json`, renderDashboard(dashboard));

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { parse } from 'yaml';
+import { NODE_DOWN } from '../../scripts/monitoring/alerts.js';
+import { DEFAULT_CONFIG } from '../../scripts/monitoring/config.js';
+import { HOST_LABELS } from '../../scripts/monitoring/promql.js';
 import { METRICS, PROCESS_METRIC_PREFIXES } from '../../src/metrics/names.js';
 import {
   allSelected,
@@ -23,8 +26,16 @@ import { type Daemon, familiesIn, freePort, startDaemon } from '../e2e/daemon.js
 import { type ExpressionNames, legendLabels, namesIn } from './promql-names.js';
 import { requireTool } from './tools.js';
 
-/** Labels Prometheus attaches to every scraped series. */
-const TARGET_LABELS = ['job', 'instance'];
+/**
+ * Labels Prometheus attaches to every scraped series, and those the config says a
+ * Prometheus may add (the cluster) or the Operator adds and alerts keep (namespace).
+ */
+const TARGET_LABELS = [
+  'job',
+  'instance',
+  DEFAULT_CONFIG.clusterLabel,
+  ...DEFAULT_CONFIG.keptScrapeLabels,
+];
 
 type Families = ReadonlyMap<string, ReadonlySet<string>>;
 
@@ -42,13 +53,20 @@ function rulesUses(): Use[] {
     'utf8',
   );
   const file = parse(text) as {
-    groups: { rules: { alert: string; expr: string; annotations: Record<string, string> }[] }[];
+    groups: {
+      rules: {
+        alert?: string;
+        record?: string;
+        expr: string;
+        annotations?: Record<string, string>;
+      }[];
+    }[];
   };
   return file.groups.flatMap((g) =>
     g.rules.map((r) => ({
-      where: `alert ${r.alert}`,
+      where: r.alert ? `alert ${r.alert}` : `record ${r.record}`,
       expr: r.expr,
-      resultLabels: Object.values(r.annotations).flatMap((a) =>
+      resultLabels: Object.values(r.annotations ?? {}).flatMap((a) =>
         [...a.matchAll(/\$labels\.([a-zA-Z_]\w*)/g)].map((m) => m[1] as string),
       ),
     })),
@@ -129,6 +147,8 @@ describe('metric contract of alerts/ and dashboards/', () => {
 
   before(async () => {
     for (const [name, spec] of Object.entries(METRICS)) families.set(name, new Set(spec.labels));
+    // The rule file's own record, with the labels it keeps.
+    families.set(NODE_DOWN, new Set([...TARGET_LABELS, ...HOST_LABELS]));
     families.set('up', new Set(TARGET_LABELS));
     for (const [name, labels] of await processFamilies()) {
       if (PROCESS_METRIC_PREFIXES.some((p) => name.startsWith(p))) families.set(name, labels);
@@ -141,7 +161,7 @@ describe('metric contract of alerts/ and dashboards/', () => {
 
   it('names only exported metrics and labels in the alert rules', () => {
     const uses = rulesUses();
-    assert.ok(uses.length >= 11);
+    assert.ok(uses.length >= 14);
     assert.deepEqual(
       uses.flatMap((u) => problems(u, families)),
       [],

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
+import { STATE_GUIDE } from '../../src/probe/states.js';
+import { statesWithVerdict } from '../../src/targets/verdict.js';
+import { loadDashboards } from '../dashboards/queries.js';
 import { promtool } from './tools.js';
 
 const ALERTS_DIR = join(import.meta.dirname, '../../alerts');
@@ -15,6 +18,7 @@ interface Rule {
   readonly record?: string;
   readonly expr: string;
   readonly for?: string;
+  readonly keep_firing_for?: string;
   readonly labels?: Record<string, string>;
   readonly annotations?: Record<string, string>;
 }
@@ -51,6 +55,7 @@ const REQUIRED_ALERTS = [
   'ImanagerNodePortOutOfRange',
   'ImanagerPortFlapping',
   'ImanagerExporterDown',
+  'ImanagerTargetsNotProbed',
   'ImanagerDiscoveryFailing',
   'ImanagerProbeCycleTooSlow',
 ];
@@ -122,12 +127,13 @@ describe('alerts/imanager-ports.rules.yml', () => {
       ImanagerInternalPortExposed: port,
       ImanagerPortFlapping: port,
       ImanagerNodeExporterDown: [...port, 'instance'],
-      ImanagerNodeUnreachable: ['node', 'address', 'vantage'],
+      ImanagerNodeUnreachable: ['node'],
       ImanagerNodePortOutOfRange: ['node_port', 'k8s_namespace', 'k8s_service', 'group'],
       ImanagerExporterDown: ['instance'],
-      ImanagerDiscoveryFailing: ['source', 'instance'],
-      ImanagerProbeCycleTooSlow: ['instance'],
-      ImanagerConfigReloadFailed: ['instance'],
+      ImanagerTargetsNotProbed: ['vantage'],
+      ImanagerDiscoveryFailing: ['source'],
+      ImanagerProbeCycleTooSlow: [],
+      ImanagerConfigReloadFailed: [],
     };
     assert.deepEqual([...byName.keys()].sort(), Object.keys(named).sort());
     for (const [alert, labels] of Object.entries(named)) {
@@ -138,24 +144,75 @@ describe('alerts/imanager-ports.rules.yml', () => {
     }
   });
 
-  it('tells refused from timeout in ImanagerRequiredPortClosed', () => {
-    const description = byName.get('ImanagerRequiredPortClosed')?.annotations?.description ?? '';
-    assert.match(description, /refused/);
-    assert.match(description, /times out/);
+  it('says in the words of states.ts what each down state means and what to do', () => {
+    const portAlerts = [
+      'ImanagerRequiredPortClosed',
+      'ImanagerExternalPortUnreachable',
+      'ImanagerNodePortUnreachable',
+    ];
+    for (const name of portAlerts) {
+      const description = byName.get(name)?.annotations?.description ?? '';
+      for (const state of statesWithVerdict('open', 'down')) {
+        const { meaning, action, value } = STATE_GUIDE[state];
+        const words = `eq $value ${value}.0 }}${state}: ${meaning}; ${action}.`;
+        assert.ok(description.includes(words), `${name}: ${state}`);
+      }
+      assert.doesNotMatch(description, /eq \$value 4\.0/, `${name}: error is the exporter's`);
+    }
+  });
+
+  it('links every alert to an absolute runbook section and to a dashboard with the variables it sets', () => {
+    const dashboards = new Map(loadDashboards().map(({ dashboard }) => [dashboard.uid, dashboard]));
+    for (const a of alerts) {
+      const where = a.alert as string;
+      assert.match(a.annotations?.runbook_url ?? '', /^https:\/\/\S+\/alerts\/runbook\.md#/, where);
+      const url = a.annotations?.dashboard_url ?? '';
+      const m = /^http:\/\/localhost:3000\/d\/([\w-]+)\?orgId=1(.*)$/.exec(url);
+      assert.ok(m, `${where}: dashboard_url ${url}`);
+      const dashboard = dashboards.get(m[1] as string);
+      assert.ok(dashboard, `${where}: no dashboard ${m[1]}`);
+      const variables = new Set(dashboard.templating.list.map((v) => v.name));
+      for (const v of (m[2] as string).matchAll(/&var-(\w+)=/g)) {
+        assert.ok(variables.has(v[1] as string), `${where}: ${m[1]} has no variable ${v[1]}`);
+      }
+    }
+  });
+
+  it('keeps the node and port alerts firing through a gap in their data, and only those', () => {
+    const outage = alerts.filter((a) => a.keep_firing_for !== undefined);
+    assert.deepEqual(outage.map((a) => a.alert).sort(), [
+      'ImanagerExternalPortUnreachable',
+      'ImanagerNodePortUnreachable',
+      'ImanagerNodeUnreachable',
+      'ImanagerRequiredPortClosed',
+    ]);
+    // Past ImanagerExporterDown's `for`, with room for a scrape and an evaluation.
+    const exporterDown = seconds(byName.get('ImanagerExporterDown')?.for ?? '0s');
+    for (const a of outage) {
+      assert.ok(seconds(a.keep_firing_for ?? '0s') >= exporterDown + 60, `${a.alert}`);
+    }
+  });
+
+  it('fires ImanagerExporterDown within 2 minutes of the last good scrape at 30 s intervals', () => {
+    // The first failed scrape comes an interval after the last good one, the evaluation
+    // that sees it up to an interval later, and then `for` runs.
+    assert.ok(30 + 30 + seconds(byName.get('ImanagerExporterDown')?.for ?? '0s') <= 120);
   });
 
   it('pages critical for required ports closed, and only for required ports', () => {
     assert.equal(byName.get('ImanagerRequiredPortClosed')?.labels?.severity, 'critical');
     for (const a of alerts) {
-      // Every selector of a per-target family keeps optional ports out.
       const expr = a.expr.replace(/#.*$/gm, '');
       for (const m of expr.matchAll(/imanager_port_(?:up|state)(\{[^}]*\})?/g)) {
-        // A node whose optional port answers is up all the same.
-        const inUnless = expr.slice(0, m.index).match(/unless on\([^)]*\)\s*\($/);
-        if (inUnless) continue;
         assert.match(m[1] ?? '', /required="true"/, `${a.alert}: ${m[0]}`);
       }
     }
+    // Only the record of nodes that are down reads every port: any answer shows a node up.
+    const records = ruleFile.groups.flatMap((g) => g.rules).filter((r) => r.record !== undefined);
+    assert.deepEqual(
+      records.map((r) => r.record),
+      ['imanager:node_down'],
+    );
   });
 });
 

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
+import { PROBE_STATES } from '../../src/probe/types.js';
+import { namesIn } from '../alerts/promql-names.js';
 import { promtool } from '../alerts/tools.js';
 import {
   allSelected,
@@ -13,6 +15,7 @@ import {
   parseLabelValues,
   queriesOf,
   substitute,
+  tableColumnTitles,
   variableQuery,
 } from './queries.js';
 
@@ -99,6 +102,42 @@ describe('dashboards/', () => {
         }
       });
 
+      it('has a cluster variable first, which every query of a series matches', () => {
+        const [datasource, cluster] = variables;
+        assert.equal(datasource?.name, 'datasource');
+        assert.equal(cluster?.name, 'cluster');
+        assert.equal(cluster?.allValue, '.*', 'All matches series without the label too');
+        const selectors = [
+          ...queriesOf(dashboard).map((q) => ({
+            where: `${q.panel.title} ${q.target.refId}`,
+            expr: q.target.expr,
+          })),
+          ...variables
+            .filter((v) => v.type === 'query' && v.name !== 'cluster')
+            .map((v) => ({
+              where: `variable ${v.name}`,
+              expr: parseLabelValues(variableQuery(v)).selector,
+            })),
+        ];
+        for (const { where, expr } of selectors) {
+          const { metrics } = namesIn(substitute(expr, allSelected(dashboard)));
+          for (const [metric, labels] of metrics) {
+            assert.ok(labels.has('cluster'), `${where}: ${metric} without the cluster matcher`);
+          }
+        }
+      });
+
+      it('shows no two table columns under one title', () => {
+        for (const p of panelsOf(dashboard).filter((x) => x.type === 'table')) {
+          const titles = tableColumnTitles(p);
+          const seen = new Set<string>();
+          for (const t of titles) {
+            assert.ok(!seen.has(t), `${p.title}: two columns titled "${t}"`);
+            seen.add(t);
+          }
+        }
+      });
+
       it('lays panels out on the 24-column grid with unique ids', () => {
         const ids = panelsOf(dashboard).map((p) => p.id);
         assert.equal(new Set(ids).size, ids.length);
@@ -111,7 +150,7 @@ describe('dashboards/', () => {
         }
       });
 
-      it('maps the five port states in every state panel', () => {
+      it('maps every port state in every state panel', () => {
         const statePanels = panelsOf(dashboard).filter(
           (p) =>
             ['state-timeline', 'table'].includes(p.type) &&
@@ -120,13 +159,43 @@ describe('dashboards/', () => {
         if (dashboard.uid !== 'imanager-ports-exporter') assert.ok(statePanels.length >= 2);
         for (const p of statePanels) {
           const text = JSON.stringify(p.fieldConfig);
-          for (const state of ['open', 'refused', 'timeout', 'unreachable', 'error']) {
+          for (const state of PROBE_STATES) {
             assert.match(text, new RegExp(`"text":"${state}`), `${p.title}: ${state}`);
           }
         }
       });
     });
   }
+
+  it('gives the nodes and NodePorts dashboards the port variable that alert links set', () => {
+    for (const uid of ['imanager-ports-nodes', 'imanager-ports-nodeports']) {
+      const d = dashboards.find((x) => x.dashboard.uid === uid)?.dashboard;
+      assert.ok(
+        d?.templating.list.some((v) => v.name === 'port'),
+        uid,
+      );
+    }
+  });
+
+  it('says in red on the overview when the data is stale, and never shows a green 0 for no data', () => {
+    const d = dashboards.find((x) => x.dashboard.uid === 'imanager-ports-overview')?.dashboard;
+    assert.ok(d);
+    const stats = panelsOf(d).filter((p) => p.type === 'stat');
+    assert.equal(stats[0]?.title, 'Data');
+    assert.match(stats[0]?.targets?.[0]?.expr ?? '', /timestamp\(up\{/);
+    for (const p of stats.slice(1)) {
+      const expr = p.targets?.[0]?.expr ?? '';
+      if (!/^\(\n\s+\(count/.test(expr)) continue;
+      assert.match(expr, /or on\(\)\nvector\(-1\)$/, `${p.title}: stale value`);
+      assert.match(JSON.stringify(p.fieldConfig), /"-1":\{"text":"no data","color":"red"/, p.title);
+    }
+    const nodesDown = stats.find((p) => p.title === 'Nodes down');
+    assert.doesNotMatch(
+      nodesDown?.targets?.[0]?.expr ?? '',
+      /icmp_up\{[^}]*\} == 0/,
+      'needs no ICMP',
+    );
+  });
 
   it('has only valid PromQL, variables filled in (promtool check rules)', () => {
     const all = dashboards.flatMap((d) =>

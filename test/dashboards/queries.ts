@@ -1,6 +1,7 @@
 /** The committed dashboards and the PromQL in them, with Grafana's variables filled in. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { METRICS, type MetricName } from '../../src/metrics/names.js';
 
 export const DASHBOARD_DIR = join(import.meta.dirname, '../../dashboards');
 
@@ -30,6 +31,13 @@ export interface Panel {
     readonly defaults: { readonly mappings?: readonly unknown[] };
     readonly overrides: readonly unknown[];
   };
+  readonly transformations?: readonly {
+    readonly id: string;
+    readonly options: {
+      readonly excludeByName?: Readonly<Record<string, boolean>>;
+      readonly renameByName?: Readonly<Record<string, string>>;
+    };
+  }[];
 }
 
 export interface TemplateVariable {
@@ -117,4 +125,42 @@ export function parseLabelValues(query: string): { selector: string; label: stri
   const m = /^label_values\((.+),\s*([a-zA-Z_][a-zA-Z0-9_]*)\)$/s.exec(query.trim());
   if (!m) throw new Error(`not a label_values(<selector>, <label>) query: ${query}`);
   return { selector: m[1] as string, label: m[2] as string };
+}
+
+/**
+ * The column titles a table can show: every label its queries' series can carry (their
+ * metrics' labels and the scrape's, or only the by() labels of an outer aggregation), less
+ * what its organize transformations hide, under the names they give.
+ */
+export function tableColumnTitles(panel: Panel): string[] {
+  const scrape = [
+    'job',
+    'instance',
+    'namespace',
+    'service',
+    'pod',
+    'container',
+    'endpoint',
+    'cluster',
+  ];
+  const labels = new Set<string>();
+  for (const t of panel.targets ?? []) {
+    const outer = /^\s*(?:max|min|sum|count|avg) by \(([^)]*)\)/.exec(t.expr);
+    if (outer) {
+      for (const l of (outer[1] as string).split(',')) labels.add(l.trim());
+      continue;
+    }
+    for (const m of t.expr.matchAll(/\b(imanager_[a-z_]+)\b/g)) {
+      for (const l of METRICS[m[1] as MetricName]?.labels ?? []) labels.add(l);
+    }
+    for (const l of scrape) labels.add(l);
+  }
+  let columns = [...labels];
+  for (const tr of panel.transformations ?? []) {
+    if (tr.id !== 'organize') continue;
+    const hidden = tr.options.excludeByName ?? {};
+    const renamed = tr.options.renameByName ?? {};
+    columns = columns.filter((c) => !hidden[c]).map((c) => renamed[c] ?? c);
+  }
+  return columns;
 }

@@ -1,6 +1,13 @@
 /** Variables, expressions and panels that more than one dashboard shows. */
 import type { MonitoringConfig } from '../config.js';
-import { onNode, raw, selector, TARGET_DETAIL_LABELS, withTargetDetails } from '../promql.js';
+import {
+  clusterLabels,
+  onNode,
+  raw,
+  selector,
+  TARGET_DETAIL_LABELS,
+  withTargetDetails,
+} from '../promql.js';
 import {
   fieldOverride,
   type Json,
@@ -12,36 +19,88 @@ import {
   type Variable,
 } from './grafana.js';
 
-export const VANTAGE: Variable = {
-  name: 'vantage',
-  label: 'Vantage',
-  query: 'label_values(imanager_port_up, vantage)',
-  multi: true,
-};
+/**
+ * The variables and matchers every dashboard shares, for one config: with a cluster
+ * label, a `cluster` variable comes first and every selector matches it.
+ */
+export interface Scope {
+  /** `cluster=~"$cluster"`, or none where the config names no cluster label. */
+  readonly cluster: readonly string[];
+  /** The targets the cluster, vantage and node variables select. */
+  readonly selected: readonly string[];
+  /** The cluster variable, where there is one: put it first. */
+  readonly clusterVariables: readonly Variable[];
+  readonly vantage: Variable;
+  readonly node: Variable;
+  readonly port: Variable;
+  readonly group: Variable;
+  readonly k8sNamespace: Variable;
+}
 
-export const NODE: Variable = {
-  name: 'node',
-  label: 'Node',
-  query: 'label_values(imanager_port_up{vantage=~"$vantage"}, node)',
-  multi: true,
-};
+export function scopeOf(config: MonitoringConfig): Scope {
+  const label = config.clusterLabel;
+  const cluster = label === '' ? [] : [`${label}=~"$cluster"`];
+  const within = (...matchers: string[]) => selector(...cluster, ...matchers);
+  return {
+    cluster,
+    selected: [...cluster, 'vantage=~"$vantage"', 'node=~"$node"'],
+    clusterVariables:
+      label === ''
+        ? []
+        : [
+            {
+              name: 'cluster',
+              label: 'Cluster',
+              query: `label_values(imanager_exporter_build_info, ${label})`,
+              multi: true,
+            },
+          ],
+    vantage: {
+      name: 'vantage',
+      label: 'Vantage',
+      query: `label_values(imanager_port_up${within()}, vantage)`,
+      multi: true,
+    },
+    node: {
+      name: 'node',
+      label: 'Node',
+      query: `label_values(imanager_port_up${within('vantage=~"$vantage"')}, node)`,
+      multi: true,
+    },
+    port: {
+      name: 'port',
+      label: 'Port',
+      query: `label_values(imanager_port_up${within('vantage=~"$vantage"', 'node=~"$node"')}, port)`,
+      multi: true,
+    },
+    group: {
+      name: 'group',
+      label: 'NodePort group',
+      query: `label_values(imanager_nodeport_info${within()}, group)`,
+      multi: true,
+    },
+    k8sNamespace: {
+      name: 'k8s_namespace',
+      label: 'Namespace',
+      query: `label_values(imanager_nodeport_info${within('group=~"$group"')}, k8s_namespace)`,
+      multi: true,
+    },
+  };
+}
 
-export const GROUP: Variable = {
-  name: 'group',
-  label: 'NodePort group',
-  query: 'label_values(imanager_nodeport_info, group)',
-  multi: true,
-};
-
-export const NAMESPACE: Variable = {
-  name: 'k8s_namespace',
-  label: 'Namespace',
-  query: 'label_values(imanager_nodeport_info{group=~"$group"}, k8s_namespace)',
-  multi: true,
-};
-
-/** The targets the vantage and node variables select. */
-export const SELECTED = ['vantage=~"$vantage"', 'node=~"$node"'] as const;
+/**
+ * Labels the scrape attaches (the Prometheus Operator's among them): tables leave them
+ * out, so that its `service` and `namespace` are not shown beside the NodePort's.
+ */
+export const SCRAPE_LABELS = [
+  'job',
+  'instance',
+  'namespace',
+  'service',
+  'pod',
+  'container',
+  'endpoint',
+] as const;
 
 /**
  * Targets not as expected: required and expected open but not open (value: the state),
@@ -57,18 +116,20 @@ export function notAsExpected(...matchers: readonly string[]): string {
 
 /** A node exporter figure per node, for the nodes the node variable selects. */
 export function perNode(config: MonitoringConfig, expr: string): string {
-  return onNode(config, expr, 'node=~"$node"');
+  return onNode(config, expr, [...scopeOf(config).cluster, 'node=~"$node"'].join(', '));
 }
 
 /** The node exporter's CPU busy ratio per node, 0-1. */
 export function cpuBusy(config: MonitoringConfig): string {
-  const idle = `node_cpu_seconds_total${selector(config.nodeExporterSelector, 'mode="idle"')}`;
-  return `1 - avg by (node) (\n  ${perNode(config, `rate(${idle}[$__rate_interval])`)}\n)`;
+  const cluster = scopeOf(config).cluster;
+  const idle = `node_cpu_seconds_total${selector(config.nodeExporterSelector, ...cluster, 'mode="idle"')}`;
+  const by = [...clusterLabels(config), 'node'].join(', ');
+  return `1 - avg by (${by}) (\n  ${perNode(config, `rate(${idle}[$__rate_interval])`)}\n)`;
 }
 
 /** The node exporter's memory in use per node, 0-1: all but what is available. */
 export function memoryUsed(config: MonitoringConfig): string {
-  const ne = selector(config.nodeExporterSelector);
+  const ne = selector(config.nodeExporterSelector, ...scopeOf(config).cluster);
   return perNode(
     config,
     `1 - node_memory_MemAvailable_bytes${ne} / node_memory_MemTotal_bytes${ne}`,
@@ -77,7 +138,11 @@ export function memoryUsed(config: MonitoringConfig): string {
 
 /** The node exporter's disk in use per node and mount point, 0-1. */
 export function diskUsed(config: MonitoringConfig): string {
-  const fs = selector(config.nodeExporterSelector, `fstype!~${raw(config.ignoredFilesystemTypes)}`);
+  const fs = selector(
+    config.nodeExporterSelector,
+    ...scopeOf(config).cluster,
+    `fstype!~${raw(config.ignoredFilesystemTypes)}`,
+  );
   return perNode(config, `1 - node_filesystem_avail_bytes${fs} / node_filesystem_size_bytes${fs}`);
 }
 
@@ -104,8 +169,7 @@ export function sinceWhenTable(
   const hidden = [
     'Time',
     '__name__',
-    'job',
-    'instance',
+    ...SCRAPE_LABELS,
     'protocol',
     ...TARGET_DETAIL_LABELS.filter((l) => !shown.includes(l) && l !== 'category'),
   ];
@@ -209,4 +273,30 @@ export function stateMatrix(
       filterable: false,
     },
   };
+}
+
+/**
+ * 1 while every exporter Prometheus scrapes is up and was scraped within
+ * staleAfterSeconds, else 0, and 0 when Prometheus scrapes none at all: the overview's
+ * first panel, red whenever the other figures are incomplete or old.
+ */
+export function dataFresh(config: MonitoringConfig): string {
+  const up = `up${selector(config.exporterSelector, ...scopeOf(config).cluster)}`;
+  return `min(\n  ${up}\n  * (time() - timestamp(${up}) < bool ${config.staleAfterSeconds})\n) or vector(0)`;
+}
+
+/** The value a figure takes when no exporter is fresh: a stat shows it as "no data", in red. */
+export const STALE = -1;
+
+/** STALE, mapped: added to the mappings of every count on the overview. */
+export const STALE_MAPPING = { value: STALE, text: 'no data', color: 'red' } as const;
+
+/**
+ * `count` (with `or vector(0)`) while at least one exporter is up and fresh, else STALE:
+ * with the exporter dead a count of 0 would read as all is well.
+ */
+export function unlessStale(config: MonitoringConfig, count: string): string {
+  const up = `up${selector(config.exporterSelector, ...scopeOf(config).cluster)}`;
+  const fresh = `count(${up} == 1 and (time() - timestamp(${up})) < ${config.staleAfterSeconds})`;
+  return `(\n  (${count})\n  and on() (${fresh} > 0)\n)\nor on()\nvector(${STALE})`;
 }

@@ -1,5 +1,6 @@
 import type { MonitoringConfig } from '../config.js';
 import { PORT_STATES, selector } from '../promql.js';
+import { scopeOf } from './common.js';
 import {
   type Dashboard,
   dashboard,
@@ -12,13 +13,6 @@ import {
   type Variable,
 } from './grafana.js';
 
-const INSTANCE: Variable = {
-  name: 'instance',
-  label: 'Exporter',
-  query: 'label_values(imanager_exporter_build_info, instance)',
-  multi: true,
-};
-
 const YES_NO = (no: string, noColor: string, yes: string) => [
   { value: 0, text: no, color: noColor },
   { value: 1, text: yes, color: 'green' },
@@ -26,14 +20,21 @@ const YES_NO = (no: string, noColor: string, yes: string) => [
 
 /** Whether the exporter itself keeps up: cycle time, probes by state, discovery. */
 export function exporter(config: MonitoringConfig): Dashboard {
-  const mine = selector('instance=~"$instance"');
-  const myProcess = selector(config.exporterSelector, 'instance=~"$instance"');
+  const scope = scopeOf(config);
+  const instance: Variable = {
+    name: 'instance',
+    label: 'Exporter',
+    query: `label_values(imanager_exporter_build_info${selector(...scope.cluster)}, instance)`,
+    multi: true,
+  };
+  const mine = selector(...scope.cluster, 'instance=~"$instance"');
+  const myProcess = selector(config.exporterSelector, ...scope.cluster, 'instance=~"$instance"');
   return dashboard({
     uid: 'imanager-ports-exporter',
     title: 'iManager ports / Exporter',
     description:
       'Health of the iManager port exporter: probe cycle time, probes by state, targets, discovery.',
-    variables: [INSTANCE],
+    variables: [...scope.clusterVariables, instance],
     items: [
       stat({
         title: 'Exporters up',

@@ -1,15 +1,6 @@
 import type { MonitoringConfig } from '../config.js';
-import { selector } from '../promql.js';
-import {
-  GROUP,
-  NAMESPACE,
-  NODE,
-  notAsExpected,
-  SELECTED,
-  sinceWhenTable,
-  stateMatrix,
-  VANTAGE,
-} from './common.js';
+import { clusterLabels, selector } from '../promql.js';
+import { notAsExpected, SCRAPE_LABELS, scopeOf, sinceWhenTable, stateMatrix } from './common.js';
 import {
   type Dashboard,
   dashboard,
@@ -22,23 +13,36 @@ import {
 } from './grafana.js';
 
 /** NodePorts of iManager's basic services and GIS environments, by service, across nodes. */
-export function nodePorts(_config: MonitoringConfig): Dashboard {
+export function nodePorts(config: MonitoringConfig): Dashboard {
+  const scope = scopeOf(config);
+  const { cluster } = scope;
+  // The port variable narrows the NodePorts shown: an alert's dashboard link sets it.
+  const selected = [...scope.selected, 'port=~"$port"'];
   const chosen = ['group=~"$group"', 'k8s_namespace=~"$k8s_namespace"'];
-  const nodePortTargets = selector('category="nodeport"', ...chosen, ...SELECTED);
+  const nodePortTargets = selector('category="nodeport"', ...chosen, ...selected);
   const requiredNodePorts = selector(
     'category="nodeport"',
     'required="true"',
     'expected="open"',
     ...chosen,
-    ...SELECTED,
+    ...selected,
   );
-  const info = selector(...chosen);
+  const info = selector(...cluster, ...chosen);
+  const inRange = selector(...cluster, 'k8s_namespace=~"$k8s_namespace"');
+  const by = (...labels: string[]) => `by (${[...clusterLabels(config), ...labels].join(', ')})`;
   return dashboard({
     uid: 'imanager-ports-nodeports',
     title: 'iManager ports / NodePorts',
     description:
       "The NodePorts of iManager's basic services and GIS environments, by group, namespace and service, on every node.",
-    variables: [VANTAGE, GROUP, NAMESPACE, NODE],
+    variables: [
+      ...scope.clusterVariables,
+      scope.vantage,
+      scope.group,
+      scope.k8sNamespace,
+      scope.node,
+      scope.port,
+    ],
     items: [
       stat({
         title: 'NodePorts',
@@ -64,7 +68,7 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
         height: 4,
         queries: [
           {
-            expr: `count(count by (k8s_namespace, k8s_service) (imanager_port_up${requiredNodePorts} == 0)) or vector(0)`,
+            expr: `count(count ${by('k8s_namespace', 'k8s_service')} (imanager_port_up${requiredNodePorts} == 0)) or vector(0)`,
             instant: true,
           },
         ],
@@ -77,7 +81,7 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
         height: 4,
         queries: [
           {
-            expr: `count(imanager_nodeport_in_range${selector('k8s_namespace=~"$k8s_namespace"')} == 0) or vector(0)`,
+            expr: `count(imanager_nodeport_in_range${inRange} == 0) or vector(0)`,
             instant: true,
           },
         ],
@@ -86,7 +90,7 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
       stateMatrix(
         'NodePorts by node',
         'The last state of every NodePort on every node: a row per service port, a column per node.',
-        'max by (nodeport, node) (\n' +
+        `max ${by('nodeport', 'node')} (\n` +
           '  label_join(\n' +
           `    label_join(imanager_port_state${nodePortTargets}, "service_name", "/", "k8s_namespace", "k8s_service"),\n` +
           '    "nodeport", ":", "service_name", "port"\n' +
@@ -105,22 +109,23 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
           height: 10,
           queries: [
             {
-              expr: `sum by (group, k8s_namespace, k8s_service, port) (imanager_port_up${nodePortTargets})`,
+              expr: `sum ${by('group', 'k8s_namespace', 'k8s_service', 'port')} (imanager_port_up${nodePortTargets})`,
               instant: true,
               table: true,
             },
             {
-              expr: `count by (group, k8s_namespace, k8s_service, port) (imanager_port_up${nodePortTargets})`,
+              expr: `count ${by('group', 'k8s_namespace', 'k8s_service', 'port')} (imanager_port_up${nodePortTargets})`,
               instant: true,
               table: true,
             },
           ],
           transformations: [
-            organize(['Time']),
+            organize(['Time', ...clusterLabels(config)]),
             { id: 'merge', options: {} },
             organize(
               [],
               {
+                k8s_namespace: 'namespace',
                 k8s_service: 'service',
                 port: 'NodePort',
                 'Value #A': 'open on nodes',
@@ -144,13 +149,14 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
               expr:
                 `imanager_nodeport_info${info}\n` +
                 '  * ignoring(group, type, traffic_policy) group_left()\n' +
-                `  imanager_nodeport_in_range${selector('k8s_namespace=~"$k8s_namespace"')}`,
+                `  imanager_nodeport_in_range${inRange}`,
               instant: true,
               table: true,
             },
           ],
           transformations: [
-            organize(['Time', '__name__', 'job', 'instance'], {
+            organize(['Time', '__name__', ...SCRAPE_LABELS], {
+              k8s_namespace: 'namespace',
               k8s_service: 'service',
               service_port: 'service port',
               node_port: 'NodePort',
@@ -178,8 +184,8 @@ export function nodePorts(_config: MonitoringConfig): Dashboard {
       sinceWhenTable(
         'Not as expected, since when',
         'Required NodePorts that are not open: the state, since when it holds, and for how long.',
-        notAsExpected('category="nodeport"', ...chosen, ...SELECTED),
-        SELECTED,
+        notAsExpected('category="nodeport"', ...chosen, ...selected),
+        selected,
         { width: 24, height: 8 },
       ),
       stateTimeline({

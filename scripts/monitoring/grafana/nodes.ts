@@ -1,14 +1,13 @@
 import type { MonitoringConfig } from '../config.js';
-import { selector } from '../promql.js';
+import { clusterLabels, on, selector } from '../promql.js';
 import {
   cpuBusy,
   diskUsed,
   memoryUsed,
-  NODE,
   notAsExpected,
-  SELECTED,
+  SCRAPE_LABELS,
+  scopeOf,
   sinceWhenTable,
-  VANTAGE,
 } from './common.js';
 import {
   barGauge,
@@ -35,14 +34,20 @@ const USAGE_STEPS = [
  * states, so a port that closed when the disk filled up or the CPU pegged shows as such.
  */
 export function nodes(config: MonitoringConfig): Dashboard {
-  const requiredOpen = selector('required="true"', 'expected="open"', ...SELECTED);
-  const catalogPorts = selector('category!="nodeport"', ...SELECTED);
+  const scope = scopeOf(config);
+  const { selected, cluster } = scope;
+  // The port variable narrows the per-port panels: an alert's dashboard link sets it.
+  const selectedPorts = [...selected, 'port=~"$port"'];
+  const requiredOpen = selector('required="true"', 'expected="open"', ...selected);
+  const catalogPorts = selector('category!="nodeport"', ...selectedPorts);
+  const byNode = (...labels: string[]) =>
+    `by (${[...clusterLabels(config), ...labels].join(', ')})`;
   return dashboard({
     uid: 'imanager-ports-nodes',
     title: 'iManager ports / Nodes',
     description:
       "Each node's port states next to the CPU, memory and disk figures of iManager's node exporter on 9101.",
-    variables: [VANTAGE, NODE],
+    variables: [...scope.clusterVariables, scope.vantage, scope.node, scope.port],
     items: [
       table(
         {
@@ -53,28 +58,38 @@ export function nodes(config: MonitoringConfig): Dashboard {
           height: 8,
           queries: [
             {
-              expr: 'max by (node, address, roles, kubelet_version, ready) (imanager_node_info{node=~"$node"})',
+              expr: `max ${byNode('node', 'address', 'roles', 'kubelet_version', 'ready')} (imanager_node_info${selector(...cluster, 'node=~"$node"')})`,
               instant: true,
               table: true,
             },
             {
-              expr: `sum by (node) (1 - imanager_port_up${requiredOpen})`,
+              expr: `sum ${byNode('node')} (1 - imanager_port_up${requiredOpen})`,
               instant: true,
               table: true,
             },
             {
-              expr: `min by (node) (imanager_node_icmp_up${selector(...SELECTED)})`,
+              expr: `min ${byNode('node')} (imanager_node_icmp_up${selector(...selected)})`,
               instant: true,
               table: true,
             },
             { expr: cpuBusy(config), instant: true, table: true },
-            { expr: `max by (node) (${memoryUsed(config)})`, instant: true, table: true },
-            { expr: `max by (node) (${diskUsed(config)})`, instant: true, table: true },
+            { expr: `max ${byNode('node')} (${memoryUsed(config)})`, instant: true, table: true },
+            { expr: `max ${byNode('node')} (${diskUsed(config)})`, instant: true, table: true },
           ],
           transformations: [
             { id: 'joinByField', options: { byField: 'node', mode: 'outer' } },
             organize(
-              ['Time', 'Time 1', 'Time 2', 'Time 3', 'Time 4', 'Time 5', 'Time 6', 'Value #A'],
+              [
+                'Time',
+                'Time 1',
+                'Time 2',
+                'Time 3',
+                'Time 4',
+                'Time 5',
+                'Time 6',
+                'Value #A',
+                ...SCRAPE_LABELS,
+              ],
               {
                 'Value #B': 'Required ports not open',
                 'Value #C': 'ICMP',
@@ -172,7 +187,7 @@ export function nodes(config: MonitoringConfig): Dashboard {
         width: 4,
         height: 5,
         queries: [
-          { expr: `max(imanager_node_icmp_rtt_seconds${selector(...SELECTED)})`, instant: true },
+          { expr: `max(imanager_node_icmp_rtt_seconds${selector(...selected)})`, instant: true },
         ],
         unit: 's',
         baseColor: 'blue',
@@ -205,8 +220,8 @@ export function nodes(config: MonitoringConfig): Dashboard {
       sinceWhenTable(
         'Not as expected, since when',
         'Ports on this node that are not as expected: the state, since when, and for how long.',
-        notAsExpected(...SELECTED),
-        SELECTED,
+        notAsExpected(...selectedPorts),
+        selectedPorts,
         { width: 12, height: 8 },
       ),
       timeseries({
@@ -218,8 +233,8 @@ export function nodes(config: MonitoringConfig): Dashboard {
         queries: [
           {
             expr:
-              `imanager_port_connect_duration_seconds${selector(...SELECTED)}\n` +
-              `  and on(vantage, node, address, protocol, port) (imanager_port_state${catalogPorts} == 0)`,
+              `imanager_port_connect_duration_seconds${selector(...selectedPorts)}\n` +
+              `  and ${on(config, 'vantage', 'node', 'address', 'protocol', 'port')} (imanager_port_state${catalogPorts} == 0)`,
             legend: '{{port}} ({{vantage}})',
           },
         ],

@@ -1,75 +1,88 @@
 import type { MonitoringConfig } from '../config.js';
-import { selector } from '../promql.js';
+import { clusterLabels, nodeDown, selector } from '../promql.js';
 import {
-  GROUP,
-  NODE,
+  dataFresh,
   notAsExpected,
-  SELECTED,
+  STALE_MAPPING,
+  scopeOf,
   sinceWhenTable,
   stateMatrix,
-  VANTAGE,
+  unlessStale,
 } from './common.js';
 import { type Dashboard, dashboard, stat, stateMappings, stateTimeline } from './grafana.js';
 
 const RED_FROM_ONE = [{ value: 1, color: 'red' }];
 
-/** The page to open first: what is closed now, where, since when. */
-export function overview(_config: MonitoringConfig): Dashboard {
+/** The page to open first: is the data fresh, what is closed now, where, since when. */
+export function overview(config: MonitoringConfig): Dashboard {
+  const scope = scopeOf(config);
+  const { selected } = scope;
   const requiredClosed = selector(
     'category!="nodeport"',
     'required="true"',
     'expected="open"',
-    ...SELECTED,
+    ...selected,
   );
   const nodePortsClosed = selector(
     'category="nodeport"',
     'required="true"',
     'expected="open"',
     'group=~"$group"',
-    ...SELECTED,
+    ...selected,
   );
+  const count = (expr: string) => unlessStale(config, `count(${expr}) or vector(0)`);
+  const nodesBy = [...clusterLabels(config), 'node'].join(', ');
   return dashboard({
     uid: 'imanager-ports-overview',
     title: 'iManager ports / Overview',
     description:
       'Which iManager ports on which nodes are open, refused or dropped, and since when.',
-    variables: [VANTAGE, NODE, GROUP],
+    variables: [...scope.clusterVariables, scope.vantage, scope.node, scope.group],
     items: [
+      stat({
+        title: 'Data',
+        description: `Red when an exporter is down, Prometheus scrapes none, or the last scrape is older than ${config.staleAfterSeconds} s: the figures beside it are then incomplete or old.`,
+        width: 3,
+        height: 4,
+        queries: [{ expr: dataFresh(config), instant: true }],
+        mappings: [
+          { value: 0, text: 'stale', color: 'red' },
+          { value: 1, text: 'fresh', color: 'green' },
+        ],
+      }),
       stat({
         title: 'Required ports closed',
         description:
-          'Required catalog ports (not NodePorts) expected open and not open: each one raises ImanagerRequiredPortClosed.',
+          'Required catalog ports (not NodePorts) expected open and not open, on nodes that are up.',
         width: 4,
         height: 4,
-        queries: [
-          { expr: `count(imanager_port_up${requiredClosed} == 0) or vector(0)`, instant: true },
-        ],
+        queries: [{ expr: count(`imanager_port_up${requiredClosed} == 0`), instant: true }],
+        mappings: [STALE_MAPPING],
         steps: RED_FROM_ONE,
       }),
       stat({
-        title: 'Nodes unreachable',
-        description: 'Nodes answering neither ICMP echo nor any TCP port.',
-        width: 4,
+        title: 'Nodes down',
+        description:
+          'Nodes that answer on none of their probed ports from a selected vantage (and to no echo where ICMP runs): each raises ImanagerNodeUnreachable. Needs no ICMP.',
+        width: 3,
         height: 4,
         queries: [
           {
-            expr:
-              `count(count by (node) (\n  imanager_node_icmp_up${selector(...SELECTED)} == 0\n` +
-              '  unless on(vantage, node) (imanager_port_up == 1)\n)) or vector(0)',
+            expr: count(`count by (${nodesBy}) (\n${nodeDown(config, selected)})`),
             instant: true,
           },
         ],
+        mappings: [STALE_MAPPING],
         steps: RED_FROM_ONE,
       }),
       stat({
         title: 'NodePorts closed',
         description:
           'Required NodePorts (groups basic-service and gis-environment) not open, counted once per node.',
-        width: 4,
+        width: 3,
         height: 4,
-        queries: [
-          { expr: `count(imanager_port_up${nodePortsClosed} == 0) or vector(0)`, instant: true },
-        ],
+        queries: [{ expr: count(`imanager_port_up${nodePortsClosed} == 0`), instant: true }],
+        mappings: [STALE_MAPPING],
         steps: RED_FROM_ONE,
       }),
       stat({
@@ -79,24 +92,30 @@ export function overview(_config: MonitoringConfig): Dashboard {
         height: 4,
         queries: [
           {
-            expr: `count(imanager_port_up${selector('required="true"', 'expected="closed"', ...SELECTED)} == 1) or vector(0)`,
+            expr: count(
+              `imanager_port_up${selector('required="true"', 'expected="closed"', ...selected)} == 1`,
+            ),
             instant: true,
           },
         ],
+        mappings: [STALE_MAPPING],
         steps: [{ value: 1, color: 'orange' }],
       }),
       stat({
         title: 'Optional ports closed',
         description:
           'Closed ports that never page: NFS where unused, NodePorts of group other, ...',
-        width: 4,
+        width: 3,
         height: 4,
         queries: [
           {
-            expr: `count(imanager_port_up${selector('required="false"', 'expected="open"', ...SELECTED)} == 0) or vector(0)`,
+            expr: count(
+              `imanager_port_up${selector('required="false"', 'expected="open"', ...selected)} == 0`,
+            ),
             instant: true,
           },
         ],
+        mappings: [STALE_MAPPING],
         baseColor: 'blue',
       }),
       stat({
@@ -107,8 +126,8 @@ export function overview(_config: MonitoringConfig): Dashboard {
         queries: [
           {
             expr:
-              `sum(imanager_port_up${selector('required="true"', 'expected="open"', ...SELECTED)})\n` +
-              `/\ncount(imanager_port_up${selector('required="true"', 'expected="open"', ...SELECTED)})`,
+              `sum(imanager_port_up${selector('required="true"', 'expected="open"', ...selected)})\n` +
+              `/\ncount(imanager_port_up${selector('required="true"', 'expected="open"', ...selected)})`,
             instant: true,
           },
         ],
@@ -123,8 +142,8 @@ export function overview(_config: MonitoringConfig): Dashboard {
       stateMatrix(
         'Catalog ports by node',
         'The last state of every catalog port on every node (worst over the selected vantages); ports expected closed from a vantage are left out.',
-        'max by (node, port) (\n' +
-          `  label_join(imanager_port_state${selector('category!="nodeport"', 'expected!="closed"', ...SELECTED)}, "port", " ", "port", "port_name")\n` +
+        `max by (${[...clusterLabels(config), 'node', 'port'].join(', ')}) (\n` +
+          `  label_join(imanager_port_state${selector('category!="nodeport"', 'expected!="closed"', ...selected)}, "port", " ", "port", "port_name")\n` +
           ')',
         'node',
         'port',
@@ -133,8 +152,8 @@ export function overview(_config: MonitoringConfig): Dashboard {
       sinceWhenTable(
         'Not as expected, since when',
         'Required ports that are not open, and ports expected closed that answer: the state, since when it holds, and for how long.',
-        notAsExpected(...SELECTED),
-        SELECTED,
+        notAsExpected(...selected),
+        selected,
         { width: 24, height: 10 },
       ),
       stateTimeline({
@@ -145,7 +164,7 @@ export function overview(_config: MonitoringConfig): Dashboard {
         height: 10,
         queries: [
           {
-            expr: `imanager_port_state${selector('required="true"', 'expected="open"', ...SELECTED)} > 0`,
+            expr: `imanager_port_state${selector('required="true"', 'expected="open"', ...selected)} > 0`,
             legend: '{{node}} {{port}} {{port_name}}',
           },
         ],
