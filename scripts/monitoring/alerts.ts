@@ -470,9 +470,14 @@ function exporterRules(config: MonitoringConfig): DocumentedAlert[] {
 
 /** The rules, in the groups they are shipped in, with what the README says of each alert. */
 function documentedGroups(config: MonitoringConfig) {
+  // Rules of one group run in order, groups in any order (promtool takes them from a
+  // map): every rule that reads imanager:node_down shares its group and comes after it,
+  // or it would see the record of one evaluation earlier or later at random.
+  const nodes = nodeRules(config);
+  const readsNodeDown = (r: DocumentedAlert) => r.rule.expr.includes(NODE_DOWN);
   return [
-    { name: 'imanager-ports', rules: portRules(config) },
-    { name: 'imanager-nodes', rules: nodeRules(config) },
+    { name: 'imanager-ports', rules: [...portRules(config), ...nodes.filter(readsNodeDown)] },
+    { name: 'imanager-nodes', rules: nodes.filter((r) => !readsNodeDown(r)) },
     { name: 'imanager-port-exporter', rules: exporterRules(config) },
   ];
 }

@@ -24,21 +24,21 @@ export type Timeline = readonly Sample[];
 export const NODES: readonly ClusterNode[] = [
   {
     name: 'cp-1',
-    address: '198.18.0.1',
+    addresses: ['198.18.0.1'],
     roles: ['control-plane', 'etcd'],
     ready: true,
     kubeletVersion: 'v1.28.2',
   },
   {
     name: 'worker-1',
-    address: '198.18.0.2',
+    addresses: ['198.18.0.2'],
     roles: ['worker'],
     ready: true,
     kubeletVersion: 'v1.28.2',
   },
   {
     name: 'worker-2',
-    address: '198.18.0.3',
+    addresses: ['198.18.0.3'],
     roles: ['worker', 'license-center'],
     ready: true,
     kubeletVersion: 'v1.28.2',
@@ -126,7 +126,7 @@ export function targetLabels(target: Target): Record<string, string> {
 /** Where an exporter is scraped: an agent on its node's address (host network). */
 export function exporterInstance(vantage: string): string {
   const node = NODES.find((n) => n.name === vantage);
-  return `${node?.address ?? '198.18.0.100'}:19101`;
+  return `${node?.addresses[0] ?? '198.18.0.100'}:19101`;
 }
 
 function scrapeLabels(vantage: string): Record<string, string> {
@@ -184,7 +184,7 @@ export function inputSeries(scenario: Scenario): InputSeries[] {
     for (const node of NODES) {
       const info = {
         node: node.name,
-        address: node.address,
+        address: node.addresses[0] as string,
         roles: node.roles.join(','),
         kubelet_version: node.kubeletVersion,
         ready: 'true',
@@ -207,7 +207,7 @@ export function inputSeries(scenario: Scenario): InputSeries[] {
     if (up === null) continue;
     const labels = {
       job: 'node-exporter',
-      instance: `${node.address}:9101`,
+      instance: `${node.addresses[0]}:9101`,
       namespace: 'imanager',
     };
     out.push({ series: labelText('up', labels), values: (up ?? constant(1)).join(' ') });

@@ -31,13 +31,25 @@ export type Mode = 'central' | 'daemonset';
 export const NODES: readonly ClusterNode[] = [
   {
     name: 'master-1',
-    address: '127.0.1.1',
+    addresses: ['127.0.1.1'],
     roles: ['control-plane'],
     ready: true,
     kubeletVersion: '',
   },
-  { name: 'worker-1', address: '127.0.1.2', roles: ['worker'], ready: true, kubeletVersion: '' },
-  { name: 'worker-2', address: '127.0.1.3', roles: ['worker'], ready: true, kubeletVersion: '' },
+  {
+    name: 'worker-1',
+    addresses: ['127.0.1.2'],
+    roles: ['worker'],
+    ready: true,
+    kubeletVersion: '',
+  },
+  {
+    name: 'worker-2',
+    addresses: ['127.0.1.3'],
+    roles: ['worker'],
+    ready: true,
+    kubeletVersion: '',
+  },
 ];
 
 const KUBERNETES_VERSION = '1.28';
@@ -217,19 +229,26 @@ export class Bed {
       this.#closable.set(endpoint, await listenInNetns(this.ns, [endpoint]));
     }
     for (const node of NODES) {
-      this.#nodeExporters.set(node.name, await this.#startNodeExporter(nodeExporter, node.address));
+      this.#nodeExporters.set(
+        node.name,
+        await this.#startNodeExporter(nodeExporter, node.addresses[0] as string),
+      );
     }
 
     writeFileSync(
       this.#config,
       stringify({
         kubernetesVersion: KUBERNETES_VERSION,
-        nodes: NODES.map((n) => ({ name: n.name, address: n.address, roles: [...n.roles] })),
+        nodes: NODES.map((n) => ({
+          name: n.name,
+          address: n.addresses[0] as string,
+          roles: [...n.roles],
+        })),
       }),
     );
     for (const vantage of this.vantages()) {
       const node = NODES.find((n) => n.name === vantage);
-      const listen = node ? `${node.address}:${EXPORTER_PORT}` : CENTRAL_LISTEN;
+      const listen = node ? `${node.addresses[0]}:${EXPORTER_PORT}` : CENTRAL_LISTEN;
       const exporter: Exporter = { vantage, listen, child: this.#spawnExporter(vantage, listen) };
       this.exporters.push(exporter);
     }
@@ -263,7 +282,7 @@ export class Bed {
           ),
           scrape(
             'node-exporter',
-            NODES.map((n) => ({ target: `${n.address}:9101` })),
+            NODES.map((n) => ({ target: `${n.addresses[0]}:9101` })),
           ),
         ],
       }),
@@ -417,7 +436,7 @@ export class Bed {
   #address(node: string): string {
     const found = NODES.find((n) => n.name === node);
     if (!found) throw new Error(`no node ${node}`);
-    return found.address;
+    return found.addresses[0] as string;
   }
 
   /** Prometheus' alerts, pending and firing. */
