@@ -19,7 +19,7 @@ const fastHostUnreach: ProbeResult = {
 };
 const slowHostUnreach: ProbeResult = {
   state: 'unreachable',
-  durationSeconds: 1.4,
+  durationSeconds: 1.9,
   error: 'EHOSTUNREACH',
 };
 const fastNetUnreach: ProbeResult = {
