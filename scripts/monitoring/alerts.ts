@@ -468,17 +468,23 @@ function exporterRules(config: MonitoringConfig): DocumentedAlert[] {
   ];
 }
 
-/** The rules, in the groups they are shipped in, with what the README says of each alert. */
+/**
+ * The rules, in the groups they are shipped in, with what the README says of each alert.
+ * Every rule that reads imanager:node_down is in the group that records it, after it: a
+ * group evaluates its rules in order at one timestamp, while another group could read the
+ * record an evaluation late, and a node's page would then start or end a step apart from
+ * its port alerts'.
+ */
 function documentedGroups(config: MonitoringConfig) {
-  // Rules of one group run in order, groups in any order (promtool takes them from a
-  // map): every rule that reads imanager:node_down shares its group and comes after it,
-  // or it would see the record of one evaluation earlier or later at random.
-  const nodes = nodeRules(config);
-  const readsNodeDown = (r: DocumentedAlert) => r.rule.expr.includes(NODE_DOWN);
+  const [exporterDown, ...exporterHealth] = exporterRules(config);
+  if (exporterDown?.rule.alert !== 'ImanagerExporterDown')
+    throw new Error('ImanagerExporterDown first');
   return [
-    { name: 'imanager-ports', rules: [...portRules(config), ...nodes.filter(readsNodeDown)] },
-    { name: 'imanager-nodes', rules: nodes.filter((r) => !readsNodeDown(r)) },
-    { name: 'imanager-port-exporter', rules: exporterRules(config) },
+    {
+      name: 'imanager-ports',
+      rules: [...portRules(config), ...nodeRules(config), exporterDown],
+    },
+    { name: 'imanager-port-exporter', rules: exporterHealth },
   ];
 }
 
