@@ -101,6 +101,8 @@ export function isOk(report: CheckReport): boolean {
 export interface CheckJsonTarget {
   readonly node: string;
   readonly address: string;
+  /** The IP literal probed ("" when the name did not resolve). */
+  readonly ip: string;
   readonly port: number;
   readonly protocol: string;
   readonly portName: string;
@@ -137,6 +139,7 @@ export function toCheckJson(report: CheckReport): CheckJson {
       return {
         node: target.node,
         address: target.address,
+        ip: target.ip,
         port: target.port,
         protocol: target.protocol,
         portName: target.portName,

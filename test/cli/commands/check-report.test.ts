@@ -98,6 +98,7 @@ describe('check verdicts', () => {
     assert.deepEqual(json, {
       node: 'cp-1',
       address: '10.0.0.1',
+      ip: '10.0.0.1',
       port: 31555,
       protocol: 'tcp',
       portName: 'http',

@@ -31,6 +31,7 @@ const CHECK_JSON = z.strictObject({
     z.strictObject({
       node: z.string(),
       address: z.string(),
+      ip: z.string(),
       port: z.int().min(1).max(65535),
       protocol: z.literal('tcp'),
       portName: z.string(),
