@@ -9,6 +9,7 @@ import type { Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
 import { type CycleJob, isEcho, type PlanSettings, ProbePipeline } from './pipeline.js';
 import { FD_RESERVE, fitConcurrency, readFdBudget } from './probe/fd-budget.js';
+import { UNREACHABLE_LINGER_MS } from './probe/handle-connect.js';
 import { IcmpPinger } from './probe/icmp.js';
 import { createProbePool, type ProbePool } from './probe/pool.js';
 import { type CycleStats, Scheduler } from './probe/scheduler.js';
@@ -122,6 +123,7 @@ export class Exporter {
       onCycleStart: () => this.#onCycleStart(),
       onCycleEnd: (stats) => this.#onCycleEnd(stats),
       burstFirstCycle: true,
+      lingerMs: UNREACHABLE_LINGER_MS,
       // The first burst may wait for a node's ICMP budget, but not past one interval.
       burstPacingLimitMs: Math.max(0, intervalMs - timeoutMs),
     });

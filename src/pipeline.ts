@@ -17,6 +17,7 @@ import type { PortRange } from './catalog/types.js';
 import type { IpFamily } from './discovery/families.js';
 import type { DiscoverySnapshot } from './discovery/types.js';
 import { HostEvidence, withState } from './probe/evidence.js';
+import { UNREACHABLE_LINGER_MS } from './probe/handle-connect.js';
 import type { IcmpPinger, PingResult } from './probe/icmp.js';
 import { NameCache, type NameCacheOptions } from './probe/names.js';
 import { PROBERS } from './probe/registry.js';
@@ -193,7 +194,9 @@ export class ProbePipeline {
       const error = 'error' in answer ? answer.error : 'EUNRESOLVED';
       return Promise.resolve({ state: 'error', durationSeconds: 0, error });
     }
-    return this.#tcp({ ip: job.ip, port: job.port, timeoutMs });
+    // A host not known to be up gets the time to say it is gone (EHOSTUNREACH).
+    const lingerMs = this.evidence.judge(job.ip) === 'up' ? 0 : UNREACHABLE_LINGER_MS;
+    return this.#tcp({ ip: job.ip, port: job.port, timeoutMs, lingerMs });
   };
 
   /** The exporter's path: judge the raw result now and keep it. */

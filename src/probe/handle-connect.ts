@@ -21,7 +21,7 @@
  */
 import { isIP } from 'node:net';
 import { getSystemErrorName } from 'node:util';
-import { stateOfErrno } from './states.js';
+import { HOST_DEPENDENT_ERRNOS, stateOfErrno } from './states.js';
 import type { ProbeResult, Prober, ProbeState } from './types.js';
 
 /** The parts of the tcp_wrap binding a probe uses, as net.js uses them. */
@@ -76,6 +76,12 @@ export type ConnectReport = (
 
 const noop = () => {};
 
+/**
+ * How long a connect to an IP not known to be up stays open past its timeout, waiting
+ * for the EHOSTUNREACH of a neighbour that never answers (about 3 s after the first SYN).
+ */
+export const UNREACHABLE_LINGER_MS = 1500;
+
 /** One connect on a bare TCP handle; calls `report` exactly once. */
 export function connectOnHandle(
   b: TcpBinding,
@@ -83,6 +89,7 @@ export function connectOnHandle(
   port: number,
   timeoutMs: number,
   report: ConnectReport,
+  lingerMs = 0,
 ): void {
   const family = isIP(ip);
   // A host name here would cost a DNS lookup per probe; names are resolved beside probing.
@@ -99,6 +106,8 @@ export function connectOnHandle(
   const req = new b.TCPConnectWrap();
   let settled = false;
   let deadline: NodeJS.Timeout | undefined;
+  /** Set at the timeout while lingering: only an unreachable error may still end it otherwise. */
+  let timedOutAfter: number | undefined;
   const startedAt = performance.now();
   const finish = (state: ProbeState, error: string | undefined, local: boolean) => {
     if (settled) return;
@@ -115,11 +124,22 @@ export function connectOnHandle(
     report(state, durationSeconds, error, local);
   };
   req.oncomplete = (status) => {
-    if (status === 0) finish('open', undefined, false);
-    else {
-      const code = getSystemErrorName(status);
-      finish(stateOfErrno(code), code, false);
+    const code = status === 0 ? undefined : getSystemErrorName(status);
+    if (timedOutAfter !== undefined) {
+      // Past the timeout it stays a timeout, unless the neighbour gave up.
+      if (code !== undefined && HOST_DEPENDENT_ERRNOS.has(code)) finish('unreachable', code, false);
+      else timedOut();
+      return;
     }
+    if (code === undefined) finish('open', undefined, false);
+    else finish(stateOfErrno(code), code, false);
+  };
+  const timedOut = () => {
+    if (settled) return;
+    settled = true;
+    if (deadline !== undefined) clearTimeout(deadline);
+    handle.close();
+    report('timeout', timedOutAfter ?? (performance.now() - startedAt) / 1000, 'ETIMEDOUT', false);
   };
   let status: number;
   try {
@@ -133,7 +153,14 @@ export function connectOnHandle(
     finish(stateOfErrno(code), code, true);
     return;
   }
-  deadline = setTimeout(() => finish('timeout', 'ETIMEDOUT', false), timeoutMs);
+  deadline = setTimeout(() => {
+    if (lingerMs <= 0) {
+      timedOut();
+      return;
+    }
+    timedOutAfter = (performance.now() - startedAt) / 1000;
+    deadline = setTimeout(timedOut, lingerMs);
+  }, timeoutMs);
 }
 
 /** The prober on the handle: one promise per probe, the result as data. */
@@ -153,6 +180,7 @@ export function handleProber(b: TcpBinding): Prober {
                 ? { state, durationSeconds, error, local }
                 : { state, durationSeconds, error },
           ),
+        request.lingerMs,
       ),
     );
 }

@@ -74,14 +74,14 @@ function reporter(id: number): ConnectReport {
 }
 
 parent.on('message', (batch: RequestBatch) => {
-  const { ids, ips, ports, timeoutsMs } = batch;
+  const { ids, ips, ports, timeoutsMs, lingersMs } = batch;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i] as number;
     const ip = ips[i] as string;
     const p = ports[i] as number;
     const timeoutMs = timeoutsMs[i] as number;
     if (binding) {
-      connectOnHandle(binding, ip, p, timeoutMs, reporter(id));
+      connectOnHandle(binding, ip, p, timeoutMs, reporter(id), lingersMs[i] ?? 0);
     } else {
       tcpProbe({ ip, port: p, timeoutMs }).then((r: ProbeResult) =>
         done(id, r.state, r.durationSeconds, r.error, r.local === true),

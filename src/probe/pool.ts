@@ -66,6 +66,8 @@ export interface RequestBatch {
   readonly ips: string[];
   readonly ports: number[];
   readonly timeoutsMs: number[];
+  /** ProbeRequest.lingerMs, 0 for none. */
+  readonly lingersMs: number[];
 }
 
 /** What a worker is started with. */
@@ -264,12 +266,15 @@ export function createProbePool(options: ProbePoolOptions): ProbePool {
       const w = leastBusy();
       if (w.inFlight++ === 0) w.worker.ref();
       w.ids.add(id);
-      if (w.batch === undefined) w.batch = { ids: [], ips: [], ports: [], timeoutsMs: [] };
+      if (w.batch === undefined) {
+        w.batch = { ids: [], ips: [], ports: [], timeoutsMs: [], lingersMs: [] };
+      }
       const batch = w.batch;
       batch.ids.push(id);
       batch.ips.push(request.ip);
       batch.ports.push(request.port);
       batch.timeoutsMs.push(request.timeoutMs);
+      batch.lingersMs.push(request.lingerMs ?? 0);
       if (!flushScheduled) {
         flushScheduled = true;
         // After the caller's synchronous pass: one message for every probe it launched.

@@ -47,6 +47,12 @@ export interface SchedulerOptions<J extends ProbeJob = ProbeJob> {
    * a fresh start shows every target within seconds. Default false.
    */
   readonly burstFirstCycle?: boolean;
+  /**
+   * How long a probe may stay open past its timeout (ProbeRequest.lingerMs): a spread
+   * cycle ends its starts this much earlier, and an overdue probe is given this much
+   * more. Default 0.
+   */
+  readonly lingerMs?: number;
   /** Dispatch granularity of a spread cycle; default DEFAULT_TICK_MS. */
   readonly tickMs?: number;
   /** Where a failing hook or an overdue prober is reported; default silent. */
@@ -157,6 +163,7 @@ interface CycleSettings<J extends ProbeJob> {
   readonly onResult: SchedulerOptions<J>['onResult'];
   /** Shared by every cycle, as the kernel's buckets are. */
   readonly pacer: AddressPacer;
+  readonly lingerMs: number;
 }
 
 /**
@@ -374,7 +381,7 @@ class CycleRun<J extends ProbeJob> {
   }
 
   #expiresAt(launched: Launched<J>): number {
-    return launched.startedAt + this.#settings.timeoutMs + PROBE_GRACE_MS;
+    return launched.startedAt + this.#settings.timeoutMs + this.#settings.lingerMs + PROBE_GRACE_MS;
   }
 
   #oldestInFlight(): Launched<J> | undefined {
@@ -498,6 +505,7 @@ export class Scheduler<J extends ProbeJob = ProbeJob> {
       probe: options.probe,
       onResult: options.onResult,
       pacer: options.pacer ?? new AddressPacer(),
+      lingerMs: options.lingerMs ?? 0,
     };
   }
 
@@ -611,7 +619,9 @@ export class Scheduler<J extends ProbeJob = ProbeJob> {
         this.#logger.error('cycle start handler failed', { error });
       }
     }
-    const windowMs = spread ? Math.max(0, intervalMs - timeoutMs) : 0;
+    const windowMs = spread
+      ? Math.max(0, intervalMs - timeoutMs - (this.#options.lingerMs ?? 0))
+      : 0;
     this.#settings.limit.newCycle();
     this.#settings.pacer.prune(startedAt);
     const run = new CycleRun(

@@ -42,6 +42,12 @@ export interface ProbeRequest {
   readonly ip: string;
   readonly port: number;
   readonly timeoutMs: number;
+  /**
+   * After the timeout, keep the connect open this long for an EHOSTUNREACH still to
+   * come: our own neighbour resolution gives up only after about 3 s, so a dead host on
+   * the link otherwise only ever reads as silence. Asked for IPs not known to be up.
+   */
+  readonly lingerMs?: number;
 }
 
 /** One prober per protocol; all share this shape. */

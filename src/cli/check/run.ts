@@ -15,6 +15,7 @@ import { selectSource } from '../../discovery/select.js';
 import type { DiscoverySnapshot, Source } from '../../discovery/types.js';
 import { type CycleJob, isEcho, ProbePipeline } from '../../pipeline.js';
 import { withState } from '../../probe/evidence.js';
+import { UNREACHABLE_LINGER_MS } from '../../probe/handle-connect.js';
 import { IcmpPinger } from '../../probe/icmp.js';
 import { AddressPacer } from '../../probe/pacing.js';
 import { createProbePool } from '../../probe/pool.js';
@@ -185,6 +186,7 @@ async function probeOnce(
     logger: options.logger,
     spread: false,
     pacer,
+    lingerMs: UNREACHABLE_LINGER_MS,
     jobsForCycle: () => jobs,
     probe: pipeline.probe,
     onResult: (job, result) => {
