@@ -79,7 +79,7 @@ export class FactsReader {
       this.#daemonSet('kube-system', 'calico-node'),
       this.#daemonSet('calico-system', 'calico-node'),
       this.#get<InstallationObject>(
-        { resource: 'installations', group: 'operator.tigera.io' },
+        { resource: 'installations', group: 'operator.tigera.io', name: 'default' },
         (options) =>
           this.#custom.getClusterCustomObject(
             {
