@@ -1,4 +1,5 @@
-import type { CatalogEntry, Role, VersionRange } from './types.js';
+import { type Applicability, applicability, type ClusterFacts } from './conditions.js';
+import type { CatalogEntry, EntryBase, Role, UnprobedEntry, VersionRange } from './types.js';
 
 /** `1.28`, `v1.28.3`, `1.28+` -> [1, 28]; undefined when it is not a version. */
 export function parseMinorVersion(text: string): [number, number] | undefined {
@@ -27,7 +28,7 @@ export function versionInRange(version: string | undefined, range: VersionRange 
 }
 
 /** Whether a node with these roles listens on this entry's port. */
-export function entryAppliesToRoles(entry: CatalogEntry, roles: readonly Role[]): boolean {
+export function entryAppliesToRoles(entry: EntryBase, roles: readonly Role[]): boolean {
   if (entry.roles === 'all') return true;
   return entry.roles.some((role) => roles.includes(role));
 }
@@ -38,4 +39,26 @@ export function entriesForRoles(
   roles: readonly Role[],
 ): CatalogEntry[] {
   return catalog.filter((entry) => entryAppliesToRoles(entry, roles));
+}
+
+/** An unprobed entry a node needs, and what the cluster's facts make of it. */
+export interface UnprobedRequirement {
+  readonly entry: UnprobedEntry;
+  readonly applicability: Applicability;
+}
+
+/**
+ * The UDP and IP-protocol entries a node of these roles needs under these facts, in
+ * catalog order: what `firewall` opens beside the TCP ports (those whose condition
+ * holds), and what the status page and check list as not probed. With VXLAN it is
+ * 4789/udp; with IP-in-IP, IP protocol 4; with the condition unknown, both, optional.
+ */
+export function unprobedRequirements(
+  catalog: readonly UnprobedEntry[],
+  roles: readonly Role[],
+  facts: ClusterFacts,
+): UnprobedRequirement[] {
+  return catalog
+    .filter((entry) => entryAppliesToRoles(entry, roles))
+    .map((entry) => ({ entry, applicability: applicability(entry, facts) }));
 }

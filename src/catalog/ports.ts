@@ -1,9 +1,36 @@
-import type { CatalogEntry, PortRange } from './types.js';
+import type { CatalogEntry, EntrySource, PortRange, UnprobedEntry } from './types.js';
+
+/** The iManager port documentation (shared/seed/imanager-ports.txt). */
+const IMANAGER_PORTS: EntrySource = {
+  title: 'iManager for Kubernetes: iManager Ports Introduction (help.supermap.com)',
+};
+const KUBERNETES_PORTS: EntrySource = {
+  title: 'Kubernetes: Ports and Protocols',
+  url: 'https://kubernetes.io/docs/reference/networking/ports-and-protocols/',
+};
+const KUBEADM_HEALTH_PORTS: EntrySource = {
+  title: 'kubernetes/kubernetes#85043 (kubeadm health-checks the secure ports since 1.17)',
+  url: 'https://github.com/kubernetes/kubernetes/pull/85043',
+};
+const CALICO_REQUIREMENTS: EntrySource = {
+  title: 'Calico: System requirements, Network requirements',
+  url: 'https://docs.tigera.io/calico/latest/getting-started/kubernetes/requirements#network-requirements',
+};
+const KUBELET_CONFIG: EntrySource = {
+  title: 'Kubelet Configuration (v1beta1): readOnlyPort, default 0 (off)',
+  url: 'https://kubernetes.io/docs/reference/config-api/kubelet-config.v1beta1/',
+};
+const NFS_RPCBIND: EntrySource = {
+  title: 'RFC 1833 (rpcbind on port 111); RFC 7530 section 3.1 (NFSv4 needs no rpcbind)',
+  url: 'https://www.rfc-editor.org/rfc/rfc7530#section-3.1',
+};
 
 /**
  * The iManager port catalog: the fixed and default ports of the iManager port
- * documentation (shared/seed/imanager-ports.txt), plus the secure successors of the
- * legacy scheduler and controller-manager ports. Facts from the seed, words our own.
+ * documentation (shared/seed/imanager-ports.txt), the secure successors of the legacy
+ * scheduler and controller-manager ports, and the TCP ports of Kubernetes' and Calico's
+ * own requirements that the iManager page leaves out. Facts from the sources named,
+ * words our own.
  */
 export const CATALOG: readonly CatalogEntry[] = [
   {
@@ -16,6 +43,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'external',
     roles: 'all',
     required: true,
+    source: IMANAGER_PORTS,
   },
   {
     id: 'kube-apiserver',
@@ -27,6 +55,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: ['control-plane'],
     required: true,
+    source: IMANAGER_PORTS,
   },
   {
     id: 'etcd-client',
@@ -38,6 +67,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: ['control-plane', 'etcd'],
     required: true,
+    source: IMANAGER_PORTS,
   },
   {
     id: 'etcd-peer',
@@ -49,6 +79,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: ['control-plane', 'etcd'],
     required: true,
+    source: IMANAGER_PORTS,
   },
   {
     id: 'kubelet',
@@ -60,6 +91,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: 'all',
     required: true,
+    source: IMANAGER_PORTS,
   },
   // The legacy insecure health ports. kubeadm has started the scheduler and the
   // controller-manager with --port=0 (no insecure port) since Kubernetes 1.19
@@ -79,6 +111,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     roles: ['control-plane'],
     required: true,
     kubernetes: { until: '1.19' },
+    source: IMANAGER_PORTS,
   },
   {
     id: 'kube-controller-manager-legacy',
@@ -92,6 +125,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     roles: ['control-plane'],
     required: true,
     kubernetes: { until: '1.19' },
+    source: IMANAGER_PORTS,
   },
   // Their secure successors; kubeadm health-checks them since 1.17
   // (kubernetes/kubernetes#85043). They listen on 127.0.0.1 by default.
@@ -107,6 +141,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     required: true,
     kubernetes: { from: '1.17' },
     localhostOnly: true,
+    source: KUBEADM_HEALTH_PORTS,
   },
   {
     id: 'kube-controller-manager',
@@ -120,6 +155,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     required: true,
     kubernetes: { from: '1.17' },
     localhostOnly: true,
+    source: KUBEADM_HEALTH_PORTS,
   },
   {
     id: 'node-exporter',
@@ -131,6 +167,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: 'all',
     required: true,
+    source: IMANAGER_PORTS,
   },
   {
     id: 'license-center-db',
@@ -142,6 +179,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: ['license-center'],
     required: true,
+    source: IMANAGER_PORTS,
   },
   {
     id: 'license-center',
@@ -153,6 +191,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: ['license-center'],
     required: true,
+    source: IMANAGER_PORTS,
   },
   {
     id: 'nfs',
@@ -164,6 +203,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: ['nfs-server'],
     required: false,
+    source: IMANAGER_PORTS,
   },
   {
     id: 'calico-bgp',
@@ -175,6 +215,9 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: 'all',
     required: true,
+    // Only BGP listens here: in Calico's VXLAN-only mode nothing does, and 179 would page falsely.
+    condition: { kind: 'calico-bgp' },
+    source: IMANAGER_PORTS,
   },
   {
     id: 'imanager-ui',
@@ -186,6 +229,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'external',
     roles: 'all',
     required: true,
+    source: IMANAGER_PORTS,
   },
   {
     id: 'image-registry',
@@ -197,6 +241,113 @@ export const CATALOG: readonly CatalogEntry[] = [
     scope: 'internal',
     roles: ['registry'],
     required: true,
+    source: IMANAGER_PORTS,
+  },
+  // What the iManager page leaves out: Kubernetes' and Calico's own requirements.
+  {
+    id: 'kube-proxy-health',
+    port: 10256,
+    protocol: 'tcp',
+    category: 'fixed',
+    component: 'kube-proxy',
+    purpose: "kube-proxy health check; load balancers ask it whether a node's NodePorts work",
+    scope: 'internal',
+    roles: 'all',
+    required: true,
+    condition: { kind: 'kube-proxy' },
+    source: KUBERNETES_PORTS,
+  },
+  {
+    id: 'calico-typha',
+    port: 5473,
+    protocol: 'tcp',
+    category: 'fixed',
+    component: 'calico-typha',
+    purpose: "Calico Typha; every node's Felix reads the cluster's network state through it",
+    scope: 'internal',
+    roles: ['calico-typha'],
+    required: true,
+    source: CALICO_REQUIREMENTS,
+  },
+  {
+    id: 'kubelet-readonly',
+    port: 10255,
+    protocol: 'tcp',
+    category: 'fixed',
+    component: 'kubelet',
+    purpose:
+      "kubelet's read-only port: unauthenticated, off by default in kubeadm; open, it shows every pod's spec to anyone",
+    scope: 'internal',
+    roles: 'all',
+    required: true,
+    expected: 'closed',
+    source: KUBELET_CONFIG,
+  },
+  {
+    id: 'rpcbind',
+    port: 111,
+    protocol: 'tcp',
+    category: 'fixed',
+    component: 'rpcbind',
+    purpose: 'rpcbind on the NFS server; NFSv3 clients find mountd and the lock manager through it',
+    scope: 'internal',
+    roles: ['nfs-server'],
+    required: true,
+    condition: { kind: 'nfs-version', version: 3 },
+    source: NFS_RPCBIND,
+  },
+];
+
+/**
+ * What the cluster needs that no prober here can test: UDP, where no answer is the
+ * normal answer, and IP-in-IP, which has no ports. `firewall` opens them, the catalog
+ * and the README list them, the status page and check show them as not probed.
+ */
+export const UNPROBED_CATALOG: readonly UnprobedEntry[] = [
+  {
+    id: 'calico-vxlan',
+    protocol: 'udp',
+    port: 4789,
+    probed: false,
+    category: 'fixed',
+    component: 'calico',
+    purpose: 'Calico VXLAN; pod traffic between nodes travels in it when the IP pools use VXLAN',
+    scope: 'internal',
+    roles: 'all',
+    required: true,
+    condition: { kind: 'calico-encapsulation', encapsulation: 'vxlan' },
+    source: CALICO_REQUIREMENTS,
+  },
+  {
+    id: 'calico-ipip',
+    protocol: 'ip',
+    ipProtocol: 4,
+    // /etc/protocols calls 4 `ipencap`; its `ipip` is 94, another protocol: match the number.
+    ipProtocolName: 'ipencap',
+    probed: false,
+    category: 'fixed',
+    component: 'calico',
+    purpose:
+      "Calico IP-in-IP; pod traffic between nodes travels in it, Calico's default encapsulation",
+    scope: 'internal',
+    roles: 'all',
+    required: true,
+    condition: { kind: 'calico-encapsulation', encapsulation: 'ipip' },
+    source: CALICO_REQUIREMENTS,
+  },
+  {
+    id: 'rpcbind-udp',
+    protocol: 'udp',
+    port: 111,
+    probed: false,
+    category: 'fixed',
+    component: 'rpcbind',
+    purpose: 'rpcbind over UDP on the NFS server, which NFSv3 clients may ask instead of TCP',
+    scope: 'internal',
+    roles: ['nfs-server'],
+    required: true,
+    condition: { kind: 'nfs-version', version: 3 },
+    source: NFS_RPCBIND,
   },
 ];
 

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { entriesForRoles, versionInRange } from '../catalog/applies.js';
+import { applicability, describeCondition, NO_FACTS } from '../catalog/conditions.js';
 import { effectiveCatalog } from '../catalog/overrides.js';
 import type { PortRange, Role, Scope } from '../catalog/types.js';
 import type { ExporterConfig } from '../config/index.js';
@@ -54,7 +55,7 @@ function oneLine(text: string): string {
  * the version. With no version known, version-bound ports stay in, marked as such.
  */
 export function firewallPlan(
-  config: Pick<ExporterConfig, 'catalog' | 'nodePortRange' | 'kubernetesVersion'>,
+  config: Pick<ExporterConfig, 'catalog' | 'nodePortRange' | 'kubernetesVersion' | 'cluster'>,
   options: FirewallPlanOptions,
 ): FirewallPlan {
   const rules: FirewallRule[] = [];
@@ -67,6 +68,17 @@ export function firewallPlan(
     }
     if (version !== undefined && !versionInRange(version, entry.kubernetes)) {
       skipped.push({ port: entry.port, id: entry.id, reason: `not in Kubernetes ${version}` });
+      continue;
+    }
+    // The kubelet's read-only port must not answer: opening it would make the exposure.
+    if (entry.expected === 'closed') {
+      skipped.push({ port: entry.port, id: entry.id, reason: 'must stay closed' });
+      continue;
+    }
+    // The config's cluster: section says the condition fails (179 with Calico VXLAN).
+    if (entry.condition && applicability(entry, config.cluster ?? NO_FACTS).neutral) {
+      const reason = `needed only when ${describeCondition(entry.condition)}`;
+      skipped.push({ port: entry.port, id: entry.id, reason });
       continue;
     }
     const purpose = oneLine(entry.purpose) || entry.component;

@@ -5,11 +5,18 @@
  */
 import { readFile as readFileFromDisk } from 'node:fs/promises';
 import { type Document, parseDocument } from 'yaml';
-import type { CatalogSettings, CustomPort, EntryOverride } from '../catalog/overrides.js';
+import type { ClusterFacts } from '../catalog/conditions.js';
+import {
+  type CatalogSettings,
+  type CustomPort,
+  type EntryOverride,
+  effectiveCatalog,
+} from '../catalog/overrides.js';
 import { DEFAULT_NODEPORT_RANGE } from '../catalog/ports.js';
 import { type PortRange, ROLES } from '../catalog/types.js';
 import { IP_FAMILIES, type IpFamily } from '../discovery/families.js';
 import type { KubernetesDiscoveryOptionsInput } from '../discovery/kubernetes/options.js';
+import { rolePortsOf } from '../discovery/kubernetes/pods.js';
 import type { ClusterNode } from '../discovery/types.js';
 import { checkConfigFile } from './checks.js';
 import { ConfigError, formatPath, showValue } from './errors.js';
@@ -29,6 +36,8 @@ export interface ExporterConfig extends Flags {
   readonly kubernetesVersion?: string;
   readonly nodePortRange: PortRange;
   readonly catalog: CatalogSettings;
+  /** The file's `cluster:` section: facts that replace what discovery detects; absent: none. */
+  readonly cluster?: ClusterFacts;
   /** How nodes and NodePorts are found: flags and the file's `discovery:` section. */
   readonly discovery: DiscoveryConfig;
   /** true when neither a config file nor any node was given: the embedded default applies */
@@ -50,6 +59,7 @@ export interface FileConfig {
   readonly kubernetesVersion?: string;
   readonly nodePortRange: PortRange;
   readonly catalog: CatalogSettings;
+  readonly cluster?: ClusterFacts;
 }
 
 /** Without a file, the exporter probes the machine it runs on, so a first start shows data. */
@@ -161,6 +171,8 @@ export function buildConfig(flags: Flags, file: FileConfig | undefined): Exporte
       ...flags.discovery,
       kubernetes: {
         ...file?.discovery,
+        ...catalogDiscovery(file?.catalog),
+        ...(file?.cluster !== undefined && { facts: file.cluster }),
         ...(file?.ipFamilies !== undefined && { ipFamilies: file.ipFamilies }),
         ...(flags.discovery.kubeconfig !== undefined && { kubeconfig: flags.discovery.kubeconfig }),
         namespaces: flags.discovery.namespaces,
@@ -171,10 +183,29 @@ export function buildConfig(flags: Flags, file: FileConfig | undefined): Exporte
     ...(file?.kubernetesVersion === undefined ? {} : { kubernetesVersion: file.kubernetesVersion }),
     nodePortRange: file?.nodePortRange ?? { ...DEFAULT_NODEPORT_RANGE },
     catalog: file?.catalog ?? { overrides: {}, custom: [] },
+    ...(file?.cluster !== undefined && { cluster: file.cluster }),
     embeddedDefault: file === undefined,
     showHelp: flags.showHelp,
     showVersion: flags.showVersion,
   });
+}
+
+/**
+ * What discovery takes from the catalog after config: the UI's NodePort (its namespace
+ * holds the basic services) and the ports that give a node a role when a pod listens.
+ */
+function catalogDiscovery(
+  settings: CatalogSettings | undefined,
+): Pick<KubernetesDiscoveryOptionsInput, 'uiNodePort' | 'rolePorts'> {
+  if (!settings || (Object.keys(settings.overrides).length === 0 && settings.custom.length === 0)) {
+    return {};
+  }
+  const catalog = effectiveCatalog(settings);
+  const ui = catalog.find((entry) => entry.id === 'imanager-ui');
+  return {
+    ...(ui && { uiNodePort: ui.port }),
+    rolePorts: rolePortsOf(catalog.filter((entry) => entry.category !== 'custom')),
+  };
 }
 
 /**
@@ -242,6 +273,7 @@ function toDiscovery(section: ConfigFile['discovery']): KubernetesDiscoveryOptio
   return {
     ...(section.addressTypes && { addressTypes: section.addressTypes }),
     ...(section.roleRules && { roleRules: section.roleRules }),
+    ...(section.detect && { detect: [...new Set(section.detect)] }),
     ...(section.groupRules && { groupRules: section.groupRules.map(withoutUndefinedRule) }),
     ...(section.relistInterval !== undefined && { relistIntervalMs: section.relistInterval }),
     ...(section.requestTimeout !== undefined && { requestTimeoutMs: section.requestTimeout }),
@@ -265,6 +297,7 @@ function toFileConfig(file: ConfigFile): FileConfig {
     })),
     ...(file.kubernetesVersion === undefined ? {} : { kubernetesVersion: file.kubernetesVersion }),
     nodePortRange: file.nodePortRange ?? { ...DEFAULT_NODEPORT_RANGE },
+    ...(file.cluster && { cluster: withoutUndefinedRule(file.cluster) as ClusterFacts }),
     catalog: {
       overrides: Object.fromEntries(
         Object.entries(file.ports ?? {}).map(([id, change]) => [id, withoutUndefined(change)]),

@@ -7,8 +7,10 @@
  * FILE_SECTIONS, convert it in load.ts, and put any rule that spans fields in checks.ts.
  */
 import * as z from 'zod';
+import { CALICO_BACKENDS, CALICO_ENCAPSULATIONS, NFS_VERSIONS } from '../catalog/conditions.js';
 import { ROLES } from '../catalog/types.js';
 import { IP_FAMILIES } from '../discovery/families.js';
+import { DETECTIONS } from '../discovery/kubernetes/options.js';
 import { isNodeAddress, NODE_ADDRESS_EXPECTED } from './address.js';
 import { parseDuration } from './duration.js';
 
@@ -166,6 +168,12 @@ export const discoverySection = section({
   groupRules: z
     .array(groupRule, { error: 'a list of {group, namespaces, namespacePattern, selector}' })
     .optional(),
+  /** The optional reads: pods, namespaces, network (each a read right of its own). */
+  detect: z
+    .array(z.enum(DETECTIONS, { error: `one of ${DETECTIONS.join(', ')}` }), {
+      error: `a list of ${DETECTIONS.join(', ')}`,
+    })
+    .optional(),
   relistInterval: discoveryDuration.optional(),
   /** How long one list or /version request may take before it counts as failed. */
   requestTimeout: requestTimeout.optional(),
@@ -180,6 +188,26 @@ export const ipFamiliesSection = z
   })
   .min(1, { error: FAMILIES_EXPECTED });
 
+/**
+ * What the cluster runs, where discovery cannot read it or reads it wrong: each key
+ * replaces the detected fact, and is all static nodes and `firewall` know.
+ */
+export const clusterSection = section({
+  calicoBackend: z
+    .enum(CALICO_BACKENDS, { error: `one of ${CALICO_BACKENDS.join(', ')}` })
+    .optional(),
+  calicoEncapsulation: z
+    .enum(CALICO_ENCAPSULATIONS, { error: `one of ${CALICO_ENCAPSULATIONS.join(', ')}` })
+    .optional(),
+  kubeProxy: flag.optional(),
+  nfsVersion: z
+    .union(
+      NFS_VERSIONS.map((v) => z.literal(v)),
+      { error: `one of ${NFS_VERSIONS.join(', ')}` },
+    )
+    .optional(),
+});
+
 /** Every top-level section; each is optional, and an empty file is a valid one. */
 export const FILE_SECTIONS = {
   nodes: nodesSection.optional(),
@@ -189,6 +217,7 @@ export const FILE_SECTIONS = {
   customPorts: customPortsSection.optional(),
   discovery: discoverySection.optional(),
   ipFamilies: ipFamiliesSection.optional(),
+  cluster: clusterSection.optional(),
 };
 
 export const configFileSchema = section(FILE_SECTIONS);

@@ -38,6 +38,7 @@ export function selectSource(config: ExporterConfig, options: SelectSourceOption
     ...(config.kubernetesVersion !== undefined && {
       kubernetesVersion: config.kubernetesVersion,
     }),
+    ...(config.cluster !== undefined && { facts: config.cluster }),
   };
   if (kind === 'static' || !location) {
     options.logger.info('discovery: static nodes', {

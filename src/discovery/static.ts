@@ -2,6 +2,7 @@
  * Nodes from the config instead of a cluster: the StaticSource, and the combiner that
  * adds configured nodes to the ones Kubernetes discovery found.
  */
+import { type ClusterFacts, withConfiguredFacts } from '../catalog/conditions.js';
 import { ROLES, type Role } from '../catalog/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import type { ClusterNode, DiscoverySnapshot, NodePort, Source, SourceStatus } from './types.js';
@@ -39,6 +40,8 @@ export interface StaticSourceOptions {
   readonly nodePorts?: readonly NodePort[];
   /** `major.minor`, which decides the legacy ports; unknown by default. */
   readonly kubernetesVersion?: string;
+  /** The config's `cluster:` facts (Calico's mode, kube-proxy, NFS version); none by default. */
+  readonly facts?: ClusterFacts;
   /** Reads the time of the one "sync". Default the system clock. */
   readonly clock?: Clock;
 }
@@ -58,6 +61,10 @@ export class StaticSource implements Source {
       ...(options.kubernetesVersion !== undefined && {
         kubernetesVersion: options.kubernetesVersion,
       }),
+      ...(options.facts &&
+        Object.keys(options.facts).length > 0 && {
+          facts: withConfiguredFacts({}, options.facts),
+        }),
     };
   }
 

@@ -1,3 +1,4 @@
+import type { ClusterFacts } from '../catalog/conditions.js';
 import type { Role } from '../catalog/types.js';
 
 /** A node as the planner sees it, whichever source found it. */
@@ -19,6 +20,15 @@ export interface ClusterNode {
 /** The iManager group a NodePort belongs to. */
 export type NodePortGroup = 'basic-service' | 'gis-environment' | 'other';
 
+/**
+ * What decided a NodePort's group, in the order tried (kubernetes/groups.ts):
+ * `anchor` the namespace of iManager's UI NodePort, or a catalog NodePort (31234);
+ * `marker` iManager's labels, annotations or owners on the namespace or its Services;
+ * `rule` a configured group rule; `guess` a default namespace guess; `none` nothing
+ * (group `other`: shown, never paging; claim it with a rule, see claimRuleFor).
+ */
+export type NodePortGroupedBy = 'anchor' | 'marker' | 'rule' | 'guess' | 'none';
+
 /** One Service port that the cluster exposes on every node. */
 export interface NodePort {
   readonly namespace: string;
@@ -29,6 +39,8 @@ export interface NodePort {
   readonly nodePort: number;
   readonly protocol: 'TCP' | 'UDP' | 'SCTP';
   readonly group: NodePortGroup;
+  /** Absent from sources that group by nothing (static NodePorts). */
+  readonly groupedBy?: NodePortGroupedBy;
   readonly type: 'NodePort' | 'LoadBalancer';
   readonly trafficPolicy: 'Cluster' | 'Local';
   /**
@@ -44,6 +56,12 @@ export interface DiscoverySnapshot {
   readonly nodePorts: readonly NodePort[];
   /** `major.minor` of the API server, or undefined when unknown. */
   readonly kubernetesVersion?: string;
+  /**
+   * What the cluster runs that decides conditional catalog entries (Calico's backend
+   * and encapsulation, kube-proxy, the NFS version): detected, then the config's
+   * `cluster:` section over it. Absent: nothing known.
+   */
+  readonly facts?: ClusterFacts;
 }
 
 /** Health of one source, exported as imanager_discovery_up and _last_success_timestamp_seconds. */

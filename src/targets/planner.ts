@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { entryAppliesToRoles, versionInRange } from '../catalog/applies.js';
+import { applicability, type ClusterFacts, NO_FACTS } from '../catalog/conditions.js';
 import type { CatalogEntry } from '../catalog/types.js';
 import type { ClusterNode, DiscoverySnapshot, NodePort } from '../discovery/types.js';
 import { meshPeers, type Shard, shardOf } from './spread.js';
@@ -8,7 +9,10 @@ import { type ExpectedState, type Target, targetKey, type Vantage } from './type
 /** Everything the planner needs; it reads nothing else. */
 export interface PlanInput {
   readonly vantage: Vantage;
-  /** The catalog after config overrides. */
+  /**
+   * The catalog after config overrides: TCP entries only. The UDP and IP-protocol
+   * entries (UNPROBED_CATALOG) have no place in this type: no prober tests them.
+   */
   readonly catalog: readonly CatalogEntry[];
   readonly snapshot: DiscoverySnapshot;
   /** Kept when true: a further filter, for tests and one-shot commands. */
@@ -40,12 +44,15 @@ function catalogTarget(
   nodeAddress: string,
   entry: CatalogEntry,
   kubernetesVersion: string | undefined,
+  facts: ClusterFacts,
 ): Target {
-  let expected: ExpectedState = 'open';
-  let required = entry.required;
-  if (!versionInRange(kubernetesVersion, entry.kubernetes)) {
-    // Not part of this Kubernetes version (or the version is unknown): still shown,
-    // so an operator sees a legacy port that answers, but never as a failure.
+  const condition = applicability(entry, facts);
+  let expected: ExpectedState = entry.expected ?? 'open';
+  let required = condition.required;
+  if (!versionInRange(kubernetesVersion, entry.kubernetes) || condition.neutral) {
+    // Not part of this Kubernetes version (or the version is unknown), or its condition
+    // fails (179 without BGP): still shown, so an operator sees a port that answers,
+    // but never as a failure.
     expected = 'any';
     required = false;
   } else if (vantage === 'external' && entry.scope === 'internal') {
@@ -128,7 +135,16 @@ export function planTargets(input: PlanInput): Target[] {
       for (const entry of catalog) {
         if (!entryAppliesToRoles(entry, node.roles)) continue;
         if (entry.localhostOnly && !seesLocalhost(vantage, node, address)) continue;
-        add(catalogTarget(vantage, node, address, entry, snapshot.kubernetesVersion));
+        add(
+          catalogTarget(
+            vantage,
+            node,
+            address,
+            entry,
+            snapshot.kubernetesVersion,
+            snapshot.facts ?? NO_FACTS,
+          ),
+        );
       }
     }
   }

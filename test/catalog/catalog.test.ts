@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { entriesForRoles, parseMinorVersion, versionInRange } from '../../src/catalog/applies.js';
 import { effectiveCatalog, NO_CATALOG_CHANGES } from '../../src/catalog/overrides.js';
-import { CATALOG, DEFAULT_NODEPORT_RANGE } from '../../src/catalog/ports.js';
+import { CATALOG, DEFAULT_NODEPORT_RANGE, UNPROBED_CATALOG } from '../../src/catalog/ports.js';
+import { notProbedReason, PROTOCOLS } from '../../src/catalog/types.js';
 
 describe('catalog', () => {
   test('holds every fixed and default port of the iManager documentation', () => {
@@ -13,8 +14,9 @@ describe('catalog', () => {
     assert.deepEqual(DEFAULT_NODEPORT_RANGE, { min: 30000, max: 32767 });
   });
 
-  test('ids are unique and ports are unique', () => {
-    assert.equal(new Set(CATALOG.map((e) => e.id)).size, CATALOG.length);
+  test('ids are unique across probed and unprobed entries, and TCP ports are unique', () => {
+    const ids = [...CATALOG, ...UNPROBED_CATALOG].map((e) => e.id);
+    assert.equal(new Set(ids).size, ids.length);
     assert.equal(new Set(CATALOG.map((e) => e.port)).size, CATALOG.length);
   });
 
@@ -25,6 +27,49 @@ describe('catalog', () => {
       CATALOG.filter((e) => !e.required).map((e) => e.port),
       [2049],
     );
+  });
+
+  test('the ports the iManager page leaves out, each with its condition and source', () => {
+    const byId = new Map(CATALOG.map((e) => [e.id, e]));
+    assert.deepEqual(
+      ['kube-proxy-health', 'calico-typha', 'kubelet-readonly', 'rpcbind'].map((id) => {
+        const e = byId.get(id);
+        return [
+          id,
+          e?.port,
+          e?.roles,
+          e?.condition?.kind,
+          e?.expected,
+          e?.source?.url !== undefined,
+        ];
+      }),
+      [
+        ['kube-proxy-health', 10256, 'all', 'kube-proxy', undefined, true],
+        ['calico-typha', 5473, ['calico-typha'], undefined, undefined, true],
+        ['kubelet-readonly', 10255, 'all', undefined, 'closed', true],
+        ['rpcbind', 111, ['nfs-server'], 'nfs-version', undefined, true],
+      ],
+    );
+    assert.deepEqual(byId.get('calico-bgp')?.condition, { kind: 'calico-bgp' });
+    // Every entry names the document its facts come from.
+    for (const entry of [...CATALOG, ...UNPROBED_CATALOG]) assert.ok(entry.source?.title, entry.id);
+  });
+
+  test('UDP and IP-protocol entries are apart from the probed ones, flagged as not probed', () => {
+    assert.deepEqual(
+      UNPROBED_CATALOG.map((e) =>
+        e.protocol === 'udp' ? `${e.id} ${e.port}/udp` : `${e.id} ip ${e.ipProtocol}`,
+      ),
+      ['calico-vxlan 4789/udp', 'calico-ipip ip 4', 'rpcbind-udp 111/udp'],
+    );
+    assert.ok(UNPROBED_CATALOG.every((e) => e.probed === false && e.condition !== undefined));
+    assert.deepEqual(UNPROBED_CATALOG.map(notProbedReason), [
+      'not probed: UDP',
+      'not probed: IP protocol',
+      'not probed: UDP',
+    ]);
+    // Every probed entry speaks a protocol that has a prober (probe/registry.ts keys on PROTOCOLS).
+    assert.ok(CATALOG.every((e) => (PROTOCOLS as readonly string[]).includes(e.protocol)));
   });
 
   test('the legacy health ports end at 1.19; their localhost successors begin at 1.17', () => {
@@ -44,7 +89,7 @@ describe('catalog', () => {
     const worker = entriesForRoles(CATALOG, ['worker']).map((e) => e.port);
     assert.deepEqual(
       worker.sort((a, b) => a - b),
-      [179, 9101, 10250, 31100, 31234],
+      [179, 9101, 10250, 10255, 10256, 31100, 31234],
     );
   });
 });

@@ -263,7 +263,7 @@ describe('parseFlags with a command', () => {
     [['check', '--output=xml'], '--output: expected one of table, json, markdown, got "xml"'],
     [
       ['preflight', '--roles=master'],
-      '--roles: expected a comma-separated list of roles, each one of control-plane, etcd, worker, license-center, nfs-server, registry, got "master"',
+      '--roles: expected a comma-separated list of roles, each one of control-plane, etcd, worker, license-center, nfs-server, registry, calico-typha, got "master"',
     ],
     [
       ['preflight'],

@@ -31,7 +31,7 @@ const BAD_CONFIGS: ReadonlyArray<readonly [file: string, code: string, message: 
   [
     'invalid-discovery-role.yml',
     'CONFIG_INVALID',
-    'discovery.roleRules[0].roles[0]: expected one of control-plane, etcd, worker, license-center, nfs-server, registry, got "license"',
+    'discovery.roleRules[0].roles[0]: expected one of control-plane, etcd, worker, license-center, nfs-server, registry, calico-typha, got "license"',
   ],
   [
     'invalid-discovery-address-type.yml',
@@ -46,7 +46,7 @@ const BAD_CONFIGS: ReadonlyArray<readonly [file: string, code: string, message: 
   [
     'invalid-not-a-mapping.yml',
     'CONFIG_INVALID',
-    'expected a mapping with keys nodes, kubernetesVersion, nodePortRange, ports, customPorts, discovery, ipFamilies, got [{"name":"master-1","address":"10.0.0.1"}]',
+    'expected a mapping with keys nodes, kubernetesVersion, nodePortRange, ports, customPorts, discovery, ipFamilies, cluster, got [{"name":"master-1","address":"10.0.0.1"}]',
   ],
   [
     'invalid-port-out-of-range.yml',
@@ -61,12 +61,12 @@ const BAD_CONFIGS: ReadonlyArray<readonly [file: string, code: string, message: 
   [
     'invalid-unknown-role.yml',
     'CONFIG_INVALID',
-    'nodes[1].roles[0]: expected one of control-plane, etcd, worker, license-center, nfs-server, registry, got "master"',
+    'nodes[1].roles[0]: expected one of control-plane, etcd, worker, license-center, nfs-server, registry, calico-typha, got "master"',
   ],
   [
     'invalid-empty-roles.yml',
     'CONFIG_INVALID',
-    'nodes[0].roles: expected a non-empty list of roles, each one of control-plane, etcd, worker, license-center, nfs-server, registry, got []',
+    'nodes[0].roles: expected a non-empty list of roles, each one of control-plane, etcd, worker, license-center, nfs-server, registry, calico-typha, got []',
   ],
   [
     'invalid-duplicate-node.yml',
@@ -86,7 +86,17 @@ const BAD_CONFIGS: ReadonlyArray<readonly [file: string, code: string, message: 
   [
     'invalid-unknown-section.yml',
     'CONFIG_INVALID',
-    'node: unknown key, expected one of nodes, kubernetesVersion, nodePortRange, ports, customPorts, discovery, ipFamilies',
+    'node: unknown key, expected one of nodes, kubernetesVersion, nodePortRange, ports, customPorts, discovery, ipFamilies, cluster',
+  ],
+  [
+    'invalid-cluster-backend.yml',
+    'CONFIG_INVALID',
+    'cluster.calicoBackend: expected one of bird, vxlan, none, got "bgp"',
+  ],
+  [
+    'invalid-cluster-nfs-version.yml',
+    'CONFIG_INVALID',
+    'cluster.nfsVersion: expected one of 3, 4, got "4.1"',
   ],
   [
     'invalid-kubernetes-version.yml',
@@ -96,7 +106,7 @@ const BAD_CONFIGS: ReadonlyArray<readonly [file: string, code: string, message: 
   [
     'invalid-override-id.yml',
     'CONFIG_INVALID',
-    'ports.imanager-iu: unknown catalog id, expected one of kubernetes-ui, kube-apiserver, etcd-client, etcd-peer, kubelet, kube-scheduler-legacy, kube-controller-manager-legacy, kube-scheduler, kube-controller-manager, node-exporter, license-center-db, license-center, nfs, calico-bgp, imanager-ui, image-registry',
+    'ports.imanager-iu: unknown catalog id, expected one of kubernetes-ui, kube-apiserver, etcd-client, etcd-peer, kubelet, kube-scheduler-legacy, kube-controller-manager-legacy, kube-scheduler, kube-controller-manager, node-exporter, license-center-db, license-center, nfs, calico-bgp, imanager-ui, image-registry, kube-proxy-health, calico-typha, kubelet-readonly, rpcbind',
   ],
   [
     'invalid-override-fixed-port.yml',
@@ -221,8 +231,30 @@ describe('loadConfig with a good file', () => {
             { group: 'gis-environment', namespacePattern: '^imanager-.+' },
           ],
           relistIntervalMs: 300_000,
+          detect: ['pods', 'network'],
+          // From the catalog after `ports:`: the UI moved, the registry disabled.
+          uiNodePort: 31200,
+          rolePorts: [
+            { port: 3307, role: 'license-center' },
+            { port: 9183, role: 'license-center' },
+            { port: 2049, role: 'nfs-server' },
+            { port: 5473, role: 'calico-typha' },
+            { port: 111, role: 'nfs-server' },
+          ],
+          facts: {
+            calicoBackend: 'bird',
+            calicoEncapsulation: 'ipip',
+            kubeProxy: true,
+            nfsVersion: 4,
+          },
           namespaces: [],
         },
+      },
+      cluster: {
+        calicoBackend: 'bird',
+        calicoEncapsulation: 'ipip',
+        kubeProxy: true,
+        nfsVersion: 4,
       },
       nodes: [
         {

@@ -66,7 +66,15 @@ describe('StaticSource', () => {
       {
         name: 'localhost',
         addresses: ['127.0.0.1'],
-        roles: ['control-plane', 'etcd', 'worker', 'license-center', 'nfs-server', 'registry'],
+        roles: [
+          'control-plane',
+          'etcd',
+          'worker',
+          'license-center',
+          'nfs-server',
+          'registry',
+          'calico-typha',
+        ],
         ready: true,
         kubeletVersion: '',
       },

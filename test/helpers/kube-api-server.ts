@@ -3,10 +3,15 @@
  * that @kubernetes/client-node 1.4 uses for list+watch informers, on 127.0.0.1.
  *
  * - GET /version (and /version/, which client-node requests).
- * - GET /api/v1/nodes, /api/v1/services, /api/v1/namespaces/NS/services,
+ * - GET /api/v1/nodes, /api/v1/namespaces, /api/v1/services, /api/v1/pods (and the
+ *   namespaced /api/v1/namespaces/NS/services and .../pods),
  *   /apis/discovery.k8s.io/v1/endpointslices and .../namespaces/NS/endpointslices:
  *   a list (`kind: XList`, `metadata.resourceVersion`, items without kind/apiVersion, as
  *   the real server sends them).
+ * - GET of one object by name: /apis/apps/v1/namespaces/NS/daemonsets/NAME,
+ *   /api/v1/namespaces/NS/configmaps/NAME, /apis/operator.tigera.io/v1/installations/NAME
+ *   (and any listed resource): the object with kind and apiVersion, or 404 NotFound with
+ *   the real server's Status (`daemonsets.apps "x" not found`).
  * - The same paths with `?watch=true&resourceVersion=N`: newline-delimited JSON events
  *   `{type, object}` for every change after N, then live ones. An empty or "0"
  *   resourceVersion starts with synthetic ADDED events for every object. BOOKMARK only
@@ -14,7 +19,8 @@
  * - A resourceVersion older than the last compaction is 410 Gone: by default, as the
  *   real server does it, HTTP 200 with an ERROR event carrying a Status of code 410,
  *   then the end of the stream; with `goneMode: 'http'`, an HTTP 410 Status response.
- * - Faults: injected HTTP errors (500, 403 with the real RBAC message, 401), latency,
+ * - Faults: injected HTTP errors (500, 403 with the real RBAC message for the verb,
+ *   resource, group, name and scope asked, 401), latency,
  *   watches cut (socket destroyed), ended cleanly, or expired with an ERROR 410 event,
  *   and the whole server down and up again on the same port.
  *
@@ -28,7 +34,15 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export type KubeResource = 'nodes' | 'services' | 'endpointslices';
+export type KubeResource =
+  | 'nodes'
+  | 'namespaces'
+  | 'services'
+  | 'endpointslices'
+  | 'pods'
+  | 'daemonsets'
+  | 'configmaps'
+  | 'installations';
 export type KubeVerb = 'get' | 'list' | 'watch';
 /** What a request asked for: a resource, or the non-resource URL /version. */
 export type RequestTarget = KubeResource | 'version';
@@ -39,25 +53,44 @@ interface ResourceInfo {
   readonly apiVersion: string;
   readonly group: string;
   readonly namespaced: boolean;
+  /** The collection path: `/api/v1`, `/apis/apps/v1`... */
+  readonly base: string;
+}
+
+function core(kind: string, namespaced: boolean): ResourceInfo {
+  return {
+    kind,
+    listKind: `${kind}List`,
+    apiVersion: 'v1',
+    group: '',
+    namespaced,
+    base: '/api/v1',
+  };
+}
+
+function grouped(kind: string, group: string, version: string, namespaced: boolean): ResourceInfo {
+  return {
+    kind,
+    listKind: `${kind}List`,
+    apiVersion: `${group}/${version}`,
+    group,
+    namespaced,
+    base: `/apis/${group}/${version}`,
+  };
 }
 
 const RESOURCES: Readonly<Record<KubeResource, ResourceInfo>> = {
-  nodes: { kind: 'Node', listKind: 'NodeList', apiVersion: 'v1', group: '', namespaced: false },
-  services: {
-    kind: 'Service',
-    listKind: 'ServiceList',
-    apiVersion: 'v1',
-    group: '',
-    namespaced: true,
-  },
-  endpointslices: {
-    kind: 'EndpointSlice',
-    listKind: 'EndpointSliceList',
-    apiVersion: 'discovery.k8s.io/v1',
-    group: 'discovery.k8s.io',
-    namespaced: true,
-  },
+  nodes: core('Node', false),
+  namespaces: core('Namespace', false),
+  services: core('Service', true),
+  pods: core('Pod', true),
+  configmaps: core('ConfigMap', true),
+  endpointslices: grouped('EndpointSlice', 'discovery.k8s.io', 'v1', true),
+  daemonsets: grouped('DaemonSet', 'apps', 'v1', true),
+  installations: grouped('Installation', 'operator.tigera.io', 'v1', false),
 };
+
+const RESOURCE_NAMES = Object.keys(RESOURCES) as KubeResource[];
 
 /** An object as the store holds it: JSON-shaped, with metadata. */
 export interface KubeObject {
@@ -83,6 +116,8 @@ export interface RecordedRequest {
   readonly query: Readonly<Record<string, string>>;
   readonly target?: RequestTarget;
   readonly namespace?: string;
+  /** The object's name, for a get of one object. */
+  readonly name?: string;
   readonly verb: KubeVerb;
   /** The status line sent; 200 for watches, whatever happens in the stream. */
   status: number;
@@ -180,11 +215,9 @@ export class KubeApiServer {
     Pick<KubeApiServerOptions, 'version'>;
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
-  readonly #store = new Map<KubeResource, Map<string, KubeObject>>([
-    ['nodes', new Map()],
-    ['services', new Map()],
-    ['endpointslices', new Map()],
-  ]);
+  readonly #store = new Map<KubeResource, Map<string, KubeObject>>(
+    RESOURCE_NAMES.map((resource) => [resource, new Map()]),
+  );
   readonly #history: HistoryEvent[] = [];
   readonly #watchers = new Set<Watcher>();
   readonly #faults: { fault: Fault; left: number }[] = [];
@@ -522,33 +555,45 @@ export class KubeApiServer {
 
   // ---- HTTP ----
 
-  #route(
-    pathname: string,
-  ): { target: RequestTarget; namespace?: string } | { target: undefined; namespace?: undefined } {
+  #route(pathname: string): { target?: RequestTarget; namespace?: string; name?: string } {
     if (pathname === '/version' || pathname === '/version/') return { target: 'version' };
-    let match = /^\/api\/v1\/(nodes|services)$/.exec(pathname);
-    if (match) return { target: match[1] as KubeResource };
-    match = /^\/api\/v1\/namespaces\/([^/]+)\/services$/.exec(pathname);
-    if (match?.[1]) return { target: 'services', namespace: match[1] };
-    if (pathname === '/apis/discovery.k8s.io/v1/endpointslices')
-      return { target: 'endpointslices' };
-    match = /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/endpointslices$/.exec(pathname);
-    if (match?.[1]) return { target: 'endpointslices', namespace: match[1] };
-    return { target: undefined };
+    for (const resource of RESOURCE_NAMES) {
+      const info = RESOURCES[resource];
+      const base = info.base.replace(/[./]/g, (c) => `\\${c}`);
+      // Cluster-wide collection (also for namespaced resources: every namespace), or one object.
+      const cluster = new RegExp(`^${base}/${resource}(?:/([^/]+))?$`).exec(pathname);
+      if (cluster && (!info.namespaced || cluster[1] === undefined)) {
+        return { target: resource, ...(cluster[1] && { name: decodeURIComponent(cluster[1]) }) };
+      }
+      if (!info.namespaced) continue;
+      const scoped = new RegExp(`^${base}/namespaces/([^/]+)/${resource}(?:/([^/]+))?$`).exec(
+        pathname,
+      );
+      if (scoped?.[1]) {
+        return {
+          target: resource,
+          namespace: decodeURIComponent(scoped[1]),
+          ...(scoped[2] && { name: decodeURIComponent(scoped[2]) }),
+        };
+      }
+    }
+    return {};
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
     const query = Object.fromEntries(url.searchParams);
-    const { target, namespace } = this.#route(url.pathname);
+    const { target, namespace, name } = this.#route(url.pathname);
     const watch = query.watch === 'true' || query.watch === '1';
-    const verb: KubeVerb = target === 'version' ? 'get' : watch ? 'watch' : 'list';
+    const verb: KubeVerb =
+      target === 'version' || name !== undefined ? 'get' : watch ? 'watch' : 'list';
     const request: RecordedRequest = {
       method: req.method ?? 'GET',
       path: url.pathname,
       query,
       ...(target && { target }),
       ...(namespace && { namespace }),
+      ...(name !== undefined && { name }),
       verb,
       status: 0,
     };
@@ -578,7 +623,7 @@ export class KubeApiServer {
     if (req.headers.authorization !== `Bearer ${this.#acceptedToken}`) {
       return sendStatus(401, 'Unauthorized');
     }
-    const { target, namespace, verb } = request;
+    const { target, namespace, name, verb } = request;
     if (!target) return sendStatus(404, 'the server could not find the requested resource');
     const fault = this.#faults.find(
       (f) =>
@@ -595,15 +640,34 @@ export class KubeApiServer {
         if (target === 'version') {
           message = `forbidden: User "${SERVICE_ACCOUNT}" cannot get path "${request.path}"`;
         } else {
+          // As the API server words it: `daemonsets.apps "calico-node" is forbidden: ...`.
           const group = RESOURCES[target].group;
           const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
-          message = `${target} is forbidden: User "${SERVICE_ACCOUNT}" cannot ${verb} resource "${target}" in API group "${group}" ${scope}`;
-          details = { kind: target, ...(group && { group }) };
+          const what = `${target}${group ? `.${group}` : ''}${name === undefined ? '' : ` "${name}"`}`;
+          message = `${what} is forbidden: User "${SERVICE_ACCOUNT}" cannot ${verb} resource "${target}" in API group "${group}" ${scope}`;
+          details = { ...(name !== undefined && { name }), kind: target, ...(group && { group }) };
         }
       }
       return sendStatus(status, message ?? `injected ${status}`, details);
     }
     if (target === 'version') return this.#sendJson(res, request, this.#version());
+    if (name !== undefined) {
+      const info = RESOURCES[target];
+      const found = this.#objects(target).get(keyOf(info.namespaced ? namespace : undefined, name));
+      if (!found) {
+        const what = `${target}${info.group ? `.${info.group}` : ''}`;
+        return sendStatus(404, `${what} "${name}" not found`, {
+          name,
+          ...(info.group && { group: info.group }),
+          kind: target,
+        });
+      }
+      return this.#sendJson(res, request, {
+        kind: info.kind,
+        apiVersion: info.apiVersion,
+        ...clone(found),
+      });
+    }
     if (watch) return this.#watch(res, request, target, namespace, request.query);
     return this.#sendJson(res, request, this.#list(target, namespace));
   }

@@ -2,7 +2,7 @@
  * A known cluster for the status page tests: three nodes, the catalog, three NodePorts,
  * planned by the real planner into a real ResultStore, with results the test chooses.
  */
-import { effectiveCatalog, NO_CATALOG_CHANGES } from '../../src/catalog/overrides.js';
+import { type CatalogSettings, effectiveCatalog } from '../../src/catalog/overrides.js';
 import { DEFAULT_NODEPORT_RANGE } from '../../src/catalog/ports.js';
 import type { ClusterNode, NodePort } from '../../src/discovery/types.js';
 import type { ProbeResult } from '../../src/probe/types.js';
@@ -55,11 +55,31 @@ export interface ClusterOptions {
   readonly nodes?: readonly ClusterNode[];
   readonly nodePorts?: readonly NodePort[];
   readonly vantage?: string;
-  /** The result of each target, or undefined to leave it unprobed. Default: all open. */
+  /**
+   * The result of each target, or undefined to leave it unprobed. Default: all as
+   * expected (open, and refused where it must be closed: the kubelet's 10255).
+   */
   readonly result?: (target: Target) => ProbeResult | undefined;
   /** When each result was recorded. Default T0. */
   readonly at?: (target: Target) => number;
+  /** The catalog's changes. Default: the entries of issue 16 off (see PAGE_TEST_CATALOG). */
+  readonly catalog?: CatalogSettings;
 }
+
+/**
+ * The catalog these tests were written against: without kube-proxy's 10256, Typha's
+ * 5473, the kubelet's read-only 10255 (expected closed) and rpcbind's 111, so their
+ * counts and orders stay the page's, not the catalog's. Pass NO_CATALOG_CHANGES for all.
+ */
+export const PAGE_TEST_CATALOG: CatalogSettings = {
+  overrides: Object.fromEntries(
+    ['kube-proxy-health', 'calico-typha', 'kubelet-readonly', 'rpcbind'].map((id) => [
+      id,
+      { enabled: false },
+    ]),
+  ),
+  custom: [],
+};
 
 /** A store filled the way the exporter fills it: planner, setTargets, record. */
 export function clusterStore(options: ClusterOptions = {}): ResultStore {
@@ -67,14 +87,19 @@ export function clusterStore(options: ClusterOptions = {}): ResultStore {
   const nodePorts = options.nodePorts ?? NODE_PORTS;
   const targets = planTargets({
     vantage: options.vantage ?? 'central',
-    catalog: effectiveCatalog(NO_CATALOG_CHANGES),
+    catalog: effectiveCatalog(options.catalog ?? PAGE_TEST_CATALOG),
     snapshot: { nodes, nodePorts, kubernetesVersion: '1.28' },
   });
   const store = new ResultStore();
   store.setTargets(targets);
   store.setNodes(nodes);
   store.setNodePorts(nodePorts, DEFAULT_NODEPORT_RANGE);
-  const resultOf = options.result ?? (() => ({ state: 'open', durationSeconds: 0.0004 }));
+  const resultOf =
+    options.result ??
+    ((target: Target): ProbeResult =>
+      target.expected === 'closed'
+        ? { state: 'refused', durationSeconds: 0.0002 }
+        : { state: 'open', durationSeconds: 0.0004 });
   for (const target of targets) {
     const result = resultOf(target);
     if (result) store.record(target, result, options.at?.(target) ?? T0);

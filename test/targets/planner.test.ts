@@ -51,9 +51,9 @@ describe('planTargets', () => {
     // 10259/10257 are bound to the node's loopback: not probed from a central vantage.
     assert.deepEqual(
       ports('master-1'),
-      [179, 2379, 2380, 6443, 9101, 10250, 10251, 10252, 31100, 31234],
+      [179, 2379, 2380, 6443, 9101, 10250, 10251, 10252, 10255, 10256, 31100, 31234],
     );
-    assert.deepEqual(ports('worker-1'), [179, 9101, 10250, 31100, 31234]);
+    assert.deepEqual(ports('worker-1'), [179, 9101, 10250, 10255, 10256, 31100, 31234]);
   });
 
   test('legacy health ports are expected "any" and optional from 1.19, open and required before', () => {

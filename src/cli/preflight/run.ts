@@ -4,6 +4,7 @@
  * `--listen`) hold the free ones open so `check` from another node can test the path.
  */
 import { entriesForRoles, versionInRange } from '../../catalog/applies.js';
+import { applicability, NO_FACTS } from '../../catalog/conditions.js';
 import { effectiveCatalog } from '../../catalog/overrides.js';
 import type { Role } from '../../catalog/types.js';
 import { ConfigError, type ExporterConfig, formatDuration } from '../../config/index.js';
@@ -30,19 +31,27 @@ export interface PreflightOptions {
 
 /** Tests every catalog port of the roles; the ports come back in catalog order. */
 export async function testPorts(
-  config: Pick<ExporterConfig, 'catalog' | 'kubernetesVersion'>,
+  config: Pick<ExporterConfig, 'catalog' | 'kubernetesVersion' | 'cluster'>,
   roles: readonly Role[],
   options: PreflightOptions = {},
 ): Promise<PreflightPort[]> {
   const version = config.kubernetesVersion;
+  const facts = config.cluster ?? NO_FACTS;
   const entries = entriesForRoles(effectiveCatalog(config.catalog), roles).filter(
-    // A port of another Kubernetes version is not this node's, once the version is known.
-    (entry) => version === undefined || versionInRange(version, entry.kubernetes),
+    // A port of another Kubernetes version is not this node's, once the version is known;
+    // nor one that must stay closed (10255), nor one whose condition the config rules out.
+    (entry) =>
+      (version === undefined || versionInRange(version, entry.kubernetes)) &&
+      entry.expected !== 'closed' &&
+      !applicability(entry, facts).neutral,
   );
   const tested = [];
   for (const entry of entries) {
-    // Unknown version: a version-bound port may or may not come, so it cannot fail the run.
-    const required = entry.required && (entry.kubernetes === undefined || version !== undefined);
+    // Unknown version: a version-bound port may or may not come, so it cannot fail the run;
+    // an unknown condition (is kube-proxy coming?) neither.
+    const required =
+      applicability(entry, facts).required &&
+      (entry.kubernetes === undefined || version !== undefined);
     tested.push({ entry, required, outcome: await tryBind(entry.port) });
   }
   const inUse = tested.filter((t) => t.outcome.status === 'in-use').map((t) => t.entry.port);

@@ -149,8 +149,10 @@ export interface ResourceRef {
   readonly resource: string;
   /** API group; '' is the core group. */
   readonly group: string;
-  /** Set when only one namespace is watched. */
+  /** Set when only one namespace is watched, or for an object of a namespace. */
   readonly namespace?: string;
+  /** Set for one named object (a get). */
+  readonly name?: string;
 }
 
 /**
@@ -184,4 +186,24 @@ export function permissionMessage(
     );
   }
   return undefined;
+}
+
+/**
+ * The one line for an optional read that is forbidden (pods, namespaces, Calico's
+ * DaemonSet): what is not detected, and the grant that turns it on. A warning, not an
+ * error: discovery goes on without it, and every other part is as before.
+ */
+export function degradedMessage(verb: string, refs: readonly ResourceRef[], loss: string): string {
+  const what = refs
+    .map((ref) => {
+      const where = ref.namespace ? ` in namespace "${ref.namespace}"` : ' at cluster scope';
+      const name = ref.name === undefined ? '' : ` "${ref.name}"`;
+      return `${ref.resource}${name} (API group "${ref.group}")${where}`;
+    })
+    .join(', ');
+  const verbs = verb === 'get' ? 'get' : 'list and watch';
+  return (
+    `Kubernetes discovery may not ${verb} ${what}: ${loss} (degraded; everything else goes on). ` +
+    `Grant the exporter's service account ${verbs} there, or leave it out of discovery.detect`
+  );
 }

@@ -4,15 +4,34 @@
  * typed, and every one as possibly missing, because a malformed object must be skipped,
  * never crash discovery.
  */
+import { ROLES as ROLE_ORDER, type Role } from '../../catalog/types.js';
 import { familyAllowed, type IpFamily } from '../families.js';
-import type { ClusterNode, NodePort, NodePortGroup } from '../types.js';
-import { type GroupRule, groupOf, type RoleRule, rolesOf } from './rules.js';
+import type { ClusterNode, NodePort } from '../types.js';
+import { type GroupDecision, type Grouping, type GroupingOptions, groupingFor } from './groups.js';
+import {
+  DEFAULT_ROLE_PORTS,
+  POD_ROLES,
+  type PodObject,
+  type RolePort,
+  rolesFromPods,
+} from './pods.js';
+import { type GroupRule, type RoleRule, rolesOf } from './rules.js';
 
 export interface ObjectMeta {
   readonly name?: string;
   readonly namespace?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly ownerReferences?: readonly {
+    readonly apiVersion?: string;
+    readonly kind?: string;
+    readonly name?: string;
+  }[];
   readonly resourceVersion?: string;
+}
+
+export interface NamespaceObject {
+  readonly metadata?: ObjectMeta;
 }
 
 export const NODE_ADDRESS_TYPES = ['InternalIP', 'ExternalIP', 'Hostname'] as const;
@@ -70,7 +89,13 @@ export interface NodeParseOptions {
 }
 
 export interface NodePortParseOptions {
+  /** The configured group rules; the guesses follow them (groups.ts). */
   readonly groupRules: readonly GroupRule[];
+  /**
+   * The cluster's grouping (anchor and markers, then rules, then guesses); without one,
+   * a Service is grouped by the rules and the guesses alone.
+   */
+  readonly grouping?: Grouping;
   readonly onSkip?: SkipReporter;
 }
 
@@ -184,7 +209,9 @@ export function nodePortsFromService(
     return [];
   }
   const trafficPolicy = svc.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster';
-  const group: NodePortGroup = groupOf(namespace, labelsOf(svc.metadata), options.groupRules);
+  const { group, groupedBy }: GroupDecision = (
+    options.grouping ?? groupingFor({ services: [], namespaces: [] }, withoutAnchor(options))
+  ).groupOf(svc);
   const readyNodes =
     trafficPolicy === 'Local' ? readyNodesOf(namespace, service, slices) : undefined;
   const ports = Array.isArray(svc.spec?.ports) ? svc.spec.ports : [];
@@ -218,6 +245,7 @@ export function nodePortsFromService(
       nodePort: port.nodePort,
       protocol,
       group,
+      groupedBy,
       type,
       trafficPolicy,
       ...(readyNodes && { readyNodes }),
@@ -240,6 +268,11 @@ export function parseVersion(body: unknown): string | undefined {
   return match ? `${Number(match[1])}.${Number(match[2])}` : undefined;
 }
 
+/** Grouping by rules and guesses only: no Service holds port 0. */
+function withoutAnchor(options: NodePortParseOptions): GroupingOptions {
+  return { groupRules: options.groupRules, uiNodePort: 0, basicServiceNodePorts: [] };
+}
+
 function compareNodePorts(a: NodePort, b: NodePort): number {
   return (
     a.namespace.localeCompare(b.namespace) ||
@@ -249,37 +282,76 @@ function compareNodePorts(a: NodePort, b: NodePort): number {
   );
 }
 
+export interface ClusterParseOptions
+  extends NodeParseOptions,
+    Omit<NodePortParseOptions, 'grouping'>,
+    Omit<GroupingOptions, 'groupRules'> {
+  /** Ports on a node that give it a role when a running pod listens there. Default DEFAULT_ROLE_PORTS. */
+  readonly rolePorts?: readonly RolePort[];
+}
+
+/**
+ * Roles from pods added to the nodes. Labels and role rules win: a role that any node
+ * has from them is not given by pods to any other, so an operator who labelled the
+ * license center's node is not second-guessed by a stray pod.
+ */
+function withPodRoles(nodes: ClusterNode[], podRoles: Map<string, Set<Role>>): ClusterNode[] {
+  if (podRoles.size === 0) return nodes;
+  const claimed = new Set(nodes.flatMap((node) => node.roles.filter((r) => POD_ROLES.includes(r))));
+  return nodes.map((node) => {
+    const found = podRoles.get(node.name);
+    if (!found) return node;
+    const added = [...found].filter((role) => !claimed.has(role) && !node.roles.includes(role));
+    if (added.length === 0) return node;
+    const roles = new Set([...node.roles, ...added]);
+    return { ...node, roles: ROLE_ORDER.filter((role) => roles.has(role)) };
+  });
+}
+
 /**
  * Nodes and NodePorts from whole object sets, sorted so equal inputs give equal
- * snapshots. Slices are matched to their Service by namespace and service-name label.
+ * snapshots. Slices are matched to their Service by namespace and service-name label;
+ * namespaces and pods are optional (their reads may be forbidden): without them the
+ * markers on namespaces and the roles from pods are simply not seen.
  */
 export function clusterFromObjects(
   objects: {
     readonly nodes: Iterable<NodeObject>;
     readonly services: Iterable<ServiceObject>;
     readonly endpointSlices: Iterable<EndpointSliceObject>;
+    readonly namespaces?: Iterable<NamespaceObject>;
+    readonly pods?: Iterable<PodObject>;
   },
-  options: NodeParseOptions & NodePortParseOptions,
+  options: ClusterParseOptions,
 ): { nodes: ClusterNode[]; nodePorts: NodePort[] } {
-  const nodes: ClusterNode[] = [];
+  let nodes: ClusterNode[] = [];
   for (const obj of objects.nodes) {
     const node = nodeFromObject(obj, options);
     if (node) nodes.push(node);
   }
   nodes.sort((a, b) => a.name.localeCompare(b.name));
+  nodes = withPodRoles(
+    nodes,
+    rolesFromPods(objects.pods ?? [], options.rolePorts ?? DEFAULT_ROLE_PORTS),
+  );
   const slicesByService = new Map<string, EndpointSliceObject[]>();
   for (const slice of objects.endpointSlices) {
     const service = text(labelsOf(slice?.metadata)?.[SERVICE_NAME_LABEL]);
     if (!service) continue;
-    const key = `${slice.metadata?.namespace}/${service}`;
+    const key = `${text(slice.metadata?.namespace) ?? ''}/${service}`;
     const list = slicesByService.get(key);
     if (list) list.push(slice);
     else slicesByService.set(key, [slice]);
   }
+  const services = [...objects.services];
+  const grouping = groupingFor({ services, namespaces: objects.namespaces ?? [] }, options);
   const nodePorts: NodePort[] = [];
-  for (const svc of objects.services) {
-    const key = `${svc?.metadata?.namespace}/${svc?.metadata?.name}`;
-    nodePorts.push(...nodePortsFromService(svc, slicesByService.get(key) ?? [], options));
+  for (const svc of services) {
+    // text(): a namespace that is not a string (an object without toString) must not throw.
+    const key = `${text(svc?.metadata?.namespace) ?? ''}/${text(svc?.metadata?.name) ?? ''}`;
+    nodePorts.push(
+      ...nodePortsFromService(svc, slicesByService.get(key) ?? [], { ...options, grouping }),
+    );
   }
   nodePorts.sort(compareNodePorts);
   return { nodes, nodePorts };

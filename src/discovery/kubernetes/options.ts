@@ -3,17 +3,31 @@
  * `--kubeconfig` / `--discovery.namespaces` flags set. Plain data with defaults, and a
  * pure check the config loader runs so a bad rule fails at load, naming its field.
  */
+import type { ClusterFacts } from '../../catalog/conditions.js';
 import { IP_FAMILIES, type IpFamily } from '../families.js';
 import { DiscoveryError } from './errors.js';
+import { DEFAULT_BASIC_SERVICE_NODE_PORTS, DEFAULT_UI_NODE_PORT } from './groups.js';
 import { NODE_ADDRESS_TYPES, type NodeAddressType } from './objects.js';
+import { DEFAULT_ROLE_PORTS, type RolePort } from './pods.js';
 import {
-  DEFAULT_GROUP_RULES,
   DEFAULT_ROLE_RULES,
   type GroupRule,
   groupRuleProblems,
   type RoleRule,
   roleRuleProblems,
 } from './rules.js';
+
+/**
+ * What discovery reads beyond nodes, Services and EndpointSlices, each with a read right
+ * of its own (the chart's `rbac.detect.*`). Forbidden, each is one warning line, and
+ * everything else goes on as without it.
+ * - `pods` (list, watch pods): roles from what runs where (pods.ts).
+ * - `namespaces` (list, watch namespaces): iManager's marks on namespaces (groups.ts).
+ * - `network` (get the calico-node and kube-proxy DaemonSets, calico-config ConfigMap,
+ *   the operator's Installation): Calico's mode and kube-proxy (network.ts).
+ */
+export const DETECTIONS = ['pods', 'namespaces', 'network'] as const;
+export type Detection = (typeof DETECTIONS)[number];
 
 export interface KubernetesDiscoveryOptions {
   /**
@@ -41,10 +55,21 @@ export interface KubernetesDiscoveryOptions {
    */
   readonly roleRules: readonly RoleRule[];
   /**
-   * Rules that put a Service's NodePorts into `basic-service` or `gis-environment`;
-   * the first match wins, no match is `other`. Default: see DEFAULT_GROUP_RULES.
+   * Rules that put a Service's NodePorts into `basic-service`, `gis-environment` or
+   * `other`; tried after the anchor and iManager's marks, before the guesses
+   * (DEFAULT_GROUP_RULES); the first match wins. Default none.
    */
   readonly groupRules: readonly GroupRule[];
+  /** iManager's UI NodePort, whose namespace holds the basic services. Default 31100. */
+  readonly uiNodePort: number;
+  /** NodePorts whose Services are basic services wherever they are. Default [31234]. */
+  readonly basicServiceNodePorts: readonly number[];
+  /** Ports on a node that give it a role when a pod listens there. Default from the catalog. */
+  readonly rolePorts: readonly RolePort[];
+  /** The optional reads (DETECTIONS). Default all. */
+  readonly detect: readonly Detection[];
+  /** Facts from the config's `cluster:` section: each replaces what was detected. Default none. */
+  readonly facts: ClusterFacts;
   /** A change waits this long for more before a snapshot goes out, so a burst makes one. Default 250. */
   readonly debounceMs: number;
   /**
@@ -65,7 +90,12 @@ export const DEFAULT_KUBERNETES_DISCOVERY_OPTIONS: KubernetesDiscoveryOptions = 
   addressTypes: NODE_ADDRESS_TYPES,
   ipFamilies: IP_FAMILIES,
   roleRules: DEFAULT_ROLE_RULES,
-  groupRules: DEFAULT_GROUP_RULES,
+  groupRules: [],
+  uiNodePort: DEFAULT_UI_NODE_PORT,
+  basicServiceNodePorts: DEFAULT_BASIC_SERVICE_NODE_PORTS,
+  rolePorts: DEFAULT_ROLE_PORTS,
+  detect: DETECTIONS,
+  facts: {},
   debounceMs: 250,
   relistIntervalMs: 300_000,
   requestTimeoutMs: 30_000,
@@ -132,6 +162,14 @@ export function kubernetesDiscoveryOptionProblems(
   input.groupRules?.forEach((rule, i) => {
     for (const message of groupRuleProblems(rule)) {
       problems.push({ path: ['groupRules', i], message });
+    }
+  });
+  input.detect?.forEach((what, i) => {
+    if (!DETECTIONS.includes(what)) {
+      problems.push({
+        path: ['detect', i],
+        message: `expected one of ${DETECTIONS.join(', ')}, got "${what}"`,
+      });
     }
   });
   for (const key of DURATIONS) {

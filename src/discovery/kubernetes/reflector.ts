@@ -23,7 +23,12 @@ import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-
 import { KubeConfig, makeInformer } from '@kubernetes/client-node';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
-import { describeApiError, permissionMessage, type ResourceRef } from './errors.js';
+import {
+  degradedMessage,
+  describeApiError,
+  permissionMessage,
+  type ResourceRef,
+} from './errors.js';
 import { backoffDelay, type KubernetesDiscoveryOptions } from './options.js';
 
 export interface ReflectorSpec {
@@ -32,6 +37,11 @@ export interface ReflectorSpec {
   readonly path: string;
   /** Lists the collection; the signal aborts the request. */
   readonly list: (signal: AbortSignal) => Promise<KubernetesListObject<KubernetesObject>>;
+  /**
+   * Set for an optional read (pods, namespaces): what is not detected without it. Its
+   * 403 is one warning saying so, not an error, and its health is not the source's.
+   */
+  readonly degraded?: string;
 }
 
 export interface ReflectorDeps {
@@ -136,6 +146,11 @@ export class Reflector {
   /** The last list or watch succeeded and no error came since. */
   get healthy(): boolean {
     return this.#healthy;
+  }
+
+  /** An optional read: its failures do not make the source down. */
+  get optional(): boolean {
+    return this.#spec.degraded !== undefined;
   }
 
   /** The first attempt has finished, well or not. */
@@ -296,6 +311,19 @@ export class Reflector {
       attempt: this.#failures,
       retryInMs: delayMs,
     };
+    const { degraded } = this.#spec;
+    if (degraded !== undefined && failure.kind === 'forbidden') {
+      if (!this.#permissionLogged) {
+        this.#permissionLogged = true;
+        this.#failureLogged = true;
+        this.#deps.logger.warn(degradedMessage(verb, [this.#spec.ref], degraded), fields);
+      } else {
+        this.#deps.logger.debug('Kubernetes discovery: retry failed', fields);
+      }
+      this.#deps.onHealth();
+      this.#retry(generation, delayMs);
+      return;
+    }
     const permission = permissionMessage(verb, this.#spec.ref, failure);
     if (permission && !this.#permissionLogged) {
       this.#permissionLogged = true;

@@ -51,7 +51,8 @@ const NODE_ROLE_ALIASES: Readonly<Record<string, Role>> = { master: 'control-pla
 export const DEFAULT_ROLE_RULES: readonly RoleRule[] = [];
 
 /**
- * Group rules by default. These namespace names are guesses, not documented by
+ * The guesses, tried after the anchor, the markers and the configured rules
+ * (kubernetes/groups.ts). These namespace names are guesses, not documented by
  * SuperMap: public iManager documentation says basic services are deployed with
  * iManager and each GIS environment (GIS Cloud Suite site) gets its own services, but
  * names no namespace or label. We assume the iManager install namespace `supermap` or
@@ -188,18 +189,27 @@ export function rolesOf(labels: Labels, rules: readonly RoleRule[]): Role[] {
   return ROLES.filter((role) => roles.has(role));
 }
 
+/** The first rule that matches a Service, or undefined. */
+export function matchingGroupRule(
+  namespace: string,
+  labels: Labels,
+  rules: readonly GroupRule[],
+): GroupRule | undefined {
+  for (const rule of rules) {
+    const compiled = compileGroupRule(rule);
+    if (compiled.namespaces && !compiled.namespaces.has(namespace)) continue;
+    if (compiled.namespacePattern && !compiled.namespacePattern.test(namespace)) continue;
+    if (compiled.selector && !selectorMatches(compiled.selector, labels)) continue;
+    return rule;
+  }
+  return undefined;
+}
+
 /** The group of a Service's NodePorts: the first rule that matches, else `other`. */
 export function groupOf(
   namespace: string,
   labels: Labels,
   rules: readonly GroupRule[],
 ): NodePortGroup {
-  for (const rule of rules) {
-    const compiled = compileGroupRule(rule);
-    if (compiled.namespaces && !compiled.namespaces.has(namespace)) continue;
-    if (compiled.namespacePattern && !compiled.namespacePattern.test(namespace)) continue;
-    if (compiled.selector && !selectorMatches(compiled.selector, labels)) continue;
-    return compiled.group;
-  }
-  return 'other';
+  return matchingGroupRule(namespace, labels, rules)?.group ?? 'other';
 }

@@ -18,6 +18,12 @@
  *     verbs: ["get"]
  * ```
  *
+ * and, for the optional reads (`detect`), each a warning when refused and nothing worse:
+ * list and watch on `pods` (roles from pods) and `namespaces` (iManager's marks on
+ * namespaces); get on daemonsets `calico-node` and `kube-proxy` (API group apps) in
+ * kube-system and calico-system, configmap `calico-config` in kube-system, and
+ * installations `default` (operator.tigera.io) for Calico's mode and kube-proxy.
+ *
  * client-node requests `/version/` with the slash, and RBAC matches non-resource URLs
  * exactly, so both are listed; the default `system:public-info-viewer` role already
  * grants both to everyone. A missing grant is logged once, naming the verb and
@@ -35,10 +41,12 @@ import {
   type ResponseContext,
   VersionApi,
 } from '@kubernetes/client-node';
+import { type ClusterFacts, withConfiguredFacts } from '../../catalog/conditions.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { type Logger, silentLogger } from '../../util/log.js';
 import type { DiscoverySnapshot, Source, SourceStatus } from '../types.js';
 import { describeApiError, permissionMessage } from './errors.js';
+import { FactsReader } from './facts-reader.js';
 import {
   findKubeConfig,
   type KubeConfigEnvironment,
@@ -49,6 +57,7 @@ import {
 import { clusterFromObjects, parseVersion, type SkipReporter } from './objects.js';
 import {
   backoffDelay,
+  type Detection,
   type KubernetesDiscoveryOptions,
   type KubernetesDiscoveryOptionsInput,
   resolveKubernetesDiscoveryOptions,
@@ -85,9 +94,14 @@ type Lister = (signal: AbortSignal) => Promise<KubernetesListObject<KubernetesOb
 
 /**
  * The list+watch specs: nodes, and services and endpointslices in all namespaces or in
- * each configured one.
+ * each configured one; then the optional reads: namespaces (cluster-scoped) and pods
+ * (where the services are watched).
  */
-function reflectorSpecs(kc: KubeConfig, namespaces: readonly string[]): ReflectorSpec[] {
+function reflectorSpecs(
+  kc: KubeConfig,
+  namespaces: readonly string[],
+  detect: readonly Detection[],
+): ReflectorSpec[] {
   const core = kc.makeApiClient(CoreV1Api);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
   const specs: ReflectorSpec[] = [
@@ -128,6 +142,34 @@ function reflectorSpecs(kc: KubeConfig, namespaces: readonly string[]): Reflecto
       },
     );
   }
+  if (detect.includes('namespaces')) {
+    specs.push({
+      ref: { resource: 'namespaces', group: '' },
+      path: '/api/v1/namespaces',
+      list: ((signal) => core.listNamespace({}, withSignal(signal))) as Lister,
+      degraded: "iManager's marks on namespaces are not seen, only those on Services",
+    });
+  }
+  if (detect.includes('pods')) {
+    const degraded =
+      'roles from pods (license center, image registry, Calico Typha, NFS server) are not detected';
+    if (namespaces.length === 0) {
+      specs.push({
+        ref: { resource: 'pods', group: '' },
+        path: '/api/v1/pods',
+        list: ((signal) => core.listPodForAllNamespaces({}, withSignal(signal))) as Lister,
+        degraded,
+      });
+    }
+    for (const namespace of namespaces) {
+      specs.push({
+        ref: { resource: 'pods', group: '', namespace },
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+        list: ((signal) => core.listNamespacedPod({ namespace }, withSignal(signal))) as Lister,
+        degraded,
+      });
+    }
+  }
   return specs;
 }
 
@@ -156,6 +198,11 @@ export class KubernetesSource implements Source {
   #versionFetching = false;
   /** Cuts the /version retry wait short, when the lists show the API server is back. */
   #versionWake: AbortController | undefined;
+  #facts: ClusterFacts = {};
+  #factsSettled = false;
+  #factsReading = false;
+  #factsStale = false;
+  #factsReader: FactsReader | undefined;
   #debouncing = false;
   #up = false;
   #lastSuccessMs: number | undefined;
@@ -191,15 +238,30 @@ export class KubernetesSource implements Source {
       onObjects: () => this.#changed(),
       onHealth: () => this.#healthChanged(),
     };
-    this.#reflectors = reflectorSpecs(this.#kubeConfig, this.#options.namespaces).map(
-      (spec) => new Reflector(spec, deps),
-    );
+    this.#reflectors = reflectorSpecs(
+      this.#kubeConfig,
+      this.#options.namespaces,
+      this.#options.detect,
+    ).map((spec) => new Reflector(spec, deps));
+    if (this.#options.detect.includes('network')) {
+      this.#factsReader = new FactsReader({
+        kubeConfig: this.#kubeConfig,
+        clock: this.#clock,
+        logger: this.#logger,
+        requestTimeoutMs: this.#options.requestTimeoutMs,
+        signal: this.#abort.signal,
+        withSignal,
+      });
+    } else {
+      this.#factsSettled = true;
+    }
     this.#logger.info('Kubernetes discovery starting', {
       server: this.#kubeConfig.getCurrentCluster()?.server,
       namespaces: this.#options.namespaces.length > 0 ? this.#options.namespaces : 'all',
     });
     for (const reflector of this.#reflectors) reflector.start();
     void this.#fetchVersion();
+    void this.#readFacts();
     void this.#relistPeriodically();
   }
 
@@ -226,7 +288,9 @@ export class KubernetesSource implements Source {
   }
 
   #healthChanged(): void {
-    const up = this.#reflectors.length > 0 && this.#reflectors.every((r) => r.healthy);
+    // The optional reads (pods, namespaces) are not part of being up: they degrade, no more.
+    const up =
+      this.#reflectors.length > 0 && this.#reflectors.every((r) => r.optional || r.healthy);
     if (up !== this.#up) {
       if (!up && this.#up) this.#lastSuccessMs = this.#clock.now();
       this.#up = up;
@@ -239,6 +303,7 @@ export class KubernetesSource implements Source {
       } else if (up) {
         this.#logger.info('Kubernetes discovery is in sync');
         this.#versionWake?.abort();
+        if (this.#factsStale) void this.#readFacts();
       }
       this.#onStatus?.(this.status());
     }
@@ -259,26 +324,30 @@ export class KubernetesSource implements Source {
     if (!nodes?.synced) return false;
     // The first snapshot waits for every first attempt, so it is whole, not nodes alone.
     if (this.#snapshot) return true;
-    return this.#versionSettled && this.#reflectors.every((r) => r.settled);
+    return this.#versionSettled && this.#factsSettled && this.#reflectors.every((r) => r.settled);
   }
 
   #emit(): void {
     if (this.#abort.signal.aborted || !this.#ready()) return;
     const [nodes, ...rest] = this.#reflectors;
     if (!nodes) return;
-    const services = rest.filter((r) => r.ref.resource === 'services');
-    const slices = rest.filter((r) => r.ref.resource === 'endpointslices');
+    const objectsOf = (resource: string) =>
+      rest.filter((r) => r.ref.resource === resource).flatMap((r) => [...r.objects]);
     const cluster = clusterFromObjects(
       {
         nodes: nodes.objects,
-        services: services.flatMap((r) => [...r.objects]),
-        endpointSlices: slices.flatMap((r) => [...r.objects]),
+        services: objectsOf('services'),
+        endpointSlices: objectsOf('endpointslices'),
+        namespaces: objectsOf('namespaces'),
+        pods: objectsOf('pods'),
       },
       { ...this.#options, onSkip: this.#onSkip },
     );
+    const facts = withConfiguredFacts(this.#facts, this.#options.facts);
     const snapshot: DiscoverySnapshot = {
       ...cluster,
       ...(this.#version !== undefined && { kubernetesVersion: this.#version }),
+      ...(Object.keys(facts).length > 0 && { facts }),
     };
     const key = JSON.stringify(snapshot);
     if (key === this.#snapshotKey) return;
@@ -367,6 +436,23 @@ export class KubernetesSource implements Source {
     }
   }
 
+  /** One round of the facts reader; a round spoilt by a failure keeps the last facts. */
+  async #readFacts(): Promise<void> {
+    const reader = this.#factsReader;
+    if (!reader || this.#factsReading) return;
+    this.#factsReading = true;
+    try {
+      const facts = await reader.read();
+      if (this.#abort.signal.aborted) return;
+      this.#factsStale = facts === undefined;
+      if (facts) this.#facts = facts;
+      this.#factsSettled = true;
+      this.#changed();
+    } finally {
+      this.#factsReading = false;
+    }
+  }
+
   /** A watch can stall without an error; a full relist now and then catches up. */
   async #relistPeriodically(): Promise<void> {
     const interval = this.#options.relistIntervalMs;
@@ -377,6 +463,7 @@ export class KubernetesSource implements Source {
       this.#logger.debug('Kubernetes discovery: periodic relist');
       for (const reflector of this.#reflectors) reflector.relist();
       void this.#fetchVersion();
+      void this.#readFacts();
     }
   }
 }

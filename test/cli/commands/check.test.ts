@@ -286,9 +286,13 @@ describe('check through Kubernetes discovery', () => {
   });
 });
 
-/** The catalog ports of a control-plane node and a worker, from a central vantage. */
-const CONTROL_PLANE_PORTS = [6443, 2379, 2380, 10250, 10259, 10257, 9101, 179, 31234, 31100];
-const WORKER_PORTS = [10250, 9101, 179, 31234, 31100];
+/**
+ * The catalog ports of a control-plane node and a worker expected open from a central
+ * vantage (10256, kube-proxy's, optional while kube-proxy is not known to run; 10255,
+ * the kubelet's read-only port, expected closed and left so).
+ */
+const CONTROL_PLANE_PORTS = [6443, 2379, 2380, 10250, 10256, 10259, 10257, 9101, 179, 31234, 31100];
+const WORKER_PORTS = [10250, 10256, 9101, 179, 31234, 31100];
 
 describe('check acceptance, in a network namespace', () => {
   let ns: Netns;

@@ -19,7 +19,7 @@ import { createNetns, type Netns } from '../../helpers/netns.js';
 import { runNode } from '../../helpers/node-child.js';
 import { runInProcess, writeConfig } from './io.js';
 
-const CONTROL_PLANE_OPEN = [31234, 6443, 2379, 2380, 10250, 10251, 10252, 9101, 179, 31100];
+const CONTROL_PLANE_OPEN = [31234, 6443, 2379, 2380, 10250, 10251, 10252, 9101, 179, 31100, 10256];
 
 async function firewall(...args: string[]): Promise<string> {
   const result = await runInProcess(['firewall', ...args]);
@@ -52,6 +52,18 @@ describe('firewall output', () => {
       /^# Not opened: 10259 \(kube-scheduler\): bound to localhost on the node\.$/m,
     );
     assert.match(script, /^# Not opened: 10257 \(kube-controller-manager\): bound to localhost/m);
+    // The kubelet's unauthenticated read-only port is an exposure when open.
+    assert.match(script, /^# Not opened: 10255 \(kubelet-readonly\): must stay closed\.$/m);
+  });
+
+  test("the config's cluster: section leaves out what its mode does not use", async () => {
+    const config = await writeConfig('cluster:\n  calicoBackend: vxlan\n');
+    const script = await firewall('--roles=worker', '--format=ufw', `--config.file=${config}`);
+    assert.ok(!commands(script).some((line) => /\b179\b/.test(line)), script);
+    assert.match(
+      script,
+      /^# Not opened: 179 \(calico-bgp\): needed only when Calico runs BGP \(backend bird\)\.$/m,
+    );
   });
 
   test('a known Kubernetes version leaves out the ports of other versions', async () => {
@@ -76,14 +88,14 @@ describe('firewall output', () => {
       const ports = rules.map((line) => shape.exec(line)?.[1] ?? `no match: ${line}`);
       assert.deepEqual(
         ports.map((p) => p.replace(':', '-')),
-        ['31234', '10250', '9101', '179', '31100', '30000-32767'],
+        ['31234', '10250', '9101', '179', '31100', '10256', '30000-32767'],
         format,
       );
     }
   });
 
   test('--source limits the internal ports to the network, never the external ones', async () => {
-    const internal = ['10250', '9101', '179'];
+    const internal = ['10250', '9101', '179', '10256'];
     const external = ['31234', '31100', '30000'];
     const sourced: Record<string, RegExp> = {
       firewalld: /source address="10\.1\.0\.0\/16" port port="(\d+)"/,

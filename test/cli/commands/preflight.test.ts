@@ -61,7 +61,7 @@ function portEntry(report: PreflightJson, port: number) {
 }
 
 /** The license-center role's catalog ports: its own two and the five every node has. */
-const LICENSE_CENTER_PORTS = [31234, 10250, 9101, 3307, 9183, 179, 31100];
+const LICENSE_CENTER_PORTS = [31234, 10250, 9101, 3307, 9183, 179, 31100, 10256];
 
 describe('/proc/net/tcp parsing', () => {
   test('decodes addresses as the kernel writes them', () => {
@@ -164,7 +164,7 @@ describe('preflight in a network namespace', () => {
     }
     assert.deepEqual(portEntry(report, 9183).addresses, ['0.0.0.0']);
     assert.deepEqual(portEntry(report, 3307).addresses, ['127.0.0.2']);
-    assert.deepEqual(report.summary, { free: 5, inUse: 2, untested: 0 });
+    assert.deepEqual(report.summary, { free: 6, inUse: 2, untested: 0 });
     assert.deepEqual(report.portsToOpen, [...LICENSE_CENTER_PORTS.map(String), '30000-32767']);
 
     const table = await preflight(['--roles=license-center']);
@@ -219,7 +219,7 @@ describe('preflight in a network namespace', () => {
       const [chunk] = (await once(stderr, 'data')) as [Buffer];
       seen += chunk.toString();
     }
-    assert.match(seen, /holding 5 free ports for 5m .*: 31234, 10250, 9101, 179, 31100\n/);
+    assert.match(seen, /holding 6 free ports for 5m .*: 31234, 10250, 9101, 179, 31100, 10256\n/);
     const during = await probe(['127.0.0.1:10250', '127.0.0.2:10250', '[::1]:179']);
     assert.deepEqual(during, ['open', 'open', 'open']);
     // Ctrl-C (or a stop from an orchestrator) ends the hold early, with the report.
@@ -246,7 +246,7 @@ describe('preflight in a network namespace', () => {
   test('--listen ends by itself after the duration, with the ports released', async () => {
     const result = await preflight(['--roles=worker', '--listen=500ms']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^Held 5 free ports for \d+ms; connections received:$/m);
+    assert.match(result.stdout, /^Held 6 free ports for \d+ms; connections received:$/m);
     assert.match(result.stdout, /^ +10250 {2}none$/m);
     assert.deepEqual(await probe(['127.0.0.1:10250', '127.0.0.1:31100']), ['refused', 'refused']);
   });

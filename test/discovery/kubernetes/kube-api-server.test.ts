@@ -95,7 +95,7 @@ describe('KubeApiServer', () => {
     const unauthorized = await fetch(`${api.url}/api/v1/nodes`);
     assert.equal(unauthorized.status, 401);
     assert.equal(((await unauthorized.json()) as { reason: string }).reason, 'Unauthorized');
-    const missing = await fetch(`${api.url}/api/v1/pods`, auth);
+    const missing = await fetch(`${api.url}/api/v1/secrets`, auth);
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as { kind: string }).kind, 'Status');
   });

@@ -10,7 +10,6 @@ import {
   readyNodesOf,
   type ServiceObject,
 } from '../../../src/discovery/kubernetes/objects.js';
-import { DEFAULT_GROUP_RULES } from '../../../src/discovery/kubernetes/rules.js';
 import type { ClusterNode, NodePort } from '../../../src/discovery/types.js';
 import * as fx from '../../fixtures/kube/cluster.js';
 
@@ -19,7 +18,8 @@ const nodeOptions = {
   ipFamilies: ['ipv4', 'ipv6'] as const,
   roleRules: [],
 };
-const portOptions = { groupRules: DEFAULT_GROUP_RULES };
+// No configured rules: the guesses (DEFAULT_GROUP_RULES) group these fixtures.
+const portOptions = { groupRules: [] };
 
 function skips() {
   const seen: string[] = [];
@@ -165,6 +165,7 @@ describe('nodePortsFromService', () => {
           servicePort: 8080,
           nodePort: 31100,
           group: 'basic-service',
+          groupedBy: 'guess',
         },
       ],
     ],
@@ -180,6 +181,7 @@ describe('nodePortsFromService', () => {
           servicePort: 8080,
           nodePort: 30417,
           group: 'basic-service',
+          groupedBy: 'guess',
         },
         {
           ...base,
@@ -189,6 +191,7 @@ describe('nodePortsFromService', () => {
           servicePort: 8443,
           nodePort: 31872,
           group: 'basic-service',
+          groupedBy: 'guess',
         },
       ],
     ],
@@ -205,6 +208,7 @@ describe('nodePortsFromService', () => {
           servicePort: 8090,
           nodePort: 32145,
           group: 'gis-environment',
+          groupedBy: 'guess',
         },
       ],
     ],
@@ -221,6 +225,7 @@ describe('nodePortsFromService', () => {
           servicePort: 80,
           nodePort: 30080,
           group: 'gis-environment',
+          groupedBy: 'guess',
           readyNodes: ['k8s-master-1', 'k8s-worker-1'],
         },
       ],
@@ -238,6 +243,7 @@ describe('nodePortsFromService', () => {
           servicePort: 514,
           nodePort: 30514,
           group: 'gis-environment',
+          groupedBy: 'guess',
         },
       ],
     ],
@@ -254,6 +260,7 @@ describe('nodePortsFromService', () => {
           servicePort: 80,
           nodePort: 30880,
           group: 'other',
+          groupedBy: 'none',
         },
         {
           ...base,
@@ -264,6 +271,7 @@ describe('nodePortsFromService', () => {
           servicePort: 443,
           nodePort: 30443,
           group: 'other',
+          groupedBy: 'none',
         },
       ],
     ],
@@ -279,6 +287,7 @@ describe('nodePortsFromService', () => {
           servicePort: 80,
           nodePort: 30081,
           group: 'basic-service',
+          groupedBy: 'guess',
         },
       ],
     ],
@@ -312,6 +321,7 @@ describe('nodePortsFromService', () => {
           servicePort: 80,
           nodePort: 30002,
           group: 'other',
+          groupedBy: 'none',
         },
       ],
     ],

@@ -7,7 +7,7 @@ import {
   kubernetesDiscoveryOptionProblems,
   resolveKubernetesDiscoveryOptions,
 } from '../../../src/discovery/kubernetes/options.js';
-import { DEFAULT_GROUP_RULES } from '../../../src/discovery/kubernetes/rules.js';
+import { DEFAULT_ROLE_PORTS } from '../../../src/discovery/kubernetes/pods.js';
 
 describe('Kubernetes discovery options', () => {
   it('fills in documented defaults', () => {
@@ -17,7 +17,13 @@ describe('Kubernetes discovery options', () => {
       addressTypes: ['InternalIP', 'ExternalIP', 'Hostname'],
       ipFamilies: ['ipv4', 'ipv6'],
       roleRules: [],
-      groupRules: DEFAULT_GROUP_RULES,
+      // The guesses (DEFAULT_GROUP_RULES) always follow the configured rules.
+      groupRules: [],
+      uiNodePort: 31100,
+      basicServiceNodePorts: [31234],
+      rolePorts: DEFAULT_ROLE_PORTS,
+      detect: ['pods', 'namespaces', 'network'],
+      facts: {},
       debounceMs: 250,
       relistIntervalMs: 300_000,
       requestTimeoutMs: 30_000,
@@ -54,8 +60,12 @@ describe('Kubernetes discovery options', () => {
     [
       { roleRules: [{ selector: 'x', roles: ['gpu' as never] }] },
       [
-        'roleRules.0: roles: expected one of control-plane, etcd, worker, license-center, nfs-server, registry, got "gpu"',
+        'roleRules.0: roles: expected one of control-plane, etcd, worker, license-center, nfs-server, registry, calico-typha, got "gpu"',
       ],
+    ],
+    [
+      { detect: ['secrets' as never] },
+      ['detect.0: expected one of pods, namespaces, network, got "secrets"'],
     ],
     [
       { groupRules: [{ group: 'basic-service' }] },

@@ -130,7 +130,7 @@ describe('rule validation', () => {
     ]);
     assert.deepEqual(roleRuleProblems({ selector: '!', roles: ['master' as Role] }), [
       'selector: label selector "!": cannot parse "!" (expected key, !key, key=value, key!=value, key in (a,b) or key notin (a,b))',
-      'roles: expected one of control-plane, etcd, worker, license-center, nfs-server, registry, got "master"',
+      'roles: expected one of control-plane, etcd, worker, license-center, nfs-server, registry, calico-typha, got "master"',
     ]);
   });
 

@@ -181,7 +181,8 @@ describe('KubernetesSource against the API server double', { timeout: TEST_TIMEO
         [
           'other ingress-nginx/ingress-nginx-controller:30443',
           'other ingress-nginx/ingress-nginx-controller:30880',
-          'other kubernetes-dashboard/kubernetes-dashboard:31234',
+          // iManager deploys the Kubernetes dashboard on 31234: a basic service wherever it is.
+          'basic-service kubernetes-dashboard/kubernetes-dashboard:31234',
           'basic-service supermap/imanager-dashboard-ui:31100',
           'basic-service supermap/imanager-gateway:30417',
           'basic-service supermap/imanager-gateway:31872',
@@ -597,7 +598,8 @@ describe('KubernetesSource against the API server double', { timeout: TEST_TIMEO
     try {
       await h.start();
       await h.snapshots.latestUntil(() => true, 'the first snapshot');
-      assert.equal(h.api.openWatches(), 3);
+      // nodes, services, endpointslices, and the optional namespaces and pods.
+      assert.equal(h.api.openWatches(), 5);
       await h.source.stop();
       await h.api.whenNoWatches();
       assert.equal(h.api.openWatches(), 0);
