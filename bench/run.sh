@@ -5,8 +5,8 @@
 #
 # --quick: shorter runs of everything (about 5 minutes instead of 17); the figures are
 # rougher, for a check that the benchmarks still work. --only: just these runs
-# (probe-throughput, probe-throughput-dropped, scrape-cost, memory, detection-latency,
-# steady-cpu). Other options go to probe-throughput (e.g. --targets 50000).
+# (connect-latency, probe-throughput, probe-throughput-dropped, scrape-cost, memory,
+# detection-latency, steady-cpu). Other options go to probe-throughput (e.g. --targets 50000).
 # Each prints one JSON object, kept in bench/results/*.tmp.json, and a summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,15 +77,25 @@ if [ $quick -eq 1 ]; then
   memory=(--targets 20000 --churn-s 60)
   detection=(--trials 5)
   cpu=(--window-s 30)
+  latency=(--rounds 3)
 else
   throughput=()
   scrape=()
   memory=()
   detection=()
   cpu=()
+  latency=()
 fi
 
 # ${a[@]+"${a[@]}"}: an empty array under `set -u` in bash before 4.4.
+# The connect time reported against a plain connect(), on the network test bed (root).
+if wanted connect-latency; then
+  if [ "$(id -u)" -eq 0 ]; then
+    run connect-latency bench/connect-latency.ts ${latency[@]+"${latency[@]}"}
+  else
+    echo "== connect-latency: not run: it needs root for the test bed's namespaces" >&2
+  fi
+fi
 if wanted probe-throughput; then
   run probe-throughput bench/probe-throughput.ts ${throughput[@]+"${throughput[@]}"} ${passthrough[@]+"${passthrough[@]}"}
 fi
