@@ -66,7 +66,7 @@ export type Mode = 'central' | 'external' | 'daemonset';
 
 export interface Scenario {
   readonly mode: Mode;
-  /** A target's state at each step; undefined leaves it open throughout. */
+  /** A target's state at each step; undefined leaves it as expected (open, or refused for a port that must stay closed) throughout. */
   readonly state?: (target: Target) => Timeline | undefined;
   /** `up` of the exporter of a vantage; undefined: 1 throughout. */
   readonly exporterUp?: (vantage: string) => Timeline | undefined;
@@ -172,7 +172,9 @@ export function inputSeries(scenario: Scenario): InputSeries[] {
       out.push({ series: labelText('up', scrape), values: up.join(' ') });
     }
     for (const target of targetsOf(vantage, scenario.mode)) {
-      const states = scenario.state?.(target) ?? constant(0);
+      const states =
+        scenario.state?.(target) ??
+        constant(stateValue(target.expected === 'closed' ? 'refused' : 'open'));
       const labels = { ...targetLabels(target), ...scrape };
       out.push({
         series: labelText('imanager_port_state', labels),

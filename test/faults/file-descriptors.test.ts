@@ -193,7 +193,7 @@ describe('the scheduler when probes run out of descriptors', () => {
 
 // ---- the program under prlimit ----
 
-/** Nodes on 127.0.1.x with every role: 16 catalog ports each, nothing listening. */
+/** Nodes on 127.0.1.x with every role: every catalog port on each, nothing listening. */
 async function manyTargetsConfig(dir: string, nodes: number): Promise<string> {
   const path = join(dir, 'config.yml');
   const lines = ['nodes:'];
@@ -226,7 +226,7 @@ const errorStates = (samples: readonly Sample[]) =>
 
 describe('the program with a low open-files limit', { timeout: 120_000 }, () => {
   const LIMIT = 256;
-  const NODES = 125; // 2,000 targets
+  const NODES = 125; // every catalog port on each: about 2,500 targets
   let dir: string;
   let exporter: RunningExporter;
 
@@ -259,7 +259,13 @@ describe('the program with a low open-files limit', { timeout: 120_000 }, () => 
     assert.ok(Number(warning.concurrency) <= LIMIT - FD_RESERVE);
     // The first cycle runs in a burst, as many at once as allowed: the worst case.
     const samples = await exporter.until(
-      (s) => s.filter((x) => x.name === 'imanager_port_state').length === NODES * 16,
+      (s) => {
+        const planned = s
+          .filter((x) => x.name === 'imanager_targets')
+          .reduce((sum, x) => sum + Number(x.value), 0);
+        const probed = s.filter((x) => x.name === 'imanager_port_state').length;
+        return planned > 0 && probed === planned;
+      },
       'every target probed',
       30_000,
     );
