@@ -90,7 +90,7 @@ describe('scripts/monitoring/generate.ts', () => {
     }
     // The variable stays `cluster`; the label it matches is the config's.
     assert.doesNotMatch(text, /[(,]\s*cluster\b|\bcluster=~|labels\.cluster\b/, 'no default label');
-    assert.match(text, /on\(k8s_cluster, vantage, node, address\)/);
+    assert.match(text, /on\(k8s_cluster, vantage, node, address, ip\)/);
     assert.doesNotMatch(text, /node\.exporter|imanager-port-exporter\.\*/);
     assert.match(changed.get(ALERTMANAGER_PATH) ?? '', /- k8s_cluster\n\s+- node/);
     const nodes = changed.get('dashboards/imanager-ports-nodes.json') ?? '';

@@ -54,14 +54,22 @@ async function settledPages(
 
 /** Until the exporters are scraped and Prometheus and Alertmanager hold no alert at all. */
 async function quiet(bed: Bed, seconds: number): Promise<void> {
-  await eventually('every exporter scraped, no alert anywhere', seconds, async () => {
-    const up = await bed.query('up{job="imanager-port-exporter"} == 1');
-    const alerts = await bed.prometheusAlerts();
-    const held = await bed.alertmanagerAlerts();
-    return up.length === bed.exporters.length && alerts.length === 0 && held.length === 0
-      ? true
-      : undefined;
-  });
+  let last = '';
+  try {
+    await eventually('every exporter scraped, no alert anywhere', seconds, async () => {
+      const up = await bed.query('up{job="imanager-port-exporter"} == 1');
+      const alerts = await bed.prometheusAlerts();
+      const held = await bed.alertmanagerAlerts();
+      last = `${up.length} of ${bed.exporters.length} exporters up; in Prometheus: ${
+        alerts.map(describeAlert).join(', ') || 'none'
+      }; in Alertmanager: ${held.map(describeAlert).join(', ') || 'none'}`;
+      return up.length === bed.exporters.length && alerts.length === 0 && held.length === 0
+        ? true
+        : undefined;
+    });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last seen: ${last}`, { cause: error });
+  }
 }
 
 const isNodeDown = (node: string) => (a: Alert) =>

@@ -217,10 +217,11 @@ export class Bed {
     );
     this.#ns = await createNetns(`alerting-${this.mode}`);
 
-    // Listeners on every probed port but the node exporters' 9101 and the closable ones.
+    // Listeners on every probed port that must be open, but the node exporters' 9101 and
+    // the closable ones: a port that must stay closed (the kubelet's read-only 10255) stays so.
     const endpoints = new Set(
       this.targets()
-        .filter((t) => t.port !== 9101)
+        .filter((t) => t.port !== 9101 && t.expected === 'open')
         .map((t) => `${t.address}:${t.port}`),
     );
     for (const endpoint of this.closable) endpoints.delete(endpoint);
