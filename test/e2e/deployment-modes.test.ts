@@ -101,16 +101,18 @@ describe('deployment modes', () => {
       const probedBy = new Map<string, number[]>();
       let total = 0;
       for (const index of [0, 1, 2]) {
-        // A shard is complete once its first cycle is done: /-/ready would say so; the
-        // cycle counter on /metrics says it too.
+        // A shard is complete once every target it planned (imanager_targets) has a
+        // result: the cycle's end alone can come before the last results are stored.
         const samples = await scrapeInNetnsUntil(
           ns,
           `http://127.0.0.1:${19210 + index}/metrics`,
-          (s) =>
-            s.some(
-              (x) => x.name === 'imanager_probe_cycle_duration_seconds' && Number(x.value) > 0,
-            ),
-          20_000,
+          (s) => {
+            const planned = s
+              .filter((x) => x.name === 'imanager_targets')
+              .reduce((sum, x) => sum + Number(x.value), 0);
+            return planned > 0 && portUps(s).length === planned;
+          },
+          60_000,
         );
         for (const sample of portUps(samples)) {
           const key = `${sample.labels.node}:${sample.labels.port}`;

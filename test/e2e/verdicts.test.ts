@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PROBE_STATES, type ProbeState } from '../../src/probe/types.js';
+import { parseLog } from '../faults/exporter.js';
 import { collect } from '../helpers/node-child.js';
 import { type BedTarget, createTestbed, type Testbed } from '../helpers/testbed.js';
 import { measureReferences } from '../helpers/testbed-reference.js';
@@ -193,23 +194,28 @@ describe('verdicts on the network test bed', { timeout: 600_000 }, () => {
     await bed.resolver.dropQueries(true);
     const interval = 5;
     const timeout = 1;
-    const started = performance.now();
     const exporter = await startExporter(bed, [
       `--config.file=${names}`,
       `--probe.interval=${interval}s`,
       `--probe.timeout=${timeout}s`,
     ]);
+    // Start is the exporter's first log line: the program running, past loading its
+    // modules (which tsx compiles here, seconds on a loaded machine; dist/ loads at once).
+    const started = Date.parse(String(parseLog(exporter.log())[0]?.ts));
+    assert.ok(Number.isFinite(started), `no first log line:\n${exporter.log()}`);
+    let closed = false;
     try {
       // Bounds, as the issue states them: first result within 6 s of start.
       let firstMs: number | undefined;
       for (let i = 0; i < 60 && firstMs === undefined; i++) {
         const states = statesOf(await scrape(bed, exporter.url));
         if (states.get(idOf(open.node, open.ip, open.port)) === 'open') {
-          firstMs = performance.now() - started;
+          firstMs = Date.now() - started;
         } else await new Promise((resolve) => setTimeout(resolve, 100));
       }
       assert.ok(firstMs !== undefined && firstMs <= 6000, `first result after ${firstMs} ms`);
       await bed.closeListener(open.ip, open.port);
+      closed = true;
       const closedAt = performance.now();
       let refusedMs: number | undefined;
       for (let i = 0; i < 100 && refusedMs === undefined; i++) {
@@ -225,7 +231,7 @@ describe('verdicts on the network test bed', { timeout: 600_000 }, () => {
       );
     } finally {
       await exporter.stop();
-      await bed.openListener(open.ip, open.port);
+      if (closed) await bed.openListener(open.ip, open.port);
       await bed.resolver.dropQueries(false);
     }
   });
