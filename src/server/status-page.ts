@@ -13,7 +13,7 @@ import type { SourceStatus } from '../discovery/types.js';
 import { STATE_GUIDE } from '../probe/states.js';
 import { PROBE_STATES, type ProbeState } from '../probe/types.js';
 import { absolute, ago, duration, escapeHtml, ms, plural, shorten, when } from './status/html.js';
-import { StatusData } from './status/latest.js';
+import { type PageData, StatusData } from './status/latest.js';
 import type { StatusStore } from './status/snapshot.js';
 import { STATUS_CSS } from './status/style.js';
 import {
@@ -28,6 +28,7 @@ import {
   type StatusColumn,
   type StatusFilter,
   type StatusNode,
+  type StatusQuery,
   StatusQueryError,
   type StatusView,
   statusView,
@@ -128,6 +129,7 @@ export function createStatusPage(options: {
   const interval = source?.intervalSeconds ?? (() => 15);
   // Without the exporter's snapshots, one per request: tests and bare apps see the store as it is.
   const data = source?.data;
+  const views = new ViewCache();
   const own = data ? undefined : new StatusData(source?.store ?? NO_STORE, { now });
   return async (params) => {
     const info: StatusPageInfo = {
@@ -147,12 +149,54 @@ export function createStatusPage(options: {
       throw err;
     }
     const latest = own ? await own.capture() : await (data as StatusData).current();
-    const view = statusView(latest, now(), query, {
-      maxNodePortColumns: query.filter.node === undefined ? NODEPORT_COLUMNS_ALL_NODES : 100_000,
-    });
-    return { status: view.unknownNode ? 404 : 200, body: renderStatusPage(view, info) };
+    const view = views.get(latest, query, () =>
+      statusView(latest, now(), query, {
+        maxNodePortColumns: query.filter.node === undefined ? NODEPORT_COLUMNS_ALL_NODES : 100_000,
+      }),
+    );
+    // A view made for an earlier request of this snapshot: only "now" moves.
+    const fresh = { ...view, nowMs: now() };
+    return { status: fresh.unknownNode ? 404 : 200, body: renderStatusPage(fresh, info) };
   };
 }
+
+/** Views per snapshot kept for the next request of the same query. */
+const VIEWS_PER_SNAPSHOT = 16;
+
+/**
+ * The views of the latest snapshot by query: several clients reloading the same page
+ * each cycle cost one view per cycle, not one each. Dropped with their snapshot.
+ */
+class ViewCache {
+  #of: PageData | undefined;
+  readonly #views = new Map<string, StatusView>();
+
+  get(data: PageData, query: StatusQuery, make: () => StatusView): StatusView {
+    if (this.#of !== data) {
+      this.#of = data;
+      this.#views.clear();
+    }
+    const key = JSON.stringify([
+      query.filter.node,
+      query.filter.group,
+      query.failingPage,
+      query.nodePage,
+    ]);
+    let view = this.#views.get(key);
+    if (!view) {
+      view = make();
+      if (this.#views.size >= VIEWS_PER_SNAPSHOT) {
+        const oldest = this.#views.keys().next().value;
+        if (oldest !== undefined) this.#views.delete(oldest);
+      }
+      this.#views.set(key, view);
+    }
+    return view;
+  }
+}
+
+/** The matrix's HTML per view's matrix: it has no relative time, so a cached view reuses it. */
+const MATRIX_HTML = new WeakMap<object, string>();
 
 const STATE_WORDS: Readonly<Record<CellState, string>> = {
   ...(Object.fromEntries(PROBE_STATES.map((state) => [state, state])) as Record<
@@ -476,6 +520,14 @@ ${nodeTable(view.nodeTable, view)}`;
 function matrix(view: StatusView): string {
   const m = view.matrix;
   if (!m || m.nodes.length === 0 || m.columns.length === 0) return '';
+  const cached = MATRIX_HTML.get(m);
+  if (cached !== undefined) return cached;
+  const html = matrixHtml(view, m);
+  MATRIX_HTML.set(m, html);
+  return html;
+}
+
+function matrixHtml(view: StatusView, m: NonNullable<StatusView['matrix']>): string {
   const { columns, hidden } = m;
   const headCells = columns.map(columnHeader).join('');
   const groupHead = groupRuns(columns)
@@ -556,12 +608,13 @@ function cell(node: StatusNode, column: StatusColumn, c: StatusCell | undefined)
   if (!c) return '<td></td>';
   const classes = c.failing ? 'fail' : quiet(c) ? 'quiet' : '';
   const mark = c.verdict === 'exposed' ? '!' : c.failing ? '&#x2717;' : '';
-  const parts = [`${node.name} ${column.port}/tcp ${column.name}: ${STATE_WORDS[c.state]}`];
+  // Short: a matrix of 6,000 cells carries 6,000 of these.
+  const parts = [`${node.name} ${column.port} ${column.name}: ${STATE_WORDS[c.state]}`];
   if (c.error !== undefined && c.state !== 'open') parts.push(` (${c.error})`);
-  parts.push(`, expected ${c.expected}`);
+  if (c.expected !== 'open') parts.push(`, expected ${c.expected}`);
   if (!c.required) parts.push(', not required');
   if (c.verdict === 'exposed') parts.push(': exposed');
-  if (c.latencySeconds !== undefined && c.state === 'open') parts.push(`; ${ms(c.latencySeconds)}`);
+  if (c.latencySeconds !== undefined && c.state === 'open') parts.push(`, ${ms(c.latencySeconds)}`);
   if (c.sinceMs !== undefined) {
     parts.push(`; ${c.sinceStart ? 'since start' : 'since'} ${absolute(c.sinceMs)}`);
   }

@@ -370,22 +370,24 @@ export function statusView(
   const hiddenPorts = new Set(
     nodePortColumns.filter((c) => !keptNodePorts.has(c)).map((c) => c.port),
   );
+  const shownPorts = new Set(shown.map((c) => c.port));
+  // Cells only for the columns shown; the hidden columns' failures are counted, not built.
   const rows: number[] = [];
+  const hiddenFailing = new Map<string, number>();
   for (const name of scope.nodes.keys()) {
     for (const row of summary.rowsByNode.get(name) ?? []) {
-      if (filter.group === undefined || groupOf(snapshot.targets[row] as Target) === filter.group) {
-        rows.push(row);
+      const t = snapshot.targets[row] as Target;
+      if (filter.group !== undefined && groupOf(t) !== filter.group) continue;
+      if (shownPorts.has(t.port)) rows.push(row);
+      else if (snapshot.failing[row] === 1) {
+        hiddenFailing.set(name, (hiddenFailing.get(name) ?? 0) + 1);
       }
     }
   }
   const cells = cellsOf(data, rows);
-  const nodes = [...scope.nodes].map(([name, tally]) => {
-    let hiddenFailing = 0;
-    for (const [port, cell] of cells.get(name) ?? []) {
-      if (cell.failing && hiddenPorts.has(port)) hiddenFailing++;
-    }
-    return nodeOf(name, tally, nodeInfo, hiddenFailing);
-  });
+  const nodes = [...scope.nodes].map(([name, tally]) =>
+    nodeOf(name, tally, nodeInfo, hiddenFailing.get(name) ?? 0),
+  );
   return {
     ...common,
     matrix: {

@@ -28,6 +28,9 @@ export interface Group<T> {
   readonly items: readonly T[];
 }
 
+/** Items handled between two yields of groupInSlices. */
+export const GROUP_SLICE = 2048;
+
 /**
  * Groups `items`. `nothingAnswers(node)` says a node is down from this vantage: all its
  * failing items become one row, whatever their causes.
@@ -37,21 +40,60 @@ export function groupItems<T>(
   keyOf: (item: T) => GroupKey,
   nothingAnswers: (node: string) => boolean,
 ): Group<T>[] {
-  const keys = items.map(keyOf);
+  const steps = groupSteps(items, keyOf, nothingAnswers);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** groupItems, one loop turn per GROUP_SLICE items: 100,000 failures must not hold the probes. */
+export async function groupInSlices<T>(
+  items: readonly T[],
+  keyOf: (item: T) => GroupKey,
+  nothingAnswers: (node: string) => boolean,
+  yieldTurn: () => Promise<void>,
+): Promise<Group<T>[]> {
+  const steps = groupSteps(items, keyOf, nothingAnswers);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await yieldTurn();
+  }
+}
+
+function* groupSteps<T>(
+  items: readonly T[],
+  keyOf: (item: T) => GroupKey,
+  nothingAnswers: (node: string) => boolean,
+): Generator<void, Group<T>[]> {
+  const keys: GroupKey[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % GROUP_SLICE === 0) yield;
+    keys[i] = keyOf(items[i] as T);
+  }
   const taken = new Uint8Array(items.length);
   const groups: { group: Group<T>; first: number }[] = [];
 
   // 1. Nodes where nothing answers.
   const downNodes = new Map<string, number[]>();
-  keys.forEach((k, i) => {
-    if (!nothingAnswers(k.node)) return;
+  const downCache = new Map<string, boolean>();
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as GroupKey;
+    let down = downCache.get(k.node);
+    if (down === undefined) {
+      down = nothingAnswers(k.node);
+      downCache.set(k.node, down);
+    }
+    if (!down) continue;
     let list = downNodes.get(k.node);
     if (!list) {
       list = [];
       downNodes.set(k.node, list);
     }
     list.push(i);
-  });
+  }
+  yield;
   for (const [node, members] of downNodes) {
     for (const i of members) taken[i] = 1;
     groups.push({
@@ -68,41 +110,49 @@ export function groupItems<T>(
   }
 
   // 2. One port failing one way on several nodes; 3. one node failing one way on several ports.
-  for (const [kind, field] of [
-    ['port', 'port'],
-    ['node', 'node'],
-  ] as const) {
-    const byKey = new Map<string, number[]>();
-    keys.forEach((k, i) => {
-      if (taken[i]) return;
-      const id = `${k[field]}\0${k.cause}`;
-      let list = byKey.get(id);
+  for (const kind of ['port', 'node'] as const) {
+    yield;
+    const byKey = new Map<string | number, Map<string, number[]>>();
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0 && i % GROUP_SLICE === 0) yield;
+      if (taken[i]) continue;
+      const k = keys[i] as GroupKey;
+      const id = kind === 'port' ? k.port : k.node;
+      let byCause = byKey.get(id);
+      if (!byCause) {
+        byCause = new Map();
+        byKey.set(id, byCause);
+      }
+      let list = byCause.get(k.cause);
       if (!list) {
         list = [];
-        byKey.set(id, list);
+        byCause.set(k.cause, list);
       }
       list.push(i);
-    });
-    for (const members of byKey.values()) {
-      if (members.length < 2) continue;
-      for (const i of members) taken[i] = 1;
-      const k = keys[members[0] as number] as GroupKey;
-      groups.push({
-        group: {
-          kind,
-          ...(kind === 'port' ? { port: k.port } : { node: k.node }),
-          cause: k.cause,
-          nodeDown: false,
-          items: members.map((i) => items[i] as T),
-        },
-        first: members[0] as number,
-      });
+    }
+    for (const byCause of byKey.values()) {
+      for (const members of byCause.values()) {
+        if (members.length < 2) continue;
+        for (const i of members) taken[i] = 1;
+        const k = keys[members[0] as number] as GroupKey;
+        groups.push({
+          group: {
+            kind,
+            ...(kind === 'port' ? { port: k.port } : { node: k.node }),
+            cause: k.cause,
+            nodeDown: false,
+            items: members.map((i) => items[i] as T),
+          },
+          first: members[0] as number,
+        });
+      }
     }
   }
 
   // 4. The rest, one each.
-  keys.forEach((k, i) => {
-    if (taken[i]) return;
+  for (let i = 0; i < keys.length; i++) {
+    if (taken[i]) continue;
+    const k = keys[i] as GroupKey;
     groups.push({
       group: {
         kind: 'target',
@@ -114,7 +164,7 @@ export function groupItems<T>(
       },
       first: i,
     });
-  });
+  }
   return groups.sort((a, b) => a.first - b.first).map((g) => g.group);
 }
 

@@ -12,13 +12,13 @@ import type { ClusterNode } from '../../discovery/types.js';
 import { PROBE_STATES, type ProbeState } from '../../probe/types.js';
 import type { IcmpEntry, ResultStore, TargetTable } from '../../results/store.js';
 import type { Target } from '../../targets/types.js';
-import { judge, type Verdict } from '../../targets/verdict.js';
+import { FAILING_VERDICTS, VERDICTS, type Verdict } from '../../targets/verdict.js';
 
 /** The parts of the store the page reads. */
 export type StatusStore = Pick<ResultStore, 'leaseColumns' | 'nodes' | 'icmpResults'>;
 
 /** Rows copied per loop turn. */
-export const SLICE_ROWS = 4096;
+export const SLICE_ROWS = 1024;
 /** Recoveries older than this leave the page. */
 export const RECOVERY_WINDOW_MS = 3_600_000;
 /** At most this many recoveries are kept, newest first: a flapping cluster must not grow memory. */
@@ -36,6 +36,19 @@ export const VERDICT_CODES: readonly Verdict[] = [
   'unprobed',
 ];
 const VERDICT_INDEX: ReadonlyMap<Verdict, number> = new Map(VERDICT_CODES.map((v, i) => [v, i]));
+const UNPROBED_VERDICT = VERDICT_CODES.indexOf('unprobed');
+/**
+ * VERDICTS (the one judgement's table) as codes: [expected][state code]. judge() would
+ * allocate an object per row; this is the same table, read without one.
+ */
+const VERDICT_OF: Readonly<Record<string, Uint8Array>> = Object.fromEntries(
+  Object.entries(VERDICTS).map(([expected, byState]) => [
+    expected,
+    Uint8Array.from(PROBE_STATES, (state) => VERDICT_INDEX.get(byState[state]) ?? 0),
+  ]),
+);
+const FAILING_CODE = Uint8Array.from(VERDICT_CODES, (v) => (FAILING_VERDICTS.has(v) ? 1 : 0));
+const OK_CODE = VERDICT_CODES.indexOf('ok');
 
 /** A required target that answers as expected again. */
 export interface Recovery {
@@ -138,10 +151,12 @@ async function copyTable(
       const target = targets[row] as Target;
       const code = table.state[row] as number;
       const probed = code !== UNPROBED_CODE;
-      const judged = judge(target, probed ? (PROBE_STATES[code] as ProbeState) : undefined);
+      const judged = probed
+        ? ((VERDICT_OF[target.expected] as Uint8Array)[code] as number)
+        : UNPROBED_VERDICT;
       state[row] = code;
-      verdict[row] = VERDICT_INDEX.get(judged.verdict) ?? 0;
-      failing[row] = judged.failing && probed ? 1 : 0;
+      verdict[row] = judged;
+      failing[row] = target.required && probed ? (FAILING_CODE[judged] as number) : 0;
       durationSeconds[row] = table.durationSeconds[row] as number;
       probedAtMs[row] = table.probedAtMs[row] as number;
       lastChangeMs[row] = table.lastChangeMs[row] as number;
@@ -152,12 +167,7 @@ async function copyTable(
         changed[row] =
           (previous.changed[was] as number) |
           (wasCode !== UNPROBED_CODE && wasCode !== code ? 1 : 0);
-        if (
-          previous.failing[was] === 1 &&
-          failing[row] === 0 &&
-          probed &&
-          judged.verdict === 'ok'
-        ) {
+        if (previous.failing[was] === 1 && failing[row] === 0 && probed && judged === OK_CODE) {
           recovered.push({
             target,
             wasState: PROBE_STATES[wasCode] as ProbeState,

@@ -9,7 +9,7 @@ import type { Category, Scope } from '../../catalog/types.js';
 import type { NodePortGroup } from '../../discovery/types.js';
 import { PROBE_STATES, type ProbeState } from '../../probe/types.js';
 import type { Target } from '../../targets/types.js';
-import { type Group, groupItems } from './grouping.js';
+import { type Group, type GroupKey, groupInSlices, groupItems } from './grouping.js';
 import { SLICE_ROWS, type StatusSnapshot, UNPROBED_CODE, VERDICT_CODES } from './snapshot.js';
 
 /** The catalog's ports (fixed, default, custom), or the NodePorts of one group. */
@@ -97,13 +97,17 @@ const CATALOG_ORDER: ReadonlyMap<string, number> = new Map(CATALOG.map((e, i) =>
 const OPEN = PROBE_STATES.indexOf('open');
 const REFUSED = PROBE_STATES.indexOf('refused');
 
+/** `verdict/state` by verdict code and state code, built once: no string per row. */
+const CAUSES: readonly (readonly string[])[] = VERDICT_CODES.map((verdict) =>
+  PROBE_STATES.map((state) => `${verdict}/${state}`),
+);
+const ERROR = PROBE_STATES.indexOf('error');
+
 /** The cause rows group by: verdict and state, and the reason of an `error`. */
 export function causeOf(snapshot: StatusSnapshot, row: number): string {
   const code = snapshot.state[row] as number;
-  const state = PROBE_STATES[code] ?? 'error';
-  const verdict = VERDICT_CODES[snapshot.verdict[row] as number];
-  const reason = state === 'error' ? `/${snapshot.error[row] ?? ''}` : '';
-  return `${verdict}/${state}${reason}`;
+  const cause = CAUSES[snapshot.verdict[row] as number]?.[code] ?? 'unknown/error';
+  return code === ERROR ? `${cause}/${snapshot.error[row] ?? ''}` : cause;
 }
 
 /** Worst first: an exposure, a node where nothing answers, then what the state says. */
@@ -176,7 +180,13 @@ export async function summarize(
   const scopes = new Map<ScopeName, ScopeSummary>();
   for (const [name, build] of builds) {
     await yieldTurn();
-    scopes.set(name, finish(build, snapshot, rank, nothingAnswers));
+    const groups = await groupInSlices(
+      build.failingRows,
+      (row) => keyOfRow(snapshot, row),
+      (node) => nothingAnswers.has(node),
+      yieldTurn,
+    );
+    scopes.set(name, finish(build, rank, sortGroups(groups, snapshot)));
   }
   return {
     scopes,
@@ -304,9 +314,8 @@ function columnRank(t: Target, group: PortGroup, customRank: ReadonlyMap<number,
 
 function finish(
   build: ScopeBuild,
-  snapshot: StatusSnapshot,
   rank: (node: string) => number,
-  nothingAnswers: ReadonlySet<string>,
+  groups: FailureGroup[],
 ): ScopeSummary {
   const nodes = new Map([...build.nodes].sort((a, b) => rank(a[0]) - rank(b[0])));
   return {
@@ -316,33 +325,40 @@ function finish(
     failingNodes: [...nodes.values()].filter((t) => t.failing > 0).length,
     nodes,
     columns: [...build.columns.values()].sort((a, b) => a.rank - b.rank),
-    groups: groupFailures(build.failingRows, snapshot, nothingAnswers),
+    groups,
     ...(build.lastProbeMs !== undefined && { lastProbeMs: build.lastProbeMs }),
   };
 }
 
-/** Groups failing rows by node and cause, worst first. */
+function keyOfRow(snapshot: StatusSnapshot, row: number): GroupKey {
+  const t = snapshot.targets[row] as Target;
+  return { node: t.node, port: t.port, cause: causeOf(snapshot, row) };
+}
+
+/**
+ * Groups failing rows by node and cause, worst first, in one go: for the rows of one
+ * node (a request). Rows stay in the store's order (the planner's: node by node).
+ */
 export function groupFailures(
   rows: readonly number[],
   snapshot: StatusSnapshot,
   nothingAnswers: ReadonlySet<string>,
 ): FailureGroup[] {
-  const { targets } = snapshot;
-  // Rows stay in the store's order (the planner's: node by node): sorting 100,000 of them
-  // at each cycle would cost more than the page gains.
   const groups = groupItems(
     rows,
-    (row) => {
-      const t = targets[row] as Target;
-      return { node: t.node, port: t.port, cause: causeOf(snapshot, row) };
-    },
+    (row) => keyOfRow(snapshot, row),
     (node) => nothingAnswers.has(node),
-  ).map((g): FailureGroup => {
+  );
+  return sortGroups(groups, snapshot);
+}
+
+function sortGroups(groups: readonly Group<number>[], snapshot: StatusSnapshot): FailureGroup[] {
+  const sorted = groups.map((g): FailureGroup => {
     let sinceMs = Number.POSITIVE_INFINITY;
     for (const row of g.items) sinceMs = Math.min(sinceMs, snapshot.lastChangeMs[row] as number);
     return { ...g, severity: severityOf(g), sinceMs };
   });
-  return groups.sort(
+  return sorted.sort(
     (a, b) =>
       a.severity - b.severity ||
       b.items.length - a.items.length ||
