@@ -272,6 +272,25 @@ describe('statusView', () => {
     assert.equal(later.recoveries.total, 0);
   });
 
+  it('follows targets across a re-plan that moves their rows', async () => {
+    const store = clusterStore({ result: (t) => (t.port === 31500 ? TIMEOUT : OPEN) });
+    let now = T0;
+    const data = new StatusData(store, { now: () => now });
+    await data.capture();
+    store.setTargets([...store.targets()].reverse());
+    now = T0 + 15_000;
+    const target = store.targets().find((t) => t.node === 'worker-1' && t.port === 31500);
+    assert.ok(target);
+    store.record(target, OPEN, now);
+    const view = statusView(await data.capture(), now, { filter: {}, failingPage: 1, nodePage: 1 });
+    assert.deepEqual(
+      view.recoveries.rows.map((r) => [r.kind, r.node, r.port]),
+      [['target', 'worker-1', 31500]],
+    );
+    assert.equal(view.matrix?.cells.get('worker-1')?.get(31500)?.sinceStart, false);
+    assert.equal(view.matrix?.cells.get('worker-2')?.get(31500)?.sinceStart, true);
+  });
+
   it('does not list what is not required, nor what is expected any, but still judges it', async () => {
     const store = clusterStore({
       result: (t) => (t.port === 32000 || t.port === 10251 ? REFUSED : OPEN),

@@ -140,7 +140,7 @@ async function copyTable(
   const lastChangeMs = new Float64Array(n);
   const error: (string | undefined)[] = new Array(n);
   const recovered: Recovery[] = [];
-  const before = previous ? rowsOfPrevious(previous, targets) : undefined;
+  const before = previous ? await rowsOfPrevious(previous, targets, yieldTurn) : undefined;
 
   for (let start = 0; start < n; start += SLICE_ROWS) {
     if (start > 0) await yieldTurn();
@@ -199,19 +199,24 @@ async function copyTable(
  * Row in `previous` of each row of `targets`, or -1. The same target set in the same
  * order (the common case: nothing was re-planned) needs no map of keys.
  */
-function rowsOfPrevious(
+async function rowsOfPrevious(
   previous: StatusSnapshot,
   targets: readonly Target[],
-): (row: number) => number {
+  yieldTurn: () => Promise<void>,
+): Promise<(row: number) => number> {
   const old = previous.targets;
   if (old === targets) return (row) => row;
   let aligned = old.length === targets.length;
   for (let i = 0; aligned && i < targets.length; i++) {
+    if (i > 0 && i % SLICE_ROWS === 0) await yieldTurn();
     aligned = (old[i] as Target).key === (targets[i] as Target).key;
   }
   if (aligned) return (row) => row;
   const rowOf = new Map<string, number>();
-  for (let i = 0; i < old.length; i++) rowOf.set((old[i] as Target).key, i);
+  for (let i = 0; i < old.length; i++) {
+    if (i > 0 && i % SLICE_ROWS === 0) await yieldTurn();
+    rowOf.set((old[i] as Target).key, i);
+  }
   return (row) => rowOf.get((targets[row] as Target).key) ?? -1;
 }
 
