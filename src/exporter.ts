@@ -16,6 +16,7 @@ import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { ResultStore } from './results/store.js';
 import { createApp, type ServerHandle, startServer } from './server/app.js';
+import { StatusData } from './server/status/latest.js';
 import { loadWebConfig } from './server/web-config.js';
 import { type Clock, systemClock } from './util/clock.js';
 import type { Logger } from './util/log.js';
@@ -60,6 +61,8 @@ const FIRST_NAMES_WAIT_MS = 1_000;
 
 export class Exporter {
   readonly store = new ResultStore();
+  /** The status page's snapshots, taken at each cycle's end so a page request never walks the store. */
+  readonly #statusData: StatusData;
   readonly metrics: Metrics;
   readonly #options: ExporterOptions;
   readonly #logger: Logger;
@@ -90,6 +93,7 @@ export class Exporter {
     this.#clock = options.clock ?? systemClock;
     this.#source = options.createSource(options.config);
     this.#logger = options.logger;
+    this.#statusData = new StatusData(this.store, { now: () => this.#clock.now() });
     this.metrics = createMetrics({
       version: options.version,
       store: this.store,
@@ -165,9 +169,12 @@ export class Exporter {
       logger: this.#logger,
       status: {
         store: this.store,
-        // Read at each request: a reload may change the interval.
+        data: this.#statusData,
+        // Read at each request: a reload may change the interval, the vantage or the source.
         intervalSeconds: () => this.#config.probe.intervalMs / 1000,
         now: () => this.#clock.now(),
+        vantage: () => this.#config.vantage,
+        discovery: () => this.#source.status(),
       },
       // Off by default, as in Prometheus: anyone who reaches the port could trigger it.
       ...(this.#config.web.enableLifecycle && { reload: () => this.reload() }),
@@ -281,6 +288,7 @@ export class Exporter {
   #onCycleEnd(stats: CycleStats): void {
     if (this.#probingStarted) this.#readyCycles++;
     this.metrics.setCycleDuration(stats.durationSeconds);
+    void this.#statusData.capture();
     for (const [reason, probes] of this.#cycleErrors) {
       this.#logger.warn('probes failed without reaching the network', { reason, probes });
     }

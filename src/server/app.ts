@@ -75,7 +75,10 @@ export function createApp(options: AppOptions): Express {
     ...(options.status && { source: options.status }),
   });
   route(app, '/', {
-    GET: (req, res) => void res.set(STATUS_PAGE_HEADERS).type('html').send(statusPage(req.query)),
+    GET: async (req, res) => {
+      const page = await statusPage(req.query);
+      res.status(page.status).set(STATUS_PAGE_HEADERS).type('html').send(page.body);
+    },
   });
 
   route(app, '/-/healthy', { GET: (_req, res) => void res.type('text').send('OK\n') });

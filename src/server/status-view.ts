@@ -1,33 +1,41 @@
 /**
- * What the status page shows, as data: nodes x ports from the result store, each cell
- * judged against what was expected, and the list of what fails. Pure: the store and
- * the time go in, a view comes out; the HTML is status-page.ts's job.
+ * What the status page shows, as data: from the page's latest snapshot and its tallies
+ * (status/latest.ts), a filter and a page number, the view of one request. Pure and
+ * bounded: the work of a request is the rows of one node, the failure rows of one page,
+ * or, below MATRIX_MAX_TARGETS, the matrix's cells; never the whole store. The HTML is
+ * status-page.ts's job.
  */
-import { CATALOG } from '../catalog/ports.js';
-import type { Category, Role, Scope } from '../catalog/types.js';
-import type { NodePortGroup } from '../discovery/types.js';
-import type { ProbeState } from '../probe/types.js';
-import type { IcmpEntry, ResultStore } from '../results/store.js';
-import type { ExpectedState, Target } from '../targets/types.js';
-import { judge, type Verdict } from '../targets/verdict.js';
+import type { Category, Role, Scope } from './../catalog/types.js';
+import { PROBE_STATES, type ProbeState } from './../probe/types.js';
+import type { ExpectedState, Target } from './../targets/types.js';
+import { judge, type Verdict } from './../targets/verdict.js';
+import { groupItems } from './status/grouping.js';
+import type { PageData } from './status/latest.js';
+import { UNPROBED_CODE, VERDICT_CODES } from './status/snapshot.js';
+import {
+  type ColumnTally,
+  type FailureGroup,
+  groupFailures,
+  groupOf,
+  type NodeTally,
+  newColumn,
+  newNodeTally,
+  PORT_GROUPS,
+  type PortGroup,
+  type ScopeName,
+  STATE_SLOTS,
+  tallyNode,
+  UNPROBED_INDEX,
+} from './status/summary.js';
 
-/** The parts of the store the page reads. */
-export type StatusStore = Pick<ResultStore, 'targets' | 'result' | 'nodes' | 'icmpResults'>;
+export { groupOf, PORT_GROUPS, type PortGroup };
 
 /** A probe state, or `unprobed` before a target's first result. */
 export type CellState = ProbeState | 'unprobed';
+export const CELL_STATES: readonly CellState[] = [...PROBE_STATES, 'unprobed'];
 
 /** A cell against its expectation: the one judgement of targets/verdict.ts. */
 export type { Verdict };
-
-/** The catalog's ports (fixed, default, custom), or the NodePorts of one group. */
-export type PortGroup = 'catalog' | NodePortGroup;
-export const PORT_GROUPS: readonly PortGroup[] = [
-  'catalog',
-  'basic-service',
-  'gis-environment',
-  'other',
-];
 
 /** What the operator narrowed the page to (`/?node=worker-1&group=gis-environment`). */
 export interface StatusFilter {
@@ -35,28 +43,50 @@ export interface StatusFilter {
   readonly group?: PortGroup;
 }
 
-export interface StatusViewOptions {
-  readonly filter?: StatusFilter;
-  /**
-   * At most this many NodePort columns; the ones with failures are kept first. The
-   * catalog's columns are always shown. Default 40: 100 nodes x 200 NodePorts would
-   * otherwise be 20,000 cells.
-   */
-  readonly maxNodePortColumns?: number;
+/** A request's filter and pages. */
+export interface StatusQuery {
+  readonly filter: StatusFilter;
+  /** 1-based page of the list of what fails. */
+  readonly failingPage: number;
+  /** 1-based page of the node table, when the page aggregates. */
+  readonly nodePage: number;
 }
+
+export interface StatusViewOptions {
+  /** At most this many NodePort columns in the matrix, failing ones kept first. Default 40. */
+  readonly maxNodePortColumns?: number;
+  /** Rows of the list of what fails per page. Default 50. */
+  readonly failingRowsPerPage?: number;
+  /** Rows of the node table per page. Default 100. */
+  readonly nodesPerPage?: number;
+  /** Above this many targets in scope, or MATRIX_MAX_CELLS cells, a node table replaces the matrix. */
+  readonly matrixMaxTargets?: number;
+  readonly matrixMaxCells?: number;
+  /** Recoveries listed. Default 20. */
+  readonly maxRecoveryRows?: number;
+}
+
+export const MATRIX_MAX_TARGETS = 25_000;
+export const MATRIX_MAX_CELLS = 6_000;
+const DEFAULTS = {
+  maxNodePortColumns: 40,
+  failingRowsPerPage: 50,
+  nodesPerPage: 100,
+  matrixMaxTargets: MATRIX_MAX_TARGETS,
+  matrixMaxCells: MATRIX_MAX_CELLS,
+  maxRecoveryRows: 20,
+} as const;
 
 /** One port across the nodes. */
 export interface StatusColumn {
   readonly port: number;
-  /** Catalog id, custom port id, or the NodePort's service port name. */
   readonly name: string;
   readonly component: string;
   readonly category: Category;
   readonly scope: Scope;
   readonly group: PortGroup;
-  /** Present on NodePort columns. */
   readonly nodePort?: { readonly namespace: string; readonly service: string };
-  /** Cells of this column that fail, over the nodes shown. */
+  /** Targets of this column that fail, over the nodes in scope. */
   readonly failing: number;
 }
 
@@ -71,13 +101,15 @@ export interface StatusCell {
   readonly required: boolean;
   /** When the state last changed (wall-clock ms); absent before the first result. */
   readonly sinceMs?: number;
+  /** No change seen since this process first probed it. */
+  readonly sinceStart?: boolean;
   readonly probedAtMs?: number;
   readonly latencySeconds?: number;
   /** The errno code or reason of a result that is not open. */
   readonly error?: string;
 }
 
-/** One row. */
+/** One node, as a matrix row or a node table row. */
 export interface StatusNode {
   readonly name: string;
   readonly address: string;
@@ -86,29 +118,64 @@ export interface StatusNode {
   readonly ready: boolean;
   /** The last ICMP echo, when ICMP probing runs. */
   readonly icmp?: { readonly up: boolean; readonly rttSeconds?: number };
-  /** Failing cells of this node, shown and hidden columns alike. */
+  /** Targets of the node in scope. */
+  readonly targets: number;
+  readonly byState: Readonly<Record<CellState, number>>;
+  /** Failing targets of this node in scope. */
   readonly failing: number;
-  /** Failing cells of this node in the columns left out by the cap. */
+  /** Failing cells of this node in the columns the matrix leaves out. */
   readonly hiddenFailing: number;
+  /** Connect times of its open targets. */
+  readonly latency?: { readonly meanSeconds: number; readonly maxSeconds: number };
+  /** Nothing of it answered (open or refused): down or cut off from this vantage. */
+  readonly nothingAnswers: boolean;
 }
 
-/** One entry of the list of what fails. */
-export interface FailingTarget {
-  readonly node: string;
-  readonly address: string;
-  readonly port: number;
-  readonly name: string;
-  readonly component: string;
-  readonly category: Category;
-  readonly group: PortGroup;
+/** One row of what fails: a node, a port on several nodes, or one target. */
+export interface FailureRow {
+  readonly kind: 'node' | 'port' | 'target';
+  /** Node rows and target rows. */
+  readonly node?: string;
+  readonly address?: string;
+  /** Port rows and target rows. */
+  readonly port?: number;
+  readonly name?: string;
+  readonly component?: string;
+  readonly group?: PortGroup;
   readonly nodePort?: { readonly namespace: string; readonly service: string };
-  readonly state: ProbeState;
   readonly verdict: 'down' | 'exposed' | 'unknown';
-  readonly expected: ExpectedState;
-  readonly sinceMs: number;
+  readonly state: ProbeState;
   readonly error?: string;
-  /** What the state means for the operator's next step. */
+  /** Targets in the row. */
+  readonly count: number;
+  /** Port rows: nodes it fails on, of the nodes it applies to in scope. */
+  readonly nodes: number;
+  readonly of: number;
+  /** Node rows: the ports; port rows: the nodes; the first few. */
+  readonly members: readonly string[];
+  readonly moreMembers: number;
+  readonly nodeDown: boolean;
+  /** The oldest change among its targets. */
+  readonly sinceMs: number;
+  /** No change of its targets seen since this process first probed them. */
+  readonly sinceStart: boolean;
   readonly hint: string;
+}
+
+/** A required target that answers as expected again, or several at once. */
+export interface RecoveryRow {
+  readonly kind: 'node' | 'port' | 'target';
+  readonly node?: string;
+  readonly port?: number;
+  readonly name?: string;
+  readonly nodePort?: { readonly namespace: string; readonly service: string };
+  readonly wasState: ProbeState;
+  readonly wasVerdict: 'down' | 'exposed' | 'unknown';
+  readonly count: number;
+  readonly members: readonly string[];
+  readonly moreMembers: number;
+  readonly failedSinceMs: number;
+  readonly recoveredAtMs: number;
 }
 
 export interface StatusTotals {
@@ -120,201 +187,243 @@ export interface StatusTotals {
   readonly failingNodes: number;
 }
 
+export interface Paged<T> {
+  readonly rows: readonly T[];
+  /** All rows over all pages. */
+  readonly total: number;
+  /** 1-based, clamped to the pages there are. */
+  readonly page: number;
+  readonly pages: number;
+}
+
 export interface StatusView {
   readonly nowMs: number;
-  /** The filter as applied: unknown groups are dropped. */
+  /** When the data shown was taken, and when the first copy was (what "since start" means). */
+  readonly takenAtMs: number;
+  readonly firstTakenAtMs: number;
   readonly filter: StatusFilter;
+  /** The node asked for has no targets (or never had): the page says so with a 404. */
+  readonly unknownNode: boolean;
   /** Every node with targets, for the node filter, whatever the filter. */
   readonly allNodes: readonly string[];
-  /** Groups that have targets, in PORT_GROUPS order, for the group filter. */
+  /** Groups that have targets, in PORT_GROUPS order. */
   readonly groups: readonly PortGroup[];
-  /** Rows, after the node filter. */
-  readonly nodes: readonly StatusNode[];
-  /** Columns shown: the catalog in catalog order, custom ports, then NodePorts by group and number. */
-  readonly columns: readonly StatusColumn[];
-  /** Columns left out by the cap (all NodePorts), and their failing cells. */
-  readonly hidden: { readonly columns: number; readonly failing: number };
-  /** node name -> port -> cell; a missing cell means the port does not apply to the node. */
-  readonly cells: ReadonlyMap<string, ReadonlyMap<number, StatusCell>>;
-  /** Required targets not as expected: newest change first, then by node and column. */
-  readonly failing: readonly FailingTarget[];
   readonly totals: StatusTotals;
-  /** The latest probe over the targets shown; absent before any result. */
+  /** The latest probe over the targets shown; absent before any result there. */
   readonly lastProbeMs?: number;
+  /** The latest probe over every target, for when the filter shows none. */
+  readonly lastProbeAnyMs?: number;
+  readonly failing: Paged<FailureRow>;
+  /** Nodes x ports, when small enough. */
+  readonly matrix?: {
+    readonly nodes: readonly StatusNode[];
+    readonly columns: readonly StatusColumn[];
+    /** Columns left out by the cap (all NodePorts), and their failing cells. */
+    readonly hidden: { readonly columns: number; readonly failing: number };
+    /** node name -> port -> cell; a missing cell means the port does not apply to the node. */
+    readonly cells: ReadonlyMap<string, ReadonlyMap<number, StatusCell>>;
+  };
+  /** One row per node instead of the matrix, above its size. */
+  readonly nodeTable?: Paged<StatusNode>;
+  /** With a node filter: each port of the node, with its latency and since when. */
+  readonly ports?: readonly (StatusCell & { readonly column: StatusColumn })[];
+  readonly recoveries: { readonly rows: readonly RecoveryRow[]; readonly total: number };
 }
 
-const CATALOG_ORDER: ReadonlyMap<string, number> = new Map(CATALOG.map((e, i) => [e.id, i]));
-
-const DEFAULT_MAX_NODEPORT_COLUMNS = 40;
-
-/** The group a target's port belongs to. */
-export function groupOf(target: Pick<Target, 'nodePort'>): PortGroup {
-  return target.nodePort?.group ?? 'catalog';
-}
-
-interface ColumnBuild {
-  readonly port: number;
-  readonly name: string;
-  readonly component: string;
-  readonly category: Category;
-  readonly scope: Scope;
-  readonly group: PortGroup;
-  readonly nodePort?: { readonly namespace: string; readonly service: string };
-  /** Sort key: catalog index, then custom in order of appearance, then NodePorts by number. */
-  readonly rank: number;
-  failing: number;
-}
-
-/** Builds the view of the store at `nowMs`. */
+/** Builds the view of one request. */
 export function statusView(
-  store: StatusStore,
+  data: PageData,
   nowMs: number,
+  query: StatusQuery,
   options: StatusViewOptions = {},
 ): StatusView {
-  const filter = cleanFilter(options.filter ?? {});
-  const maxNodePorts = options.maxNodePortColumns ?? DEFAULT_MAX_NODEPORT_COLUMNS;
-  const known = new Map(store.nodes().map((n) => [n.name, n]));
-  const icmp = new Map<string, IcmpEntry>();
-  for (const entry of store.icmpResults()) icmp.set(entry.node, entry);
-
-  const allNodes: string[] = [];
-  const rowOf = new Map<string, { address: string; failing: number; targets: number }>();
-  const groupsSeen = new Set<PortGroup>();
-  const columns = new Map<number, ColumnBuild>();
-  const cells = new Map<string, Map<number, StatusCell>>();
-  const failing: (FailingTarget & { rank: number })[] = [];
-  const byState: Record<CellState, number> = {
-    open: 0,
-    refused: 0,
-    timeout: 0,
-    unreachable: 0,
-    error: 0,
-    rejected: 0,
-    unprobed: 0,
+  const o = { ...DEFAULTS, ...options };
+  const { snapshot, summary } = data;
+  const filter = query.filter;
+  const scopeName: ScopeName = filter.group ?? 'all';
+  const allNodes = [...summary.rowsByNode.keys()];
+  const unknownNode = filter.node !== undefined && !summary.rowsByNode.has(filter.node);
+  const everything = summary.scopes.get('all');
+  const base = {
+    nowMs,
+    takenAtMs: snapshot.takenAtMs,
+    firstTakenAtMs: snapshot.firstTakenAtMs,
+    filter,
+    unknownNode,
+    allNodes,
+    groups: summary.groups,
+    ...(everything?.lastProbeMs !== undefined && { lastProbeAnyMs: everything.lastProbeMs }),
   };
-  let targets = 0;
-  let customSeen = 0;
-  let lastProbeMs: number | undefined;
+  const nodeInfo = nodeInfoOf(data);
 
-  for (const target of store.targets()) {
-    if (!rowOf.has(target.node)) {
-      allNodes.push(target.node);
-      rowOf.set(target.node, { address: target.address, failing: 0, targets: 0 });
+  if (filter.node !== undefined) {
+    const rows = (summary.rowsByNode.get(filter.node) ?? []).filter(
+      (row) =>
+        filter.group === undefined || groupOf(snapshot.targets[row] as Target) === filter.group,
+    );
+    const tally = newNodeTally();
+    const columns = new Map<number, ColumnTally>();
+    const customRank = new Map<number, number>();
+    const failingRows: number[] = [];
+    let lastProbeMs: number | undefined;
+    for (const row of rows) {
+      const t = snapshot.targets[row] as Target;
+      tallyNode(tally, snapshot, row);
+      if (t.category === 'custom' && !customRank.has(t.port))
+        customRank.set(t.port, customRank.size);
+      let column = columns.get(t.port);
+      if (!column) {
+        column = newColumn(t, groupOf(t), customRank);
+        columns.set(t.port, column);
+      }
+      column.cells++;
+      if (snapshot.failing[row] === 1) {
+        column.failing++;
+        failingRows.push(row);
+      }
+      if (snapshot.state[row] !== UNPROBED_CODE) {
+        const at = snapshot.probedAtMs[row] as number;
+        if (lastProbeMs === undefined || at > lastProbeMs) lastProbeMs = at;
+      }
     }
-    const group = groupOf(target);
-    groupsSeen.add(group);
-    if (filter.node !== undefined && target.node !== filter.node) continue;
-    if (filter.group !== undefined && group !== filter.group) continue;
-
-    let column = columns.get(target.port);
-    if (!column) {
-      column = {
-        port: target.port,
-        name: target.portName,
-        component: target.component,
-        category: target.category,
-        scope: target.scope,
-        group,
-        ...(target.nodePort && {
-          nodePort: { namespace: target.nodePort.namespace, service: target.nodePort.service },
-        }),
-        rank: columnRank(target, customSeen),
-        failing: 0,
-      };
-      if (target.category === 'custom') customSeen++;
-      columns.set(target.port, column);
-    }
-
-    const result = store.result(target.key);
-    const state: CellState = result?.state ?? 'unprobed';
-    const judgement = judge(target, result?.state);
-    const cell: StatusCell = {
-      address: target.address,
-      state,
-      verdict: judgement.verdict,
-      failing: judgement.failing,
-      expected: target.expected,
-      required: target.required,
-      ...(result && {
-        sinceMs: result.lastChangeMs,
-        probedAtMs: result.probedAtMs,
-        latencySeconds: result.durationSeconds,
+    const ordered = [...columns.values()].sort((a, b) => a.rank - b.rank);
+    const cells = cellsOf(data, rows);
+    const node = rows.length > 0 ? nodeOf(filter.node, tally, nodeInfo, 0) : undefined;
+    const groups = groupFailures(failingRows, snapshot, summary.nothingAnswers);
+    const columnOut = ordered.map(stripRank);
+    return {
+      ...base,
+      totals: totalsOf(tally.targets, tally.byState, tally.failing, tally.failing > 0 ? 1 : 0),
+      ...(lastProbeMs !== undefined && { lastProbeMs }),
+      failing: failurePage(
+        groups,
+        data,
+        scopeColumns(ordered),
+        query.failingPage,
+        o.failingRowsPerPage,
+      ),
+      ...(node && {
+        matrix: {
+          nodes: [node],
+          columns: columnOut,
+          hidden: { columns: 0, failing: 0 },
+          cells,
+        },
       }),
-      ...(result?.error !== undefined && { error: result.error }),
+      ports: columnOut.flatMap((column) => {
+        const cell = cells.get(filter.node as string)?.get(column.port);
+        return cell ? [{ ...cell, column }] : [];
+      }),
+      recoveries: recoveryRows(data, filter, o.maxRecoveryRows),
     };
-
-    let row = cells.get(target.node);
-    if (!row) {
-      row = new Map();
-      cells.set(target.node, row);
-    }
-    const before = row.get(target.port);
-    // One port per node is one cell; should two targets share it, the failing one shows.
-    if (before && (before.failing || !cell.failing)) continue;
-    if (before) {
-      targets--;
-      byState[before.state]--;
-    }
-    row.set(target.port, cell);
-    targets++;
-    byState[state]++;
-    if (result && (lastProbeMs === undefined || result.probedAtMs > lastProbeMs)) {
-      lastProbeMs = result.probedAtMs;
-    }
-    if (cell.failing && result) {
-      column.failing++;
-      const info = rowOf.get(target.node);
-      if (info) info.failing++;
-      failing.push({
-        node: target.node,
-        address: target.address,
-        port: target.port,
-        name: target.portName,
-        component: target.component,
-        category: target.category,
-        group,
-        ...(column.nodePort && { nodePort: column.nodePort }),
-        state: result.state,
-        verdict: judgement.verdict as FailingTarget['verdict'],
-        expected: target.expected,
-        sinceMs: result.lastChangeMs,
-        ...(result.error !== undefined && { error: result.error }),
-        hint: judgement.advice,
-        rank: column.rank,
-      });
-    }
   }
 
-  // Failing NodePort columns first, so the cap never hides a failure it could show.
-  const ordered = [...columns.values()].sort((a, b) => a.rank - b.rank);
-  const nodePortColumns = ordered.filter((c) => c.category === 'nodeport');
+  const scope = summary.scopes.get(scopeName);
+  if (!scope) {
+    return {
+      ...base,
+      totals: totalsOf(0, new Array(STATE_SLOTS).fill(0), 0, 0),
+      failing: { rows: [], total: 0, page: 1, pages: 1 },
+      recoveries: recoveryRows(data, filter, o.maxRecoveryRows),
+    };
+  }
+  const common = {
+    ...base,
+    totals: totalsOf(scope.targets, scope.byState, scope.failing, scope.failingNodes),
+    ...(scope.lastProbeMs !== undefined && { lastProbeMs: scope.lastProbeMs }),
+    failing: failurePage(
+      scope.groups,
+      data,
+      scopeColumns(scope.columns),
+      query.failingPage,
+      o.failingRowsPerPage,
+    ),
+    recoveries: recoveryRows(data, filter, o.maxRecoveryRows),
+  };
+
+  // The matrix: catalog columns always, NodePorts capped with the failing ones first.
+  const nodePortColumns = scope.columns.filter((c) => c.category === 'nodeport');
   const keptNodePorts = new Set(
     [...nodePortColumns]
       .sort((a, b) => Number(b.failing > 0) - Number(a.failing > 0) || a.rank - b.rank)
-      .slice(0, Math.max(0, maxNodePorts)),
+      .slice(0, Math.max(0, o.maxNodePortColumns)),
   );
-  const shown = ordered.filter((c) => c.category !== 'nodeport' || keptNodePorts.has(c));
+  const shown = scope.columns.filter((c) => c.category !== 'nodeport' || keptNodePorts.has(c));
+  const small =
+    scope.targets <= o.matrixMaxTargets && scope.nodes.size * shown.length <= o.matrixMaxCells;
+  if (!small) {
+    const names = [...scope.nodes.keys()];
+    const pages = Math.max(1, Math.ceil(names.length / o.nodesPerPage));
+    const page = clampPage(query.nodePage, pages);
+    const slice = names.slice((page - 1) * o.nodesPerPage, page * o.nodesPerPage);
+    return {
+      ...common,
+      nodeTable: {
+        rows: slice.map((name) => nodeOf(name, scope.nodes.get(name) as NodeTally, nodeInfo, 0)),
+        total: names.length,
+        page,
+        pages,
+      },
+    };
+  }
+
   const hiddenPorts = new Set(
     nodePortColumns.filter((c) => !keptNodePorts.has(c)).map((c) => c.port),
   );
-
-  // Rows as discovery lists the nodes; any it does not list follow, as the targets name them.
-  const nodeOrder = new Map<string, number>();
-  for (const n of store.nodes()) nodeOrder.set(n.name, nodeOrder.size);
-  for (const name of allNodes) if (!nodeOrder.has(name)) nodeOrder.set(name, nodeOrder.size);
-  const rowNames = allNodes
-    .filter((name) => cells.has(name))
-    .sort((a, b) => (nodeOrder.get(a) ?? 0) - (nodeOrder.get(b) ?? 0));
-  const nodes: StatusNode[] = rowNames.map((name) => {
-    const node = known.get(name);
-    const echo = icmp.get(name);
-    let hiddenFailing = 0;
-    for (const [port, cell] of cells.get(name) ?? []) {
-      if (cell.failing && hiddenPorts.has(port)) hiddenFailing++;
+  const shownPorts = new Set(shown.map((c) => c.port));
+  // Cells only for the columns shown; the hidden columns' failures are counted, not built.
+  const rows: number[] = [];
+  const hiddenFailing = new Map<string, number>();
+  for (const name of scope.nodes.keys()) {
+    for (const row of summary.rowsByNode.get(name) ?? []) {
+      const t = snapshot.targets[row] as Target;
+      if (filter.group !== undefined && groupOf(t) !== filter.group) continue;
+      if (shownPorts.has(t.port)) rows.push(row);
+      else if (snapshot.failing[row] === 1) {
+        hiddenFailing.set(name, (hiddenFailing.get(name) ?? 0) + 1);
+      }
     }
+  }
+  const cells = cellsOf(data, rows);
+  const nodes = [...scope.nodes].map(([name, tally]) =>
+    nodeOf(name, tally, nodeInfo, hiddenFailing.get(name) ?? 0),
+  );
+  return {
+    ...common,
+    matrix: {
+      nodes,
+      columns: shown.map(stripRank),
+      hidden: {
+        columns: hiddenPorts.size,
+        failing: nodePortColumns
+          .filter((c) => hiddenPorts.has(c.port))
+          .reduce((sum, c) => sum + c.failing, 0),
+      },
+      cells,
+    },
+  };
+}
+
+interface NodeInfo {
+  readonly address: string;
+  readonly roles: readonly Role[];
+  readonly ready: boolean;
+  readonly icmp?: { readonly up: boolean; readonly rttSeconds?: number };
+  readonly nothingAnswers: boolean;
+}
+
+function nodeInfoOf(data: PageData): (name: string) => NodeInfo {
+  const { snapshot, summary } = data;
+  const known = new Map(snapshot.nodes.map((n) => [n.name, n]));
+  return (name) => {
+    const node = known.get(name);
+    const echo = snapshot.icmp.get(name);
+    const firstRow = summary.rowsByNode.get(name)?.[0];
+    const address =
+      node?.addresses.join(', ') ??
+      (firstRow === undefined ? '' : (snapshot.targets[firstRow] as Target).address);
     return {
-      name,
-      address: node?.addresses.join(', ') ?? rowOf.get(name)?.address ?? '',
+      address,
       roles: node?.roles ?? [],
       ready: node?.ready ?? true,
       ...(echo && {
@@ -323,71 +432,276 @@ export function statusView(
             ? { up: echo.up }
             : { up: echo.up, rttSeconds: echo.rttSeconds },
       }),
-      failing: rowOf.get(name)?.failing ?? 0,
-      hiddenFailing,
+      nothingAnswers: summary.nothingAnswers.has(name),
+    };
+  };
+}
+
+function nodeOf(
+  name: string,
+  tally: NodeTally,
+  info: (name: string) => NodeInfo,
+  hiddenFailing: number,
+): StatusNode {
+  return {
+    name,
+    ...info(name),
+    targets: tally.targets,
+    byState: byStateRecord(tally.byState),
+    failing: tally.failing,
+    hiddenFailing,
+    ...(tally.latencyCount > 0 && {
+      latency: {
+        meanSeconds: tally.latencySum / tally.latencyCount,
+        maxSeconds: tally.latencyMax,
+      },
+    }),
+  };
+}
+
+/** Cells by node and port; where two targets share one (two IPs), the failing one shows. */
+function cellsOf(data: PageData, rows: readonly number[]): Map<string, Map<number, StatusCell>> {
+  const { snapshot } = data;
+  const cells = new Map<string, Map<number, StatusCell>>();
+  for (const row of rows) {
+    const t = snapshot.targets[row] as Target;
+    let byPort = cells.get(t.node);
+    if (!byPort) {
+      byPort = new Map();
+      cells.set(t.node, byPort);
+    }
+    const before = byPort.get(t.port);
+    const failing = snapshot.failing[row] === 1;
+    if (before && (before.failing || !failing)) continue;
+    byPort.set(t.port, cellOf(data, row));
+  }
+  return cells;
+}
+
+function cellOf(data: PageData, row: number): StatusCell {
+  const { snapshot } = data;
+  const t = snapshot.targets[row] as Target;
+  const code = snapshot.state[row] as number;
+  const probed = code !== UNPROBED_CODE;
+  const error = snapshot.error[row];
+  const sinceMs = snapshot.lastChangeMs[row] as number;
+  return {
+    address: t.address,
+    state: probed ? (PROBE_STATES[code] as ProbeState) : 'unprobed',
+    verdict: VERDICT_CODES[snapshot.verdict[row] as number] as Verdict,
+    failing: snapshot.failing[row] === 1,
+    expected: t.expected,
+    required: t.required,
+    ...(probed && {
+      sinceMs,
+      sinceStart: snapshot.changed[row] === 0 && sinceMs <= snapshot.firstTakenAtMs,
+      probedAtMs: snapshot.probedAtMs[row] as number,
+      latencySeconds: snapshot.durationSeconds[row] as number,
+    }),
+    ...(error !== undefined && { error }),
+  };
+}
+
+function stripRank({ rank: _rank, cells: _cells, ...column }: ColumnTally): StatusColumn {
+  return column;
+}
+
+/** Nodes each port applies to in scope, for "on 3 of 5 nodes". */
+function scopeColumns(columns: readonly ColumnTally[]): ReadonlyMap<number, ColumnTally> {
+  return new Map(columns.map((c) => [c.port, c]));
+}
+
+const MAX_MEMBERS = 8;
+
+function failurePage(
+  groups: readonly FailureGroup[],
+  data: PageData,
+  columns: ReadonlyMap<number, ColumnTally>,
+  askedPage: number,
+  perPage: number,
+): Paged<FailureRow> {
+  const pages = Math.max(1, Math.ceil(groups.length / perPage));
+  const page = clampPage(askedPage, pages);
+  const rows = groups
+    .slice((page - 1) * perPage, page * perPage)
+    .map((g) => failureRow(g, data, columns));
+  return { rows, total: groups.length, page, pages };
+}
+
+function failureRow(
+  group: FailureGroup,
+  data: PageData,
+  columns: ReadonlyMap<number, ColumnTally>,
+): FailureRow {
+  const { snapshot } = data;
+  const first = group.items[0] as number;
+  const t = snapshot.targets[first] as Target;
+  const [verdict, state] = group.cause.split('/') as [FailureRow['verdict'], ProbeState];
+  const error = snapshot.error[first];
+  const sameError = group.items.every((row) => snapshot.error[row] === error);
+  let sinceStart = true;
+  for (const row of group.items) {
+    if (
+      snapshot.changed[row] === 1 ||
+      (snapshot.lastChangeMs[row] as number) > snapshot.firstTakenAtMs
+    ) {
+      sinceStart = false;
+      break;
+    }
+  }
+  const nodes = new Set(group.items.map((row) => (snapshot.targets[row] as Target).node));
+  const shownMembers = group.items.slice(0, MAX_MEMBERS).map((row) => {
+    const m = snapshot.targets[row] as Target;
+    return group.kind === 'port'
+      ? m.node
+      : `${m.port} ${m.nodePort ? m.nodePort.service : m.portName}`;
+  });
+  const onePort = group.kind !== 'node';
+  return {
+    kind: group.kind,
+    ...(group.kind !== 'port' && { node: t.node, address: t.address }),
+    ...(onePort && {
+      port: t.port,
+      name: t.portName,
+      component: t.component,
+      group: groupOf(t),
+      ...(t.nodePort && {
+        nodePort: { namespace: t.nodePort.namespace, service: t.nodePort.service },
+      }),
+    }),
+    verdict,
+    state,
+    ...(error !== undefined && sameError && { error }),
+    count: group.items.length,
+    nodes: nodes.size,
+    of: group.kind === 'port' ? (columns.get(t.port)?.cells ?? nodes.size) : nodes.size,
+    members: group.kind === 'target' ? [] : shownMembers,
+    moreMembers: group.kind === 'target' ? 0 : Math.max(0, group.items.length - MAX_MEMBERS),
+    nodeDown: group.nodeDown,
+    sinceMs: group.sinceMs,
+    sinceStart,
+    hint: judge({ expected: verdict === 'exposed' ? 'closed' : 'open', required: true }, state)
+      .advice,
+  };
+}
+
+function recoveryRows(
+  data: PageData,
+  filter: StatusFilter,
+  maxRows: number,
+): { rows: RecoveryRow[]; total: number } {
+  const recoveries = data.snapshot.recoveries.filter(
+    (r) =>
+      (filter.node === undefined || r.target.node === filter.node) &&
+      (filter.group === undefined || groupOf(r.target) === filter.group),
+  );
+  // What recovered at one moment in one way groups as what fails does.
+  const groups = groupItems(
+    recoveries,
+    (r) => ({
+      node: r.target.node,
+      port: r.target.port,
+      cause: `${r.wasVerdict}/${r.wasState}/${Math.floor(r.recoveredAtMs / 60_000)}`,
+    }),
+    () => false,
+  );
+  const rows = groups.slice(0, maxRows).map((g): RecoveryRow => {
+    const first = g.items[0] as (typeof recoveries)[number];
+    const t = first.target;
+    return {
+      kind: g.kind,
+      ...(g.kind !== 'port' && { node: t.node }),
+      ...(g.kind !== 'node' && {
+        port: t.port,
+        name: t.portName,
+        ...(t.nodePort && {
+          nodePort: { namespace: t.nodePort.namespace, service: t.nodePort.service },
+        }),
+      }),
+      wasState: first.wasState,
+      wasVerdict: first.wasVerdict,
+      count: g.items.length,
+      members:
+        g.kind === 'target'
+          ? []
+          : g.items
+              .slice(0, MAX_MEMBERS)
+              .map((r) =>
+                g.kind === 'port' ? r.target.node : `${r.target.port} ${r.target.portName}`,
+              ),
+      moreMembers: g.kind === 'target' ? 0 : Math.max(0, g.items.length - MAX_MEMBERS),
+      failedSinceMs: Math.min(...g.items.map((r) => r.failedSinceMs)),
+      recoveredAtMs: Math.max(...g.items.map((r) => r.recoveredAtMs)),
     };
   });
-
-  const nodeRank = new Map(rowNames.map((name, i) => [name, i]));
-  failing.sort(
-    (a, b) =>
-      b.sinceMs - a.sinceMs ||
-      (nodeRank.get(a.node) ?? 0) - (nodeRank.get(b.node) ?? 0) ||
-      a.rank - b.rank,
-  );
-
-  return {
-    nowMs,
-    filter,
-    allNodes,
-    groups: PORT_GROUPS.filter((g) => groupsSeen.has(g)),
-    nodes,
-    columns: shown.map(({ rank: _rank, ...column }) => column),
-    hidden: {
-      columns: hiddenPorts.size,
-      failing: nodePortColumns
-        .filter((c) => hiddenPorts.has(c.port))
-        .reduce((sum, c) => sum + c.failing, 0),
-    },
-    cells,
-    failing: failing.map(({ rank: _rank, ...entry }) => entry),
-    totals: {
-      targets,
-      byState,
-      failing: failing.length,
-      failingNodes: nodes.filter((n) => n.failing > 0).length,
-    },
-    ...(lastProbeMs !== undefined && { lastProbeMs }),
-  };
+  return { rows, total: groups.length };
 }
 
-/** Catalog entries by catalog index, custom ports after them, then NodePorts by group and number. */
-function columnRank(target: Target, customSeen: number): number {
-  if (target.category === 'nodeport') {
-    return 2_000_000 + PORT_GROUPS.indexOf(groupOf(target)) * 100_000 + target.port;
+function byStateRecord(counts: readonly number[]): Record<CellState, number> {
+  return Object.fromEntries(
+    CELL_STATES.map((s, i) => [s, counts[s === 'unprobed' ? UNPROBED_INDEX : i] ?? 0]),
+  ) as Record<CellState, number>;
+}
+
+function totalsOf(
+  targets: number,
+  byState: readonly number[],
+  failing: number,
+  failingNodes: number,
+): StatusTotals {
+  return { targets, byState: byStateRecord(byState), failing, failingNodes };
+}
+
+function clampPage(page: number, pages: number): number {
+  return Math.min(Math.max(1, Math.floor(page)), pages);
+}
+
+/** What was wrong with a query, in one line: the page answers 400 with it. */
+export class StatusQueryError extends Error {
+  readonly code = 'STATUS_BAD_QUERY';
+  /** The valid values, for the page to list. */
+  readonly valid: readonly string[];
+  constructor(message: string, valid: readonly string[]) {
+    super(message);
+    this.name = 'StatusQueryError';
+    this.valid = valid;
   }
-  const index = CATALOG_ORDER.get(target.portName);
-  if (index !== undefined && target.category !== 'custom') return index;
-  return 1_000_000 + customSeen;
 }
 
-function cleanFilter(filter: StatusFilter): StatusFilter {
-  const node = filter.node === '' ? undefined : filter.node;
-  const group = PORT_GROUPS.includes(filter.group as PortGroup) ? filter.group : undefined;
+/**
+ * The query of a request. An unknown `group` (or a page that is not a positive integer)
+ * throws a StatusQueryError: showing everything instead would be a silent mistake.
+ * Empty values mean no filter; other parameters are ignored.
+ */
+export function queryFromParams(params: Readonly<Record<string, unknown>>): StatusQuery {
+  const node = firstString(params.node);
+  const group = firstString(params.group);
+  if (group !== undefined && group !== '' && !PORT_GROUPS.includes(group as PortGroup)) {
+    throw new StatusQueryError(
+      `unknown group ${JSON.stringify(group)}: expected one of ${PORT_GROUPS.join(', ')}`,
+      PORT_GROUPS,
+    );
+  }
   return {
-    ...(node !== undefined && { node }),
-    ...(group !== undefined && { group }),
+    filter: {
+      ...(node !== undefined && node !== '' && { node }),
+      ...(group !== undefined && group !== '' && { group: group as PortGroup }),
+    },
+    failingPage: pageParam(params.page, 'page'),
+    nodePage: pageParam(params.nodes, 'nodes'),
   };
 }
 
-/** The filter from query parameters; anything else in the query is ignored. */
-export function filterFromQuery(query: Readonly<Record<string, unknown>>): StatusFilter {
-  const node = firstString(query.node);
-  const group = firstString(query.group);
-  return cleanFilter({
-    ...(node !== undefined && { node }),
-    ...(group !== undefined && { group: group as PortGroup }),
-  });
+function pageParam(value: unknown, name: string): number {
+  const text = firstString(value);
+  if (text === undefined || text === '') return 1;
+  if (!/^[1-9][0-9]{0,5}$/.test(text)) {
+    throw new StatusQueryError(
+      `${name}=${JSON.stringify(text)}: expected a page number, 1 or more`,
+      [],
+    );
+  }
+  return Number(text);
 }
 
 function firstString(value: unknown): string | undefined {

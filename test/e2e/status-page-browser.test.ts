@@ -1,20 +1,24 @@
 /**
  * The status page in a real browser: Debian's Chromium, headless, driven by
  * playwright-core, against a real exporter probing a known set-up on the host's
- * loopback. Three nodes on 127.77.0.1-3; the catalog is switched off (its fixed ports
- * are whatever this host runs) and replaced by two custom ports, plus two NodePorts:
+ * loopback. Four nodes on 127.77.0.1-4; the catalog is switched off (its fixed ports
+ * are whatever this host runs) but for the kubelet's read-only port, which must stay
+ * closed, and replaced by two custom ports, plus two NodePorts:
  *
- *   port            master-1   worker-1   worker-2
- *   app-api         open       open       refused   (required)
- *   app-admin       refused    refused    refused   (not required)
- *   gateway (basic) open       open       open
- *   gisapp (GIS)    open       timeout    refused   (timeout: a listener whose queue is full)
+ *   port             master-1   worker-1   worker-2   worker-3
+ *   kubelet 10255    open       refused    refused    timeout   (expected closed: master-1 is exposed)
+ *   app-api          open       open       refused    timeout   (required)
+ *   app-admin        refused    refused    refused    timeout   (not required)
+ *   gateway (basic)  open       open       open       timeout
+ *   gisapp (GIS)     open       timeout    refused    timeout   (timeout: a listener whose queue is full)
  *
- * Set UPDATE_GOLDEN=1 to rewrite docs/status-page.png, the README's screenshot.
+ * worker-3 answers nothing, as a node that is down or cut off from this vantage: the
+ * list of what fails shows it as one row. The README's screenshot comes from
+ * status-page-screenshot.test.ts, a run of the default set-up.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +31,6 @@ import { StaticSource } from '../../src/discovery/static.js';
 import type { NodePort } from '../../src/discovery/types.js';
 import { Exporter } from '../../src/exporter.js';
 import { createLogger } from '../../src/util/log.js';
-import { REPO_ROOT } from '../helpers/node-child.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -41,12 +44,21 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const VIEWPORT = { width: 1100, height: 760 };
+/** An iPhone 12 to 15's CSS width. */
+const PHONE = { width: 390, height: 844 };
+const KUBELET_READONLY = 10255;
 const NODES = [
   { name: 'master-1', address: '127.77.0.1', roles: ['control-plane', 'etcd'] as const },
   { name: 'worker-1', address: '127.77.0.2', roles: ['worker'] as const },
   { name: 'worker-2', address: '127.77.0.3', roles: ['worker'] as const },
+  { name: 'worker-3', address: '127.77.0.4', roles: ['worker'] as const },
 ];
-const [MASTER, WORKER1, WORKER2] = NODES.map((n) => n.address) as [string, string, string];
+const [MASTER, WORKER1, WORKER2, WORKER3] = NODES.map((n) => n.address) as [
+  string,
+  string,
+  string,
+  string,
+];
 
 /** Listens on `port` (0: any) at each address; the port is the same for all. */
 async function listenAt(addresses: readonly string[], port = 0): Promise<Server[]> {
@@ -130,28 +142,40 @@ interface SetUp {
 function expectedStates(p: SetUp): Record<string, Record<string, string>> {
   return {
     'master-1': {
+      [KUBELET_READONLY]: 'open',
       [p.appApi]: 'open',
       [p.appAdmin]: 'refused',
       [p.gateway]: 'open',
       [p.gisapp]: 'open',
     },
     'worker-1': {
+      [KUBELET_READONLY]: 'refused',
       [p.appApi]: 'open',
       [p.appAdmin]: 'refused',
       [p.gateway]: 'open',
       [p.gisapp]: 'timeout',
     },
     'worker-2': {
+      [KUBELET_READONLY]: 'refused',
       [p.appApi]: 'refused',
       [p.appAdmin]: 'refused',
       [p.gateway]: 'open',
       [p.gisapp]: 'refused',
     },
+    'worker-3': {
+      [KUBELET_READONLY]: 'timeout',
+      [p.appApi]: 'timeout',
+      [p.appAdmin]: 'timeout',
+      [p.gateway]: 'timeout',
+      [p.gisapp]: 'timeout',
+    },
   };
 }
 
 function configText(p: SetUp): string {
-  const off = CATALOG.map((e) => `  ${e.id}: { enabled: false }`);
+  const off = CATALOG.filter((e) => e.port !== KUBELET_READONLY).map(
+    (e) => `  ${e.id}: { enabled: false }`,
+  );
   return [
     'ports:',
     ...off,
@@ -239,6 +263,8 @@ describe('status page in headless Chromium', { timeout: 120_000 }, () => {
   let ports: SetUp;
   const servers: Server[] = [];
   const full = new FullListener();
+  /** worker-3: every port's queue full, so nothing there answers. */
+  const silent: FullListener[] = [];
   let exporter: Exporter;
   let browser: Browser;
   let base: string;
@@ -259,6 +285,18 @@ describe('status page in headless Chromium', { timeout: 120_000 }, () => {
       gisapp: portOf(gisapp[0]),
     };
     await full.start(WORKER1, ports.gisapp);
+    servers.push(...(await listenAt([MASTER], KUBELET_READONLY)));
+    for (const port of [
+      KUBELET_READONLY,
+      ports.appApi,
+      ports.appAdmin,
+      ports.gateway,
+      ports.gisapp,
+    ]) {
+      const listener = new FullListener();
+      await listener.start(WORKER3, port);
+      silent.push(listener);
+    }
 
     const text = configText(ports);
     const config = await loadConfig(
@@ -300,6 +338,7 @@ describe('status page in headless Chromium', { timeout: 120_000 }, () => {
     await browser?.close();
     await exporter?.stop();
     await full.stop();
+    for (const listener of silent) await listener.stop();
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   });
 
@@ -312,41 +351,45 @@ describe('status page in headless Chromium', { timeout: 120_000 }, () => {
       assert.deepEqual(await matrixStates(page), expectedStates(ports), log.join('\n'));
 
       // The inline styles apply under the page's own Content-Security-Policy.
-      const colours = await page.locator('#matrix td[data-state]').evaluateAll((cells) => {
-        const view = cells[0]?.ownerDocument.defaultView;
-        return Object.fromEntries(
-          cells.map((c) => [
-            c.getAttribute('data-state'),
-            view?.getComputedStyle(c).backgroundColor,
-          ]),
-        );
-      });
+      const colours = await page
+        .locator('#matrix td[data-state]:not([data-verdict=exposed])')
+        .evaluateAll((cells) => {
+          const view = cells[0]?.ownerDocument.defaultView;
+          return Object.fromEntries(
+            cells.map((c) => [
+              c.getAttribute('data-state'),
+              view?.getComputedStyle(c).backgroundColor,
+            ]),
+          );
+        });
       assert.deepEqual(colours, {
         open: 'rgb(46, 157, 74)',
         refused: 'rgb(211, 58, 44)',
         timeout: 'rgb(240, 162, 2)',
       });
 
+      // Worst first: the exposure, then the node where nothing answers (one row), then the rest.
       const failing = await page
         .locator('#failing tbody tr')
         .evaluateAll((rows) =>
-          rows.map(
-            (r) =>
-              `${r.getAttribute('data-node')} ${r.getAttribute('data-port')} ${r.getAttribute('data-state')}`,
+          rows.map((r) =>
+            ['kind', 'node', 'port', 'verdict', 'state', 'count']
+              .map((a) => r.getAttribute(`data-${a}`) ?? '-')
+              .join(' '),
           ),
         );
-      assert.deepEqual(
-        failing.sort(),
-        [
-          `worker-1 ${ports.gisapp} timeout`,
-          `worker-2 ${ports.appApi} refused`,
-          `worker-2 ${ports.gisapp} refused`,
-        ].sort(),
-      );
+      assert.deepEqual(failing, [
+        `target master-1 ${KUBELET_READONLY} exposed open 1`,
+        'node worker-3 - down timeout 3',
+        `target worker-1 ${ports.gisapp} down timeout 1`,
+        'node worker-2 - down refused 2',
+      ]);
       const list = (await page.locator('#failing').textContent()) ?? '';
       assert.match(list, /start the service/);
       assert.match(list, /open the port in the firewall/);
-      assert.match(await page.title(), /^3 failing/);
+      assert.match(list, /nothing answers/);
+      assert.match(list, /since start/);
+      assert.match(await page.title(), /^7 failing/);
       assert.equal(await page.locator('meta[http-equiv="refresh"]').getAttribute('content'), '60');
 
       assert.deepEqual(problems, []);
@@ -369,18 +412,24 @@ describe('status page in headless Chromium', { timeout: 120_000 }, () => {
       await Promise.all([page.waitForURL(/node=worker-2/), page.click('button[type="submit"]')]);
       const expected = expectedStates(ports);
       assert.deepEqual(await matrixStates(page), { 'worker-2': expected['worker-2'] });
-      assert.equal(await page.locator('#failing tbody tr').count(), 2);
+      assert.equal(
+        await page.locator('#failing tbody tr').count(),
+        1,
+        'one row: worker-2, 2 ports',
+      );
+      assert.equal(await page.locator('#ports tbody tr').count(), 5, 'and each port listed');
 
       await page.goto(`${base}/?group=gis-environment`);
       assert.deepEqual(await matrixStates(page), {
         'master-1': { [ports.gisapp]: 'open' },
         'worker-1': { [ports.gisapp]: 'timeout' },
         'worker-2': { [ports.gisapp]: 'refused' },
+        'worker-3': { [ports.gisapp]: 'timeout' },
       });
       assert.equal(await page.locator('select[name="group"]').inputValue(), 'gis-environment');
 
       // A node's name in the list links to that node, keeping the group.
-      await page.locator('#failing a', { hasText: 'worker-1' }).click();
+      await page.locator('#failing a', { hasText: 'worker-1' }).first().click();
       assert.match(page.url(), /\?node=worker-1&group=gis-environment$/);
       assert.deepEqual(await matrixStates(page), { 'worker-1': { [ports.gisapp]: 'timeout' } });
       assert.deepEqual(problems, []);
@@ -389,26 +438,144 @@ describe('status page in headless Chromium', { timeout: 120_000 }, () => {
     }
   });
 
-  it('takes a screenshot without console errors', async () => {
+  it('says in the header which vantage, version, interval and discovery it shows', async () => {
     const context = await browser.newContext({ viewport: VIEWPORT });
+    try {
+      const { page, problems } = await watchedPage(context);
+      await page.goto(`${base}/`);
+      const facts = await page
+        .locator('#facts > div')
+        .evaluateAll((divs) =>
+          Object.fromEntries(
+            divs.map((d) => [d.getAttribute('data-fact'), d.querySelector('dd')?.textContent]),
+          ),
+        );
+      assert.equal(facts.vantage, 'central');
+      assert.equal(facts.version, '0.0.0-e2e');
+      assert.equal(facts.interval, '60 s');
+      assert.match(facts.discovery ?? '', /^static up, synced (just now|\d+ s ago)$/);
+      // The header is on screen, not in a tooltip.
+      const box = await page.locator('#facts [data-fact=vantage]').boundingBox();
+      assert.ok(box && box.width > 0 && box.y < VIEWPORT.height, JSON.stringify(box));
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows an exposure in its own colour, with a legend entry of that colour', async () => {
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    try {
+      const { page } = await watchedPage(context);
+      await page.goto(`${base}/`);
+      const style = (selector: string) =>
+        page
+          .locator(selector)
+          .first()
+          .evaluate((el) => {
+            const s = el.ownerDocument.defaultView?.getComputedStyle(el);
+            return { background: s?.backgroundColor, color: s?.color, text: el.textContent };
+          });
+      const exposed = await style(`#matrix tr[data-node="master-1"] td[data-verdict=exposed]`);
+      assert.deepEqual(exposed, {
+        background: 'rgb(17, 17, 17)',
+        color: 'rgb(255, 214, 0)',
+        text: '!',
+      });
+      const legend = await style('#legend [data-legend=exposed] .sw');
+      assert.equal(legend.background, exposed.background);
+      assert.match(
+        (await page.locator('#legend [data-legend=exposed]').textContent()) ?? '',
+        /exposed/,
+      );
+      const badge = await style('#failing tr[data-verdict=exposed] .state');
+      assert.equal(badge.background, exposed.background);
+      // Unlike every state's colour.
+      const states = await page
+        .locator('#legend .sw')
+        .evaluateAll((els) =>
+          els
+            .filter((e) => !e.classList.contains('exposed'))
+            .map((e) => e.ownerDocument.defaultView?.getComputedStyle(e).backgroundColor),
+        );
+      assert.ok(!states.includes(exposed.background), `${states}`);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('at 390 px the list of what fails keeps its State column on screen', async () => {
+    const context = await browser.newContext({ viewport: PHONE });
     const dir = await mkdtemp(join(tmpdir(), 'ipe-status-page-'));
     try {
       const { page, problems } = await watchedPage(context);
       await page.goto(`${base}/`);
-      const path = join(dir, 'status-page.png');
+      const path = join(dir, 'status-page-390.png');
       await page.screenshot({ path, fullPage: true });
-      const png = await readFile(path);
-      const size = pngSize(png);
-      assert.equal(size.width, VIEWPORT.width);
-      assert.ok(size.height >= VIEWPORT.height, `${size.height}`);
-      assert.ok((await stat(path)).size > 20_000, 'a blank page would compress to far less');
-      assert.deepEqual(problems, []);
-      if (process.env.UPDATE_GOLDEN === '1') {
-        await page.screenshot({ path: join(REPO_ROOT, 'docs', 'status-page.png'), fullPage: true });
+      assert.equal(pngSize(await readFile(path)).width, PHONE.width);
+      // The page itself never scrolls sideways; the matrix scrolls in its own box.
+      const widths = await page.locator('html').evaluate((html) => ({
+        page: html.scrollWidth,
+        view: html.clientWidth,
+      }));
+      assert.ok(widths.page <= widths.view, JSON.stringify(widths));
+      const cells = await page.locator('#failing tbody td.state-cell').evaluateAll((tds) =>
+        tds.map((td) => {
+          const r = td.getBoundingClientRect();
+          const badge = td.querySelector('.state')?.getBoundingClientRect();
+          return {
+            left: r.left,
+            right: r.right,
+            width: r.width,
+            height: r.height,
+            badgeRight: badge?.right ?? -1,
+            badgeWidth: badge?.width ?? 0,
+            text: td.textContent,
+          };
+        }),
+      );
+      assert.equal(cells.length, 4);
+      for (const c of cells) {
+        assert.ok(c.width > 0 && c.height > 0, JSON.stringify(c));
+        assert.ok(
+          c.left >= 0 && c.right <= PHONE.width,
+          `State column cut off: ${JSON.stringify(c)}`,
+        );
+        assert.ok(c.badgeWidth > 0 && c.badgeRight <= PHONE.width, JSON.stringify(c));
       }
+      // Each row's cells say what they are, since the header row is not shown.
+      assert.match(
+        (await page.locator('#failing tbody tr').first().textContent()) ?? '',
+        /exposed/,
+      );
+      const label = await page
+        .locator('#failing tbody td.state-cell')
+        .first()
+        .evaluate((td) => td.ownerDocument.defaultView?.getComputedStyle(td, '::before').content);
+      assert.equal(label, '"State: "');
+      assert.deepEqual(problems, []);
     } finally {
       await context.close();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers an unknown group with 400 and a page naming the valid ones', async () => {
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    try {
+      const { page } = await watchedPage(context);
+      const response = await page.goto(`${base}/?group=nonsense`);
+      assert.equal(response?.status(), 400);
+      const text = (await page.locator('main').textContent()) ?? '';
+      assert.match(
+        text,
+        /unknown group "nonsense": expected one of catalog, basic-service, gis-environment, other/,
+      );
+      await page.locator('main a', { hasText: 'gis-environment' }).click();
+      assert.match(page.url(), /\?group=gis-environment$/);
+      assert.equal(await page.locator('select[name="group"]').inputValue(), 'gis-environment');
+    } finally {
+      await context.close();
     }
   });
 });

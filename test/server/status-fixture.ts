@@ -7,6 +7,13 @@ import { DEFAULT_NODEPORT_RANGE } from '../../src/catalog/ports.js';
 import type { ClusterNode, NodePort } from '../../src/discovery/types.js';
 import type { ProbeResult } from '../../src/probe/types.js';
 import { ResultStore } from '../../src/results/store.js';
+import { type PageData, StatusData } from '../../src/server/status/latest.js';
+import {
+  type StatusQuery,
+  type StatusView,
+  type StatusViewOptions,
+  statusView,
+} from '../../src/server/status-view.js';
 import { planTargets } from '../../src/targets/planner.js';
 import type { Target } from '../../src/targets/types.js';
 
@@ -105,4 +112,24 @@ export function clusterStore(options: ClusterOptions = {}): ResultStore {
     if (result) store.record(target, result, options.at?.(target) ?? T0);
   }
   return store;
+}
+
+/** The page's data for a store, as the exporter takes it at a cycle's end. */
+export function pageData(store: ResultStore, nowMs = T0): Promise<PageData> {
+  return new StatusData(store, { now: () => nowMs }).capture();
+}
+
+/** The view of one request over a store. */
+export async function viewOf(
+  store: ResultStore,
+  nowMs = T0,
+  query: Partial<StatusQuery> = {},
+  options: StatusViewOptions = {},
+): Promise<StatusView> {
+  return statusView(
+    await pageData(store, nowMs),
+    nowMs,
+    { filter: {}, failingPage: 1, nodePage: 1, ...query },
+    options,
+  );
 }

@@ -9,14 +9,19 @@ import {
   renderStatusPage,
   STATUS_PAGE_CSP,
 } from '../../src/server/status-page.js';
-import { statusView } from '../../src/server/status-view.js';
-import { clusterNode, clusterStore, nodePort, T0 } from './status-fixture.js';
+import { clusterNode, clusterStore, nodePort, T0, viewOf } from './status-fixture.js';
 
 const OPEN: ProbeResult = { state: 'open', durationSeconds: 0.0004 };
 const REFUSED: ProbeResult = { state: 'refused', durationSeconds: 0.0002, error: 'ECONNREFUSED' };
 const TIMEOUT: ProbeResult = { state: 'timeout', durationSeconds: 2, error: 'ETIMEDOUT' };
 
-const INFO = { version: '0.1.0', refreshSeconds: 15 };
+const INFO = {
+  version: '0.1.0',
+  refreshSeconds: 15,
+  intervalSeconds: 15,
+  vantage: 'central',
+  discovery: { source: 'kubernetes', up: true, lastSuccessSeconds: T0 / 1000 - 5 },
+};
 
 /** The known set-up: 9101 refused on worker-1, the GIS NodePort dropped on worker-2. */
 function knownStore() {
@@ -48,7 +53,10 @@ function matrixStates(html: string, node: string): Map<number, string> {
 }
 
 describe('renderStatusPage', () => {
-  const html = renderStatusPage(statusView(knownStore(), T0), INFO);
+  let html = '';
+  before(async () => {
+    html = renderStatusPage(await viewOf(knownStore()), INFO);
+  });
 
   it('shows each node and port in the state the store holds', () => {
     const worker1 = matrixStates(html, 'worker-1');
@@ -63,22 +71,71 @@ describe('renderStatusPage', () => {
     assert.match(html, /<td data-state="refused" data-verdict="down" class="fail"/);
     assert.match(html, /2 required ports not as expected on 2 nodes/);
     const list = html.slice(html.indexOf('id="failing"'), html.indexOf('id="matrix"'));
-    const rows = list.match(/<tr data-node=/g) ?? [];
+    const rows = list.match(/<tr data-kind=/g) ?? [];
     assert.equal(rows.length, 2);
-    assert.match(list, /<tr data-node="worker-1" data-port="9101" data-state="refused">/);
-    assert.match(list, /nothing listens/);
+    assert.match(
+      list,
+      /<tr data-kind="target" data-node="worker-1" data-port="9101" data-state="refused" data-verdict="down" data-count="1">/,
+    );
+    assert.match(list, /start the service/);
     assert.match(list, /open the port in the firewall/);
     assert.match(list, /imanager-gis\/gisapp-1a2b/);
     assert.match(list, /3 min ago/);
     assert.match(list, /2025-01-01 11:57:00 UTC/);
     assert.match(list, /ECONNREFUSED/);
+    // Never seen changing: the page says the time is the exporter's start, not the failure's.
+    assert.match(list, /since start/);
   });
 
+  it('says in the header which vantage, version, interval and discovery it shows', () => {
+    const facts = html.slice(html.indexOf('id="facts"'), html.indexOf('<main>'));
+    assert.match(facts, /<dt>Vantage<\/dt><dd>central<\/dd>/);
+    assert.match(facts, /<dt>Version<\/dt><dd>0\.1\.0<\/dd>/);
+    assert.match(facts, /<dt>Probes every<\/dt><dd>15 s<\/dd>/);
+    assert.match(facts, /<dt>Discovery<\/dt><dd>kubernetes up, synced 5 s ago<\/dd>/);
+  });
+
+  it('says when discovery fails', async () => {
+    const page = renderStatusPage(await viewOf(knownStore()), {
+      ...INFO,
+      discovery: { source: 'kubernetes', up: false },
+    });
+    assert.match(page, /kubernetes failing, never synced: showing the last known nodes/);
+  });
+
+  it('shows roles and connect times beside each node, not only on hover', () => {
+    const row = /<tr data-node="master-1">(.*?)<\/tr>/.exec(
+      html.slice(html.indexOf('id="matrix"')),
+    )?.[1];
+    assert.match(
+      row ?? '',
+      /<span class="about">control-plane, etcd &middot; connect 0\.40 ms<\/span>/,
+    );
+  });
+
+  it('gives an exposure its own colour and a legend entry', async () => {
+    const store = clusterStore({
+      vantage: 'external',
+      result: (t) =>
+        t.node === 'master-1' && t.port === 2379 ? OPEN : t.expected === 'closed' ? REFUSED : OPEN,
+    });
+    const page = renderStatusPage(await viewOf(store), INFO);
+    assert.match(
+      page,
+      /<td data-state="open" data-verdict="exposed" class="fail" title="[^"]*exposed[^"]*">!<\/td>/,
+    );
+    assert.match(
+      page,
+      /<span data-legend="exposed"><i class="sw exposed">!<\/i>exposed: answers where it must be closed<\/span>/,
+    );
+    assert.match(page, /data-verdict="exposed" data-count="1"><td data-label="Where">/);
+    assert.match(page, /<span class="state exposed">exposed \(open\)<\/span>/);
+  });
   it('has a legend naming every state', () => {
     for (const word of ['open', 'refused', 'timeout', 'unreachable', 'error', 'not probed yet']) {
       assert.match(html, new RegExp(`<i class="sw [a-z]+"></i>${word}</span>`));
     }
-    assert.match(html, /exposed: open, expected closed/);
+    assert.match(html, /exposed: answers where it must be closed/);
   });
 
   it('reloads itself at the pace given, without a script', () => {
@@ -102,9 +159,9 @@ describe('renderStatusPage', () => {
     assert.match(html, /href="metrics"/);
   });
 
-  it('is a GET form with a node and a group choice, the current filter selected', () => {
+  it('is a GET form with a node and a group choice, the current filter selected', async () => {
     const filtered = renderStatusPage(
-      statusView(knownStore(), T0, { filter: { node: 'worker-2', group: 'gis-environment' } }),
+      await viewOf(knownStore(), T0, { filter: { node: 'worker-2', group: 'gis-environment' } }),
       INFO,
     );
     assert.match(filtered, /<form method="get">/);
@@ -117,7 +174,7 @@ describe('renderStatusPage', () => {
     assert.match(filtered, /href="\?node=worker-2&amp;group=gis-environment"/);
   });
 
-  it('escapes every value that comes from the cluster', () => {
+  it('escapes every value that comes from the cluster', async () => {
     const evil = '<script>alert(1)</script>';
     const store = clusterStore({
       nodes: [clusterNode(evil, '10.0.0.1', ['worker'])],
@@ -133,12 +190,13 @@ describe('renderStatusPage', () => {
       result: (t) =>
         t.port === 31500 ? { state: 'error', durationSeconds: 0, error: '<svg onload=x>' } : OPEN,
     });
-    const page = renderStatusPage(statusView(store, T0, { filter: { node: evil } }), {
+    const page = renderStatusPage(await viewOf(store, T0, { filter: { node: evil } }), {
       version: '1.0<b>',
       refreshSeconds: 5,
+      vantage: '<u>v</u>',
     });
     // The page's own <b> wraps port numbers only.
-    assert.doesNotMatch(page, /<script>|<img|<svg|<i>|<b>(?!\d+<\/b>)/);
+    assert.doesNotMatch(page, /<script>|<img|<svg|<i>|<u>|<b>(?!\d+<\/b>)/);
     assert.match(page, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
     assert.match(page, /ns&quot;&gt;&lt;img src=x onerror=alert\(2\)&gt;/);
     assert.match(page, /svc&#39;&lt;b&gt;/);
@@ -148,56 +206,112 @@ describe('renderStatusPage', () => {
     assert.match(page, /href="\?node=%3Cscript%3Ealert%281%29%3C%2Fscript%3E"/);
   });
 
-  it('says so when there is nothing to show', () => {
-    const empty = renderStatusPage(statusView(clusterStore({ nodes: [] }), T0), INFO);
+  it('says so when there is nothing to show, and why', async () => {
+    const empty = renderStatusPage(await viewOf(clusterStore({ nodes: [] })), INFO);
     assert.match(empty, /No targets yet/);
     assert.doesNotMatch(empty, /id="matrix"/);
     const none = renderStatusPage(
-      statusView(knownStore(), T0, { filter: { node: 'no-such-node' } }),
+      await viewOf(knownStore(), T0, { filter: { node: 'no-such-node' } }),
       INFO,
     );
-    assert.match(none, /No targets match this filter/);
+    assert.match(none, /No node named no-such-node has targets: pick one of the 3 nodes below/);
     assert.match(none, /<option value="no-such-node" selected>no-such-node \(unknown\)<\/option>/);
-    const probing = renderStatusPage(
-      statusView(clusterStore({ result: () => undefined }), T0),
+    // The filter shows nothing, but probing ran: the page says when, not "no probe yet".
+    assert.match(none, /Last probe \(of any target\) <time[^>]*>3 min ago/);
+    assert.doesNotMatch(none, /No probe has finished yet/);
+    const noGroup = renderStatusPage(
+      await viewOf(clusterStore({ nodePorts: [] }), T0, { filter: { group: 'gis-environment' } }),
       INFO,
     );
+    assert.match(
+      noGroup,
+      /No ports in NodePorts: GIS environments: the cluster has no NodePort in this group/,
+    );
+    assert.match(noGroup, /Last probe \(of any target\)/);
+    const probing = renderStatusPage(await viewOf(clusterStore({ result: () => undefined })), INFO);
     assert.match(probing, /Probing: no results yet/);
-    const good = renderStatusPage(statusView(clusterStore(), T0), INFO);
+    assert.match(probing, /No probe has finished yet/);
+    const good = renderStatusPage(await viewOf(clusterStore()), INFO);
     assert.match(good, /Every required port is as expected/);
   });
 
-  it('stays under 3 MB for 100 nodes x 200 NodePorts with every port failing', () => {
-    const nodes = Array.from({ length: 100 }, (_, i) =>
+  it('at 100 nodes x 200 NodePorts, every port failing, lists one row per node where nothing answers', async () => {
+    const store = bigStore(100, 200, () => TIMEOUT);
+    const page = createStatusPage({
+      version: '0.1.0',
+      source: { store, intervalSeconds: () => 15, now: () => T0 },
+    });
+    const all = (await page({})).body;
+    assert.ok(Buffer.byteLength(all) < 1024 * 1024, `${Buffer.byteLength(all)} bytes`);
+    // assert.match would print the whole page on failure.
+    assert.ok(all.includes('What fails: 20500 ports in 100 rows, worst first'));
+    assert.equal(all.match(/<tr data-kind="node"/g)?.length, 50, 'a page of 50 rows');
+    assert.ok(all.includes('Page 1 of 2 (100 rows of what fails)'));
+    assert.ok(all.includes('160 more NodePorts not shown as columns'));
+    // One node at a time, every NodePort is a column.
+    const one = (await page({ node: 'worker-007' })).body;
+    assert.equal(matrixStates(one, 'worker-007').size, 5 + 200);
+  });
+
+  it('stays under 1 MB at 100,000 targets: a table of nodes per page, what fails per page', async () => {
+    // 500 nodes x (5 catalog ports + 200 NodePorts) = 102,500 targets.
+    const store = bigStore(500, 200, (t) => {
+      if (t.node.endsWith('7')) return TIMEOUT; // 50 nodes cut off
+      if (t.category === 'nodeport' && t.port % 4 === 0) return REFUSED; // 50 Services without endpoints
+      if (t.port === 9101 && t.node.endsWith('3')) return REFUSED;
+      return OPEN;
+    });
+    assert.ok(store.size >= 100_000, `${store.size}`);
+    const page = createStatusPage({
+      version: '0.1.0',
+      source: { store, intervalSeconds: () => 15, now: () => T0 },
+    });
+    const sizes: Record<string, number> = {};
+    for (const query of [
+      {},
+      { page: '2' },
+      { nodes: '5' },
+      { group: 'gis-environment' },
+      { node: 'worker-123' },
+    ]) {
+      const response = await page(query);
+      assert.equal(response.status, 200);
+      sizes[JSON.stringify(query)] = Buffer.byteLength(response.body);
+    }
+    for (const [query, bytes] of Object.entries(sizes)) {
+      assert.ok(bytes < 1024 * 1024, `${query}: ${bytes} bytes`);
+    }
+    const all = (await page({})).body;
+    assert.ok(!all.includes('id="matrix"'), 'no matrix of 100,000 cells');
+    assert.equal(all.match(/<tr data-node="worker-\d+">/g)?.length, 100, 'a page of nodes');
+    assert.ok(all.includes('Page 1 of 5 (500 nodes)'));
+    // 50 nodes cut off, 50 Services on 450 nodes, and 9101 on 50 nodes: 101 rows.
+    assert.ok(all.includes('in 101 rows, worst first'));
+    assert.ok(all.includes('<input name="node"'), 'a text field, not 500 options');
+  });
+});
+
+/** `nodes` workers with the page-test catalog and `nodePorts` NodePorts 30000..., results by `result`. */
+function bigStore(
+  nodes: number,
+  nodePorts: number,
+  result: (t: import('../../src/targets/types.js').Target) => ProbeResult,
+) {
+  return clusterStore({
+    nodes: Array.from({ length: nodes }, (_, i) =>
       clusterNode(`worker-${String(i).padStart(3, '0')}`, `10.0.${i >> 8}.${i & 255}`, ['worker']),
-    );
-    const nodePorts = Array.from({ length: 200 }, (_, i) =>
+    ),
+    nodePorts: Array.from({ length: nodePorts }, (_, i) =>
       nodePort({
         nodePort: 30000 + i,
         service: `gisapp-${i}-with-a-long-service-name`,
         namespace: 'imanager-gis-environments',
         group: i % 2 ? 'gis-environment' : 'basic-service',
       }),
-    );
-    const store = clusterStore({ nodes, nodePorts, result: () => TIMEOUT });
-    const page = createStatusPage({
-      version: '0.1.0',
-      source: { store, intervalSeconds: () => 15, now: () => T0 },
-    })({});
-    const bytes = Buffer.byteLength(page);
-    assert.ok(bytes < 3 * 1024 * 1024, `${bytes} bytes`);
-    assert.equal(page.match(/<tr data-node=/g)?.length, 100 + 200, '100 rows, 200 listed');
-    // assert.match would print the whole 1 MB page on failure.
-    assert.ok(page.includes('160 more NodePorts not shown as columns (16000 failing cells'));
-    assert.ok(page.includes('20300 more not listed: filter by node or group'));
-    // One node at a time, every NodePort is a column.
-    const one = createStatusPage({
-      version: '0.1.0',
-      source: { store, intervalSeconds: () => 15, now: () => T0 },
-    })({ node: 'worker-007' });
-    assert.equal(matrixStates(one, 'worker-007').size, 5 + 200);
+    ),
+    result,
   });
-});
+}
 
 describe('refreshSecondsFor', () => {
   it('follows the probe interval, never under 5 s', () => {
@@ -265,8 +379,30 @@ describe('GET /', () => {
     assert.equal((await res.arrayBuffer()).byteLength, 0);
   });
 
+  it('answers an unknown group with 400 and a page that says what is valid', async () => {
+    const res = await fetch(`${server.url}/?group=nonsense`);
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('content-security-policy'), STATUS_PAGE_CSP);
+    const html = await res.text();
+    assert.match(
+      html,
+      /Cannot show this page: unknown group &quot;nonsense&quot;: expected one of catalog, basic-service, gis-environment, other\./,
+    );
+    assert.match(html, /<a href="\?group=gis-environment"><code>gis-environment<\/code><\/a>/);
+    assert.doesNotMatch(html, /http-equiv="refresh"/, 'a bad query is not reloaded forever');
+    assert.equal((await fetch(`${server.url}/?page=-1`)).status, 400);
+  });
+
+  it('answers a node it does not know with 404 and the nodes it knows', async () => {
+    const res = await fetch(`${server.url}/?node=worker-9`);
+    assert.equal(res.status, 404);
+    const html = await res.text();
+    assert.match(html, /No node named worker-9 has targets/);
+    assert.match(html, /<option value="worker-1">worker-1<\/option>/);
+  });
+
   it('without a status source shows an exporter with no targets', async () => {
-    const bare = createStatusPage({ version: '0.1.0' })({});
+    const bare = (await createStatusPage({ version: '0.1.0' })({})).body;
     assert.match(bare, /No targets yet/);
     assert.match(bare, /content="15"/);
   });
