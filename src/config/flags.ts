@@ -12,7 +12,7 @@ import {
   OUTPUT_FORMATS,
   type OutputFormat,
 } from '../cli/formats.js';
-import { DISCOVERY_MODES, type DiscoveryMode } from '../discovery/kubernetes/kubeconfig.js';
+import { DISCOVERY_MODES, type DiscoveryMode } from '../discovery/kubernetes/location.js';
 import { parseShard, type Shard } from '../targets/spread.js';
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { LISTEN_ADDRESS_EXPECTED, type ListenAddress, parseListenAddress } from './address.js';
