@@ -7,7 +7,8 @@
  *     [--concurrency 1024] [--timeout-ms 2000] [--warmup 1000] [--workers 0]
  *
  * (compiled by bench/compile.ts; `node --import tsx bench/engine-child.ts` runs it too).
- * With `--workers N` the probes run on a pool of N worker threads (src/probe/pool.ts).
+ * With `--workers N` the probes run on a pool of N worker threads (src/probe/pool.ts);
+ * with 0, on the main thread through the exporter's own prober (`--prober net`: tcpProbe).
  *
  * Prints one line of JSON: {probes, wallSeconds, cpuSeconds, states, ...}. Wall and
  * CPU (process.cpuUsage: user+sys of every thread of this process) cover the measured
@@ -17,6 +18,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createProbePool, type ProbePool } from '../src/probe/pool.js';
+import { PROBERS } from '../src/probe/registry.js';
 import { interleaveByNode, Scheduler } from '../src/probe/scheduler.js';
 import { tcpProbe } from '../src/probe/tcp.js';
 import type { ProbeResult, Prober } from '../src/probe/types.js';
@@ -108,8 +110,11 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '1024' },
       'timeout-ms': { type: 'string', default: '2000' },
       warmup: { type: 'string', default: '1000' },
-      // 0: probes on the main thread (tcpProbe); N: on a pool of N worker threads.
+      // 0: probes on the main thread; N: on a pool of N worker threads.
       workers: { type: 'string', default: '0' },
+      // The main thread's prober: `default`, the exporter's (the TCP handle, see
+      // src/probe/registry.ts), or `net` (tcpProbe, net.Socket), for comparison.
+      prober: { type: 'string', default: 'default' },
     },
   });
   if (values.targets === undefined) throw new Error('engine-child: --targets FILE is required');
@@ -118,7 +123,7 @@ async function main(): Promise<void> {
   const warmup = Number(values.warmup);
   const workers = Number(values.workers);
   const pool = workers > 0 ? createProbePool({ workers }) : undefined;
-  const prober = pool?.probe ?? tcpProbe;
+  const prober = pool?.probe ?? (values.prober === 'net' ? tcpProbe : PROBERS.tcp);
 
   const endpoints = readEndpoints(values.targets);
   const targets = toTargets(endpoints);

@@ -125,6 +125,8 @@ async function main(): Promise<void> {
   };
   let tcpProbes = 0;
   let cycles = 0;
+  /** Every cycle's duration, for "every cycle within the interval". */
+  const cycleSeconds: number[] = [];
   let renders: RenderRecord[] = [];
   const countProbe = metrics.countProbe;
   metrics.countProbe = (prober, state) => {
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
   const setCycleDuration = metrics.setCycleDuration;
   metrics.setCycleDuration = (seconds) => {
     cycles++;
+    cycleSeconds.push(seconds);
     setCycleDuration(seconds);
   };
   const renderLent = metrics.renderLent;
@@ -169,6 +172,8 @@ async function main(): Promise<void> {
           targets: exporter.store.size,
           tcpProbes,
           cycles,
+          cycleSeconds,
+          intervalSeconds: config.probe.intervalMs / 1000,
           replans: replanMs.length,
         };
       }

@@ -106,6 +106,9 @@ export interface ExporterStats {
   readonly targets: number;
   readonly tcpProbes: number;
   readonly cycles: number;
+  /** Each cycle's duration so far; the first is the start's burst. */
+  readonly cycleSeconds: readonly number[];
+  readonly intervalSeconds: number;
   readonly replans: number;
 }
 

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { workerCount } from '../src/probe/pool.js';
 import { createNetns, type Netns } from '../test/helpers/netns.js';
 import { Children } from './children.js';
 import { compiledChild } from './compile.js';
@@ -27,7 +28,7 @@ import { countExpected, type Layout, planLayout, subsetByAddress } from './layou
 import { BLACKBOX, machineFacts } from './machine.js';
 import { nmapArgs, parseGrepable } from './nmap.js';
 import { openFilesLimit, parseTimeOutput, TIME_FORMAT } from './proc.js';
-import { median, round } from './stats.js';
+import { median, perRoundRatio, round } from './stats.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CONTENDERS = ['engine', 'pool', 'nmap', 'blackbox'] as const;
@@ -68,7 +69,8 @@ function parseSettings(argv: readonly string[]): Settings {
       concurrency: { type: 'string', default: '1024' },
       'timeout-ms': { type: 'string', default: '2000' },
       warmup: { type: 'string', default: '1000' },
-      'pool-workers': { type: 'string', default: '2' },
+      // What the exporter's --probe.workers=auto starts here (at least 1, to have a pool).
+      'pool-workers': { type: 'string', default: 'auto' },
       'blackbox-targets': { type: 'string', default: '5000' },
       'blackbox-concurrency': { type: 'string', default: '256' },
       'nmap-timing': { type: 'string', default: '5' },
@@ -109,7 +111,10 @@ function parseSettings(argv: readonly string[]): Settings {
     concurrency: integer('concurrency', 1, 16_384),
     timeoutMs: integer('timeout-ms', 1, 60_000),
     warmup: integer('warmup', 0),
-    poolWorkers: integer('pool-workers', 1, 64),
+    poolWorkers:
+      values['pool-workers'] === 'auto'
+        ? Math.max(1, workerCount('auto'))
+        : integer('pool-workers', 1, 64),
     blackboxTargets: integer('blackbox-targets', 1),
     blackboxConcurrency: integer('blackbox-concurrency', 1, 4096),
     nmapTiming: integer('nmap-timing', 0, 5),
@@ -601,6 +606,32 @@ function summarize(settings: Settings, bench: Bench, all: readonly RoundResult[]
     throughputPoolOverBlackbox: ratio(pool?.probesPerSecond, blackbox?.probesPerSecond),
     cpuPerProbePoolOverNmap: ratio(pool?.cpuSecondsPer1kProbes, nmap?.cpuSecondsPer1kProbes),
   };
+  // The headline: the median of each round's ratio, contenders of one round having run
+  // back to back under the same load, not a ratio of medians taken from different rounds.
+  const perRound = (
+    a: Contender,
+    b: Contender,
+    figure: 'probesPerSecond' | 'cpuSecondsPer1kProbes',
+  ) => perRoundRatio(all, a, b, (r) => r[figure]);
+  const perRoundRatios = {
+    throughputEngineOverNmap: perRound('engine', 'nmap', 'probesPerSecond'),
+    throughputEngineOverBlackbox: perRound('engine', 'blackbox', 'probesPerSecond'),
+    cpuPerProbeEngineOverNmap: perRound('engine', 'nmap', 'cpuSecondsPer1kProbes'),
+    throughputPoolOverNmap: perRound('pool', 'nmap', 'probesPerSecond'),
+    throughputPoolOverBlackbox: perRound('pool', 'blackbox', 'probesPerSecond'),
+    cpuPerProbePoolOverNmap: perRound('pool', 'nmap', 'cpuSecondsPer1kProbes'),
+  };
+  // The exporter's default engine here: the pool where --probe.workers=auto starts one.
+  const defaultContender: Contender = workerCount('auto') > 0 ? 'pool' : 'engine';
+  const key = defaultContender === 'pool' ? 'Pool' : 'Engine';
+  const headline = {
+    contender: defaultContender,
+    workers: defaultContender === 'pool' ? settings.poolWorkers : 0,
+    overNmap: perRoundRatios[`throughput${key}OverNmap`].median,
+    overBlackbox: perRoundRatios[`throughput${key}OverBlackbox`].median,
+    cpuPerProbeOverNmap: perRoundRatios[`cpuPerProbe${key}OverNmap`].median,
+    how: 'median over rounds of the ratio within each round',
+  };
   const layout = bench.layout;
   const disagreements = all
     .filter((r) => r.contender === 'nmap')
@@ -657,12 +688,20 @@ function summarize(settings: Settings, bench: Bench, all: readonly RoundResult[]
         ...timeoutBound(settings.blackboxConcurrency),
       },
     },
+    headline,
+    perRoundRatios,
     contenders,
+    /** Ratios of the medians of each contender's rounds: kept for comparison with older runs. */
     ratios,
     engineNmapDisagreementsTotal:
       medians.has('engine') && medians.has('nmap') ? disagreements : null,
   };
-  return { report, line: summaryLine(layout.targets.length, settings, medians, ratios, all) };
+  const line = summaryLine(layout.targets.length, settings, medians, ratios, all);
+  const head =
+    `headline (${defaultContender}${defaultContender === 'pool' ? ` of ${settings.poolWorkers}` : ''}, ` +
+    `median of per-round ratios): ${headline.overNmap ?? '-'}x nmap, ${headline.overBlackbox ?? '-'}x blackbox, ` +
+    `CPU/probe ${headline.cpuPerProbeOverNmap ?? '-'}x nmap's`;
+  return { report, line: `${head}; ${line}` };
 }
 
 function roundExtras(extra: Readonly<Record<string, unknown>>): Record<string, unknown> {
@@ -711,7 +750,7 @@ function summaryLine(
   const mismatches = all.reduce((sum, r) => sum + r.mismatches, 0);
   const where = settings.droppedShare > 0 ? `, ${settings.droppedShare} dropped` : '';
   return (
-    `${parts.join('; ')} — medians of ${settings.rounds} rounds, ${n(targets)} targets${where}, ` +
+    `${parts.join('; ')} (medians of ${settings.rounds} rounds), ${n(targets)} targets${where}, ` +
     `${mismatches} state mismatches`
   );
 }

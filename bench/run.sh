@@ -5,9 +5,11 @@
 #
 # --quick: shorter runs of everything (about 5 minutes instead of 17); the figures are
 # rougher, for a check that the benchmarks still work. --only: just these runs
-# (connect-latency, probe-throughput, probe-throughput-dropped, scrape-cost, memory,
-# detection-latency, steady-cpu). Other options go to probe-throughput (e.g. --targets 50000).
-# Each prints one JSON object, kept in bench/results/*.tmp.json, and a summary line.
+# (connect-latency, probe-throughput, probe-throughput-50k, probe-throughput-dropped,
+# check-scale, scrape-cost, memory, detection-latency, steady-cpu). Other options go to probe-throughput (e.g. --targets 50000).
+# Each prints one JSON object, kept in bench/results/*.tmp.json, and a summary line; at
+# the end every figure goes into one bench/results/<UTC timestamp>.json, with the load
+# average at the start and the end, and the goals table is printed (bench/goals.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,19 +62,27 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 mkdir -p bench/results
 summaries=()
+produced=()
+started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== load average at the start: $load_start" >&2
 run() {
   local name=$1
   shift
   echo "== $name" >&2
   local summary
+  rm -f "bench/results/$name.tmp.json"
   summary=$(node --import tsx "$@" --json "bench/results/$name.tmp.json")
   cat "bench/results/$name.tmp.json"
   echo "$summary"
   summaries+=("$name: $summary")
+  produced+=("bench/results/$name.tmp.json")
 }
 
 if [ $quick -eq 1 ]; then
   throughput=(--rounds 2)
+  checkscale=(--rounds 2)
   scrape=(--targets 20000 --scrapes 5 --naive-reps 3)
   memory=(--targets 20000 --churn-s 60)
   detection=(--trials 5)
@@ -80,6 +90,7 @@ if [ $quick -eq 1 ]; then
   latency=(--rounds 3)
 else
   throughput=()
+  checkscale=()
   scrape=()
   memory=()
   detection=()
@@ -99,6 +110,14 @@ fi
 if wanted probe-throughput; then
   run probe-throughput bench/probe-throughput.ts ${throughput[@]+"${throughput[@]}"} ${passthrough[@]+"${passthrough[@]}"}
 fi
+# The issue's goals are at 20,000 and at 50,000 targets.
+if wanted probe-throughput-50k; then
+  run probe-throughput-50k bench/probe-throughput.ts --targets 50000 ${throughput[@]+"${throughput[@]}"}
+fi
+# check as documented (node dist/main.js) on 200 nodes x 100 NodePorts from the API double.
+if wanted check-scale; then
+  run check-scale bench/check-scale.ts ${checkscale[@]+"${checkscale[@]}"}
+fi
 # Timeouts dominate when ports drop SYNs, so that run is reported on its own. It
 # needs a network namespace, hence root.
 if wanted probe-throughput-dropped && [ $quick -eq 0 ]; then
@@ -115,5 +134,13 @@ if wanted detection-latency; then
 fi
 if wanted steady-cpu; then run steady-cpu bench/steady-cpu.ts ${cpu[@]+"${cpu[@]}"}; fi
 
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== load average at the end: $load_end" >&2
 echo "== summary"
 printf '%s\n' "${summaries[@]}"
+if [ ${#produced[@]} -gt 0 ]; then
+  combined="bench/results/$stamp.json"
+  echo "== goals (every figure in $combined)"
+  node --import tsx bench/goals.ts --combine "$combined" --started-at "$started_at" \
+    --load-start "$load_start" --load-end "$load_end" "${produced[@]}"
+fi

@@ -24,7 +24,7 @@ import { machineFacts } from './machine.js';
 import { round } from './stats.js';
 
 const NAME = 'steady-cpu';
-const GOAL_SHARE = 0.15;
+const GOAL_SHARE = 0.12;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

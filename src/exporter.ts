@@ -11,7 +11,7 @@ import { type CycleJob, isEcho, type PlanSettings, ProbePipeline } from './pipel
 import { FD_RESERVE, fitConcurrency, readFdBudget } from './probe/fd-budget.js';
 import { UNREACHABLE_LINGER_MS } from './probe/handle-connect.js';
 import { IcmpPinger } from './probe/icmp.js';
-import { createProbePool, type ProbePool } from './probe/pool.js';
+import { createProbePool, type ProbePool, workerCount } from './probe/pool.js';
 import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { ResultStore } from './results/store.js';
@@ -70,7 +70,7 @@ export class Exporter {
   readonly #scheduler: Scheduler<CycleJob>;
   readonly #pinger: IcmpPinger;
   readonly #pipeline: ProbePipeline;
-  /** With --probe.workers: the threads the TCP probes run on. */
+  /** With worker threads (--probe.workers, auto on more than one core): where TCP probes run. */
   readonly #pool: ProbePool | undefined;
   /** Why probes failed with `error` this cycle, logged once per cycle, not once per probe. */
   #cycleErrors = new Map<string, number>();
@@ -101,8 +101,9 @@ export class Exporter {
       logger: options.logger,
     });
     this.#pinger = new IcmpPinger({ mode: options.config.probe.icmp, logger: options.logger });
-    const workers = options.config.probe.workers ?? 0;
+    const workers = workerCount(options.config.probe.workers);
     this.#pool = workers > 0 ? createProbePool({ workers, logger: options.logger }) : undefined;
+    options.logger.debug('tcp probes', { workerThreads: workers });
     const { intervalMs, timeoutMs } = options.config.probe;
     this.#pipeline = new ProbePipeline({
       settings: planSettings(options.config),

@@ -87,7 +87,10 @@ async function main(argv: readonly string[]): Promise<void> {
     try {
       // Loaded only for a command, so the exporter starts no slower for having them.
       const { processIo, runCommand } = await import('./cli/index.js');
-      process.exit(await runCommand(config, processIo()));
+      const status = await runCommand(config, processIo());
+      // A report bigger than the pipe's buffer is still being written: exit once it is out.
+      process.stdout.write('', () => process.exit(status));
+      return;
     } catch (err) {
       if (isInputError(err)) fail(2, err.message);
       throw err;

@@ -12,6 +12,8 @@
  * one cycle and judges every result at the end, when the evidence of the whole pass is
  * in (a dead host's first probe times out before its EHOSTUNREACH arrives).
  */
+
+import { isIP } from 'node:net';
 import { type CatalogSettings, effectiveCatalog } from './catalog/overrides.js';
 import type { PortRange } from './catalog/types.js';
 import type { IpFamily } from './discovery/families.js';
@@ -24,7 +26,7 @@ import { PROBERS } from './probe/registry.js';
 import type { ProbeJob, ProbeResult, Prober } from './probe/types.js';
 import type { ResultStore } from './results/store.js';
 import { expandTargets } from './targets/expand.js';
-import { planTargets } from './targets/planner.js';
+import { IncrementalPlanner, type PlanChange } from './targets/incremental.js';
 import type { Shard } from './targets/spread.js';
 import type { Target, Vantage } from './targets/types.js';
 import type { Clock } from './util/clock.js';
@@ -77,7 +79,13 @@ export class ProbePipeline {
   readonly evidence = new HostEvidence();
   #settings: PlanSettings;
   #snapshot: DiscoverySnapshot | undefined;
+  readonly #planner = new IncrementalPlanner();
   #planned: readonly Target[] = [];
+  /** The distinct (node, address) pairs of the plan: names, resolutions and echoes come from these. */
+  #addresses: readonly { vantage: string; node: string; address: string }[] = [];
+  /** True when every planned address is an IP literal: expansion by names changes nothing. */
+  #allLiterals = true;
+  #lastChange: PlanChange | undefined;
   /** Bumped when the plan changes; with the names' version it says when to expand again. */
   #planVersion = 0;
   #expandedAt: { plan: number; names: number } | undefined;
@@ -115,22 +123,35 @@ export class ProbePipeline {
     if (this.#snapshot) this.setSnapshot(this.#snapshot);
   }
 
-  /** A snapshot from discovery: planned now, probed from the next cycle on. */
+  /**
+   * A snapshot from discovery: planned now, probed from the next cycle on. Only the
+   * nodes and NodePorts that changed are planned again (targets/incremental.ts).
+   */
   setSnapshot(snapshot: DiscoverySnapshot): void {
     this.#snapshot = snapshot;
     const settings = this.#settings;
-    this.#planned = planTargets({
+    const change = this.#planner.update({
       vantage: settings.vantage,
       catalog: effectiveCatalog(settings.catalog),
       snapshot,
       ...(settings.shard && { shard: settings.shard }),
       ...(settings.meshPeers !== undefined && { meshPeers: settings.meshPeers }),
     });
-    this.#planVersion++;
-    this.#names.setNames(this.#planned.map((t) => t.address));
+    this.#lastChange = change;
     this.#store.setNodes(snapshot.nodes);
     this.#store.setNodePorts(snapshot.nodePorts, settings.nodePortRange);
+    if (change.unchanged) return;
+    this.#planned = change.targets;
+    this.#addresses = this.#planner.nodeAddresses();
+    this.#allLiterals = this.#addresses.every((a) => isIP(a.address) !== 0);
+    this.#planVersion++;
+    this.#names.setNames(this.#addresses.map((a) => a.address));
     this.#expand();
+  }
+
+  /** What the last snapshot cost to plan (for tests and benchmarks). */
+  get lastPlanChange(): PlanChange | undefined {
+    return this.#lastChange;
   }
 
   /** Waits (at most `withinMs`) until every name has had a first answer. */
@@ -158,27 +179,33 @@ export class ProbePipeline {
     const at = { plan: this.#planVersion, names: this.#names.version };
     if (this.#expandedAt?.plan === at.plan && this.#expandedAt.names === at.names) return;
     this.#expandedAt = at;
-    const expansion = expandTargets(this.#planned, (address) => this.#names.answer(address));
+    // IP literals (every Kubernetes node address) expand to themselves: no walk over the targets.
+    const expansion = this.#allLiterals
+      ? { targets: this.#planned, probed: this.#planned }
+      : expandTargets(this.#planned, (address) => this.#names.answer(address));
     this.#store.setTargets(expansion.targets);
-    this.#store.setResolutions(this.#resolutions(expansion.targets));
-    this.#jobs = this.#echoEnabled
-      ? [...expansion.probed, ...echoJobs(expansion.probed)]
-      : expansion.probed;
+    this.#store.setResolutions(
+      this.#addresses.map((a) => ({ ...a, up: this.#names.resolves(a.address) })),
+    );
+    this.#jobs = this.#echoEnabled ? [...expansion.probed, ...this.#echoJobs()] : expansion.probed;
   }
 
-  #resolutions(targets: readonly Target[]) {
-    const seen = new Map<string, { vantage: string; node: string; address: string; up: boolean }>();
-    for (const t of targets) {
-      const key = `${t.node}\0${t.address}`;
-      if (seen.has(key)) continue;
-      seen.set(key, {
-        vantage: t.vantage,
-        node: t.node,
-        address: t.address,
-        up: this.#names.resolves(t.address),
-      });
+  /** One echo per distinct node IP the cycle probes. */
+  #echoJobs(): EchoJob[] {
+    const jobs: EchoJob[] = [];
+    for (const { vantage, node, address } of this.#addresses) {
+      let ips: readonly string[] = [];
+      if (isIP(address) !== 0) ips = [address];
+      else {
+        const answer = this.#names.answer(address);
+        if ('ips' in answer) ips = answer.ips;
+      }
+      for (const ip of ips) {
+        const key = `${vantage}|${node}|${address}|${ip}|icmp`;
+        jobs.push({ kind: 'echo', key, vantage, node, address, ip });
+      }
     }
-    return [...seen.values()];
+    return jobs;
   }
 
   /** Probes one job; never rejects. */
@@ -220,25 +247,6 @@ export class ProbePipeline {
   stop(): void {
     this.#names.stop();
   }
-}
-
-/** One echo per distinct node IP the cycle probes. */
-function echoJobs(targets: readonly Target[]): EchoJob[] {
-  const jobs = new Map<string, EchoJob>();
-  for (const t of targets) {
-    if (t.ip === '') continue;
-    const key = `${t.vantage}|${t.node}|${t.address}|${t.ip}|icmp`;
-    if (jobs.has(key)) continue;
-    jobs.set(key, {
-      kind: 'echo',
-      key,
-      vantage: t.vantage,
-      node: t.node,
-      address: t.address,
-      ip: t.ip,
-    });
-  }
-  return [...jobs.values()];
 }
 
 /** An echo's outcome in the shape of a probe result, so pacing and counting treat it alike. */

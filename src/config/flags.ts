@@ -12,7 +12,7 @@ import {
   OUTPUT_FORMATS,
   type OutputFormat,
 } from '../cli/formats.js';
-import { DISCOVERY_MODES, type DiscoveryMode } from '../discovery/kubernetes/kubeconfig.js';
+import { DISCOVERY_MODES, type DiscoveryMode } from '../discovery/kubernetes/location.js';
 import { parseShard, type Shard } from '../targets/spread.js';
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { LISTEN_ADDRESS_EXPECTED, type ListenAddress, parseListenAddress } from './address.js';
@@ -88,6 +88,15 @@ function integer(min: number, max: number) {
     if (!(value >= min && value <= max)) throw new BadValue(`an integer ${min}-${max}`);
     return value;
   };
+}
+
+function workers(text: string): number | 'auto' {
+  if (text === 'auto') return 'auto';
+  try {
+    return integer(0, 64)(text);
+  } catch {
+    throw new BadValue('auto or an integer 0-64');
+  }
 }
 
 function oneOf<const T extends string>(choices: readonly T[]) {
@@ -196,8 +205,8 @@ export const FLAGS = {
   }),
   'probe.workers': valueFlag({
     placeholder: 'N',
-    help: 'Worker threads that run the TCP probes (0-64). Default 0: on the main thread. Threads reach more probes a second on more cores, and keep connect times clear of scrapes and re-plans.',
-    parse: integer(0, 64),
+    help: 'Worker threads that run the TCP probes (0-64, or auto). Default auto: one per core, at most 4, none on one core. 0: on the main thread. Threads reach more probes a second on more cores, and keep connect times clear of scrapes and re-plans.',
+    parse: workers,
   }),
   'probe.icmp': valueFlag({
     placeholder: 'MODE',
@@ -304,8 +313,8 @@ export interface Flags {
     readonly intervalMs: number;
     readonly timeoutMs: number;
     readonly concurrency: number;
-    /** `--probe.workers`; absent: 0, probes on the main thread. */
-    readonly workers?: number;
+    /** `--probe.workers`: threads, or `auto` (probe/pool.ts workerCount); absent: auto. */
+    readonly workers?: number | 'auto';
     readonly icmp: IcmpMode;
   };
   readonly logLevel: LogLevel;

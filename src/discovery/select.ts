@@ -1,6 +1,10 @@
 /**
  * Picks the source of nodes and NodePorts from the config: Kubernetes when a cluster
  * config is found (or demanded), else the static nodes of the file, else this machine.
+ *
+ * The Kubernetes source and @kubernetes/client-node are imported when that source
+ * starts, not before: the client costs about a second of loading, which `catalog`,
+ * `firewall` and a `check` of static nodes have no use for.
  */
 import type { ExporterConfig } from '../config/index.js';
 import type { Logger } from '../util/log.js';
@@ -8,12 +12,12 @@ import {
   chooseDiscovery,
   findKubeConfig,
   type KubeConfigEnvironment,
-  loadKubeConfig,
+  type KubeConfigLocation,
   processEnvironment,
-} from './kubernetes/kubeconfig.js';
-import { KubernetesSource } from './kubernetes/source.js';
+} from './kubernetes/location.js';
+import type { KubernetesDiscoveryOptionsInput } from './kubernetes/options.js';
 import { StaticSource, withStaticNodes } from './static.js';
-import type { Source } from './types.js';
+import type { DiscoverySnapshot, Source, SourceStatus } from './types.js';
 
 export interface SelectSourceOptions {
   readonly logger: Logger;
@@ -50,10 +54,47 @@ export function selectSource(config: ExporterConfig, options: SelectSourceOption
   options.logger.info('discovery: kubernetes', {
     from: location.kind === 'file' ? location.paths.join(',') : 'in-cluster',
   });
-  const kubernetes = new KubernetesSource(discovery.kubernetes, {
-    kubeConfig: loadKubeConfig(location),
-    logger: options.logger,
-  });
+  const kubernetes = new LazyKubernetesSource(discovery.kubernetes, location, options.logger);
   // The machine itself is a stand-in for "no nodes given", not a node of the cluster.
   return config.embeddedDefault ? kubernetes : withStaticNodes(kubernetes, config.nodes);
+}
+
+/**
+ * The Kubernetes source, imported and built at start(). A kubeconfig that does not load
+ * (DiscoveryError KUBECONFIG_INVALID) rejects start(), which the exporter and check
+ * both call before anything else runs, so main still reports it in one line.
+ */
+class LazyKubernetesSource implements Source {
+  readonly name = 'kubernetes';
+  #source: Source | undefined;
+  #stopped = false;
+
+  constructor(
+    readonly options: KubernetesDiscoveryOptionsInput,
+    readonly location: KubeConfigLocation,
+    readonly logger: Logger,
+  ) {}
+
+  async start(onChange: (snapshot: DiscoverySnapshot) => void): Promise<void> {
+    const [{ loadKubeConfig }, { KubernetesSource }] = await Promise.all([
+      import('./kubernetes/kubeconfig.js'),
+      import('./kubernetes/source.js'),
+    ]);
+    if (this.#stopped) return;
+    const source = new KubernetesSource(this.options, {
+      kubeConfig: loadKubeConfig(this.location),
+      logger: this.logger,
+    });
+    this.#source = source;
+    await source.start(onChange);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#source?.stop();
+  }
+
+  status(): SourceStatus {
+    return this.#source?.status() ?? { source: this.name, up: false };
+  }
 }

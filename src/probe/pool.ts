@@ -11,9 +11,11 @@
  * synchronous pass); each worker sends its results back once per turn of its own
  * loop. A probe goes to the worker with the fewest in flight.
  */
+import { availableParallelism } from 'node:os';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { type Logger, silentLogger } from '../util/log.js';
+import { handleProber, tcpBinding } from './handle-connect.js';
 import { tcpProbe } from './tcp.js';
 import type { ProbeRequest, ProbeResult, Prober } from './types.js';
 import { PROBE_STATES } from './types.js';
@@ -47,6 +49,22 @@ export interface ProbePool {
   whenStarted(): Promise<(PoolProber | undefined)[]>;
   /** Ends every worker; probes still in flight settle as `error` (`EPOOLCLOSED`). */
   close(): Promise<void>;
+}
+
+/** Most threads `auto` starts: past this the kernel's connect, not a thread, is the limit. */
+export const AUTO_WORKERS_MAX = 4;
+
+/**
+ * Worker threads for `--probe.workers`: a number as given; `auto`, one per core up to
+ * AUTO_WORKERS_MAX, and none on one core, where a thread would only share that core
+ * with the main thread and pay for the messages between them.
+ */
+export function workerCount(
+  setting: number | 'auto' = 'auto',
+  cores = availableParallelism(),
+): number {
+  if (setting !== 'auto') return setting;
+  return cores > 1 ? Math.min(cores, AUTO_WORKERS_MAX) : 0;
 }
 
 export type ProbePoolErrorCode = 'PROBE_POOL_INVALID_OPTIONS';
@@ -92,6 +110,10 @@ export interface ResultBatch {
 }
 
 type Settle = (result: ProbeResult) => void;
+
+/** Where probes go when no worker could start: the main thread's lean path. */
+const leanBinding = tcpBinding();
+const mainThreadProbe: Prober = leanBinding ? handleProber(leanBinding) : tcpProbe;
 
 /** One worker thread and what is queued for it. */
 class PoolWorker {
@@ -258,7 +280,7 @@ export function createProbePool(options: ProbePoolOptions): ProbePool {
         return;
       }
       if (workers.length === 0) {
-        tcpProbe(request).then(resolve);
+        mainThreadProbe(request).then(resolve);
         return;
       }
       const id = nextId++;

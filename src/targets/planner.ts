@@ -115,52 +115,103 @@ function nodePortTarget(
   };
 }
 
+/** What planning one node or one NodePort needs besides the node: the same for every node. */
+export interface PlanScope {
+  readonly vantage: Vantage;
+  readonly catalog: readonly CatalogEntry[];
+  readonly kubernetesVersion?: string | undefined;
+  readonly facts: ClusterFacts;
+  readonly keep?: ((target: Target) => boolean) | undefined;
+  readonly shard?: Shard | undefined;
+}
+
+/** The scope of a plan input: what every node's targets depend on besides the node. */
+export function scopeOf(input: PlanInput): PlanScope {
+  return {
+    vantage: input.vantage,
+    catalog: input.catalog,
+    kubernetesVersion: input.snapshot.kubernetesVersion,
+    facts: input.snapshot.facts ?? NO_FACTS,
+    keep: input.keep,
+    shard: input.shard,
+  };
+}
+
+/** False for a target the filters (keep, shard) leave out. */
+function kept(scope: PlanScope, target: Target): boolean {
+  if (scope.keep && !scope.keep(target)) return false;
+  const { shard } = scope;
+  return !(shard && shard.count > 1 && shardOf(target.key, shard.count) !== shard.index);
+}
+
+/** The catalog targets of one node, each key once, filtered. */
+export function planNodeCatalog(scope: PlanScope, node: ClusterNode): Target[] {
+  const { vantage, catalog } = scope;
+  const targets: Target[] = [];
+  const keys = new Set<string>();
+  for (const address of node.addresses) {
+    for (const entry of catalog) {
+      if (!entryAppliesToRoles(entry, node.roles)) continue;
+      if (entry.localhostOnly && !seesLocalhost(vantage, node, address)) continue;
+      const target = catalogTarget(
+        vantage,
+        node,
+        address,
+        entry,
+        scope.kubernetesVersion,
+        scope.facts,
+      );
+      if (keys.has(target.key) || !kept(scope, target)) continue;
+      keys.add(target.key);
+      targets.push(target);
+    }
+  }
+  return targets;
+}
+
+/** The targets of one TCP NodePort on one node (one per address), filtered; none for UDP. */
+export function planNodePortOnNode(
+  scope: PlanScope,
+  node: ClusterNode,
+  nodePort: NodePort,
+): Target[] {
+  if (nodePort.protocol !== 'TCP') return [];
+  const targets: Target[] = [];
+  for (const address of node.addresses) {
+    const target = nodePortTarget(scope.vantage, node, address, nodePort);
+    if (kept(scope, target)) targets.push(target);
+  }
+  return targets;
+}
+
 /**
  * The target set: every catalog entry that applies to a node's roles, and every TCP
  * NodePort, on every address of every node. Where a NodePort shares its number with a catalog entry
  * (31234 and 31100 are NodePorts), the catalog entry wins: it carries the meaning.
+ * incremental.ts plans the same set change by change.
  */
 export function planTargets(input: PlanInput): Target[] {
-  const { vantage, catalog, snapshot, keep, shard } = input;
+  const scope = scopeOf(input);
   const nodes = nodesToProbe(input);
   const planned = new Map<string, Target>();
   const add = (target: Target) => {
-    if (planned.has(target.key)) return;
-    if (keep && !keep(target)) return;
-    if (shard && shard.count > 1 && shardOf(target.key, shard.count) !== shard.index) return;
-    planned.set(target.key, target);
+    if (!planned.has(target.key)) planned.set(target.key, target);
   };
   for (const node of nodes) {
-    for (const address of node.addresses) {
-      for (const entry of catalog) {
-        if (!entryAppliesToRoles(entry, node.roles)) continue;
-        if (entry.localhostOnly && !seesLocalhost(vantage, node, address)) continue;
-        add(
-          catalogTarget(
-            vantage,
-            node,
-            address,
-            entry,
-            snapshot.kubernetesVersion,
-            snapshot.facts ?? NO_FACTS,
-          ),
-        );
-      }
-    }
+    for (const target of planNodeCatalog(scope, node)) add(target);
   }
   for (const node of nodes) {
-    for (const address of node.addresses) {
-      for (const nodePort of snapshot.nodePorts) {
-        if (nodePort.protocol !== 'TCP') continue;
-        add(nodePortTarget(vantage, node, address, nodePort));
-      }
+    for (const nodePort of input.snapshot.nodePorts) {
+      for (const target of planNodePortOnNode(scope, node, nodePort)) add(target);
     }
   }
   return [...planned.values()];
 }
 
 /** A node agent probes itself and its mesh peers; every other vantage probes every node. */
-function nodesToProbe(input: PlanInput): readonly ClusterNode[] {
+export function nodesToProbe(
+  input: Pick<PlanInput, 'vantage' | 'snapshot' | 'meshPeers'>,
+): readonly ClusterNode[] {
   const { vantage, snapshot, meshPeers: peerCount } = input;
   const self = snapshot.nodes.find((node) => node.name === vantage);
   if (!self || peerCount === undefined) return snapshot.nodes;

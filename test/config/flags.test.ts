@@ -197,7 +197,7 @@ describe('parseFlags with bad flags', () => {
       ['--probe.interval=1s'],
       '--probe.timeout: expected less than --probe.interval (1s), got "2s" (the default)',
     ],
-    [['--probe.workers=65'], '--probe.workers: expected an integer 0-64, got "65"'],
+    [['--probe.workers=65'], '--probe.workers: expected auto or an integer 0-64, got "65"'],
     [['serve'], 'command: expected one of check, preflight, catalog, firewall, got "serve"'],
     [['check', 'extra'], 'unexpected argument "extra"'],
   ];
@@ -350,8 +350,9 @@ describe('helpText', () => {
 });
 
 describe('--probe.workers', () => {
-  it('is absent unless given: probes run on the main thread', () => {
+  it('is absent unless given (auto), a number, or auto', () => {
     assert.equal('workers' in parseFlags([]).probe, false);
+    assert.equal(parseFlags(['--probe.workers=auto']).probe.workers, 'auto');
     assert.equal(parseFlags(['--probe.workers=2']).probe.workers, 2);
     assert.equal(parseFlags(['--probe.workers', '0']).probe.workers, 0);
   });

@@ -18,7 +18,7 @@ import { withState } from '../../probe/evidence.js';
 import { UNREACHABLE_LINGER_MS } from '../../probe/handle-connect.js';
 import { IcmpPinger } from '../../probe/icmp.js';
 import { AddressPacer } from '../../probe/pacing.js';
-import { createProbePool } from '../../probe/pool.js';
+import { createProbePool, workerCount } from '../../probe/pool.js';
 import { Scheduler } from '../../probe/scheduler.js';
 import type { ProbeResult } from '../../probe/types.js';
 import { ResultStore } from '../../results/store.js';
@@ -115,8 +115,10 @@ export async function collectCheck(
     );
   }
   const discovery = source.status();
-  const workers = config.probe.workers ?? 0;
+  // The exporter's flag and default: threads where there is more than one core.
+  const workers = workerCount(config.probe.workers);
   const pool = workers > 0 ? createProbePool({ workers, logger: options.logger }) : undefined;
+  options.logger.debug('tcp probes', { workerThreads: workers });
   const pinger = new IcmpPinger({ mode: config.probe.icmp, logger: options.logger });
   const pipeline = new ProbePipeline({
     settings: {

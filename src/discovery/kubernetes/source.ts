@@ -175,7 +175,7 @@ function reflectorSpecs(
 
 /**
  * Watches nodes, Services and EndpointSlices and calls `onChange` with a whole snapshot
- * after each change (debounced, and only when the snapshot differs from the last: node
+ * after each change (debounced after the first, and only when it differs from the last: node
  * heartbeats change nothing here). The first snapshot waits until nodes are listed and
  * every other list has succeeded or failed once. A failure keeps the last snapshot;
  * `status().up` says whether every list+watch is healthy.
@@ -311,7 +311,14 @@ export class KubernetesSource implements Source {
   }
 
   #changed(): void {
-    if (this.#debouncing || this.#abort.signal.aborted) return;
+    if (this.#abort.signal.aborted) return;
+    // The first snapshot is whole once every first list is in: nothing to coalesce, and
+    // a one-shot (check) or a first probing cycle would only wait the debounce out.
+    if (!this.#snapshot && this.#ready()) {
+      this.#emit();
+      return;
+    }
+    if (this.#debouncing) return;
     this.#debouncing = true;
     void this.#clock.sleep(this.#options.debounceMs, this.#abort.signal).then(() => {
       this.#debouncing = false;
