@@ -3,9 +3,11 @@ import {
   NODEPORT_LABELS,
   PORT_TARGET_LABELS,
 } from '../../src/metrics/names.js';
-import { PROBE_CAUSES } from '../../src/probe/states.js';
+import { NODE_DOWN_STATES } from '../../src/probe/states.js';
 import { PROBE_STATES, type ProbeState } from '../../src/probe/types.js';
 import type { MonitoringConfig } from './config.js';
+
+export { NODE_DOWN_STATES };
 
 /** The color each probe state has on every dashboard. */
 const STATE_COLORS: Readonly<Record<ProbeState, string>> = {
@@ -122,18 +124,6 @@ export function onNode(config: MonitoringConfig, expr: string, nodeMatcher: stri
     `  max by (${[...cluster, 'address', 'node'].join(', ')}) (imanager_node_info{${nodeMatcher}})`
   );
 }
-
-/**
- * The states of a node address that answers nothing at all: the probe's own deadline
- * passed (ETIMEDOUT) or the kernel found no host there (every `host down` cause).
- */
-export const NODE_DOWN_STATES: readonly ProbeState[] = [
-  ...new Set(
-    PROBE_CAUSES.filter((c) => c.errno === 'ETIMEDOUT' || c.condition === 'host down').map(
-      (c) => c.state,
-    ),
-  ),
-];
 
 /**
  * One series per vantage and node address that answers on no probed port (every one

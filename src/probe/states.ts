@@ -228,3 +228,18 @@ export function stateOfErrno(code: string): ProbeState {
       return 'error';
   }
 }
+
+/**
+ * The states of a node address that answers nothing at all: the probe's own deadline
+ * passed (ETIMEDOUT) or the kernel found no host there (every `host down` cause). A node
+ * whose every probed port is in one of these is down from this vantage: the alert
+ * rules' imanager:node_down and the status page's "nothing answers" row both mean this.
+ * A reject is an answer (a firewall on the way spoke for the host), so it is not here.
+ */
+export const NODE_DOWN_STATES: readonly ProbeState[] = [
+  ...new Set(
+    PROBE_CAUSES.filter((c) => c.errno === 'ETIMEDOUT' || c.condition === 'host down').map(
+      (c) => c.state,
+    ),
+  ),
+];

@@ -11,10 +11,13 @@
  * for nine names, and an IP-literal node keeps its pace.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { STATE_GUIDE } from '../../src/probe/states.js';
 import { PROBE_STATES, type ProbeState } from '../../src/probe/types.js';
 import { parseLog } from '../faults/exporter.js';
 import { collect } from '../helpers/node-child.js';
@@ -34,6 +37,8 @@ const NMAP_OF: Readonly<Record<ProbeState, string>> = {
   rejected: 'filtered',
   error: 'filtered',
 };
+
+const CHROMIUM = '/usr/bin/chromium';
 
 const idOf = (node: string, ip: string, port: number | string) => `${node} ${ip}:${port}`;
 
@@ -96,6 +101,62 @@ function cycleDuration(samples: readonly Sample[]): string | undefined {
   return samples.find((s) => s.name === 'imanager_probe_cycle_duration_seconds')?.value;
 }
 
+interface PageView {
+  /** Background colours of the matrix cells, by data-state. */
+  readonly cells: Record<string, string[]>;
+  /** Texts of the rows of what fails, by data-state. */
+  readonly failing: Record<string, string[]>;
+  /** The legend swatch's colour, by state. */
+  readonly legend: Record<string, string>;
+}
+
+/** Opens the exporter's status page in headless Chromium run inside the vantage namespace. */
+async function statusPageInChromium(bed: Testbed, dir: string, url: string): Promise<PageView> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install chromium`);
+  const wrapper = join(dir, 'chromium-in-vantage');
+  await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${bed.vantage.name} ${CHROMIUM} "$@"\n`, {
+    mode: 0o755,
+  });
+  const browser = await chromium.launch({
+    executablePath: wrapper,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage();
+    const response = await page.goto(`${url}/`);
+    assert.equal(response?.status(), 200);
+    const pairs = (selector: string, what: 'colour' | 'text') =>
+      page
+        .locator(selector)
+        .evaluateAll(
+          (els, kind) =>
+            els.map((e) => [
+              e.getAttribute('data-state') ?? [...e.classList].find((c) => c !== 'sw') ?? '',
+              kind === 'text'
+                ? (e.textContent ?? '')
+                : (e.ownerDocument.defaultView?.getComputedStyle(e).backgroundColor ?? ''),
+            ]),
+          what,
+        );
+    const grouped = (rows: string[][]) => {
+      const out: Record<string, string[]> = {};
+      for (const [state = '', value = ''] of rows) out[state] = [...(out[state] ?? []), value];
+      return out;
+    };
+    const swatches = await pairs(
+      '#legend .sw:not(.exposed):not(.fail):not(.quiet):not(.none)',
+      'colour',
+    );
+    return {
+      cells: grouped(await pairs('#matrix td[data-state]', 'colour')),
+      failing: grouped(await pairs('#failing tbody tr[data-state]', 'text')),
+      legend: Object.fromEntries(swatches),
+    };
+  } finally {
+    await browser.close();
+  }
+}
+
 function mismatches(targets: readonly BedTarget[], seen: ReadonlyMap<string, ProbeState>) {
   return targets
     .map((t) => ({ t, got: seen.get(idOf(t.node, t.ip, t.port)) }))
@@ -150,6 +211,21 @@ describe('verdicts on the network test bed', { timeout: 600_000 }, () => {
         assert.deepEqual(mismatches(targets, states), [], `cycle ${i + 2}`);
       }
       t.diagnostic(`${targets.length} targets as the table says in cycles 2, 3 and 4`);
+
+      // The status page, in Chromium inside the vantage: real rejects in a colour of
+      // their own, with the advice to open the port, not to look for a dead node.
+      const page = await statusPageInChromium(bed, dir, exporter.url);
+      assert.ok(page.cells.rejected?.length, `no rejected cell: ${JSON.stringify(page.cells)}`);
+      const [rejectedColour] = new Set(page.cells.rejected);
+      assert.equal(new Set(page.cells.rejected).size, 1, 'one colour for rejected');
+      for (const [state, colours] of Object.entries(page.cells)) {
+        if (state !== 'rejected') assert.ok(!colours.includes(rejectedColour as string), state);
+      }
+      assert.ok(page.failing.rejected?.length, 'rejected rows in what fails');
+      for (const text of page.failing.rejected ?? []) {
+        assert.match(text, new RegExp(STATE_GUIDE.rejected.action.slice(0, 30)), text);
+      }
+      assert.equal(page.legend.rejected, rejectedColour, 'the legend shows the same colour');
     } finally {
       await exporter.stop();
     }

@@ -151,6 +151,20 @@ describe('statusView', () => {
     assert.equal(view.matrix?.nodes.find((n) => n.name === 'worker-2')?.nothingAnswers, true);
   });
 
+  it('a node whose firewall rejects every port answers: one row that says open the ports, not that it is down', async () => {
+    const rejected: ProbeResult = { state: 'rejected', durationSeconds: 0.0003, error: 'EACCES' };
+    const store = clusterStore({ result: (t) => (t.node === 'worker-2' ? rejected : OPEN) });
+    const view = await viewOf(store);
+    assert.equal(view.failing.total, 1);
+    const [row] = view.failing.rows;
+    assert.equal(row?.kind, 'node');
+    assert.equal(row?.node, 'worker-2');
+    assert.equal(row?.nodeDown, false);
+    assert.equal(row?.state, 'rejected');
+    assert.equal(row?.hint, STATE_GUIDE.rejected.action);
+    assert.equal(view.matrix?.nodes.find((n) => n.name === 'worker-2')?.nothingAnswers, false);
+  });
+
   it('a NodePort failing on every node is one row with a count; a node dropping several ports is one', async () => {
     const nodePorts = Array.from({ length: 60 }, (_, i) =>
       nodePort({ nodePort: 30100 + i, namespace: 'imanager-gis', group: 'gis-environment' }),

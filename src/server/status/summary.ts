@@ -7,6 +7,7 @@
 import { CATALOG } from '../../catalog/ports.js';
 import type { Category, Scope } from '../../catalog/types.js';
 import type { NodePortGroup } from '../../discovery/types.js';
+import { NODE_DOWN_STATES } from '../../probe/states.js';
 import { PROBE_STATES, type ProbeState } from '../../probe/types.js';
 import type { Target } from '../../targets/types.js';
 import { type Group, type GroupKey, groupInSlices, groupItems } from './grouping.js';
@@ -87,7 +88,7 @@ export interface SnapshotSummary {
   readonly scopes: ReadonlyMap<ScopeName, ScopeSummary>;
   /** Every row of each node, in row order; nodes in display order (discovery's, then the targets'). */
   readonly rowsByNode: ReadonlyMap<string, readonly number[]>;
-  /** Nodes where some target was probed and none answered (open or refused). */
+  /** Nodes where some target was probed and every probed one answered nothing (NODE_DOWN_STATES). */
   readonly nothingAnswers: ReadonlySet<string>;
   /** Groups that have targets, in PORT_GROUPS order. */
   readonly groups: readonly PortGroup[];
@@ -95,7 +96,8 @@ export interface SnapshotSummary {
 
 const CATALOG_ORDER: ReadonlyMap<string, number> = new Map(CATALOG.map((e, i) => [e.id, i]));
 const OPEN = PROBE_STATES.indexOf('open');
-const REFUSED = PROBE_STATES.indexOf('refused');
+/** The state codes of a node that answers nothing: NODE_DOWN_STATES. */
+const SILENT = new Set(NODE_DOWN_STATES.map((s) => PROBE_STATES.indexOf(s)));
 
 /** `verdict/state` by verdict code and state code, built once: no string per row. */
 const CAUSES: readonly (readonly string[])[] = VERDICT_CODES.map((verdict) =>
@@ -160,7 +162,7 @@ export async function summarize(
       rows.push(row);
       const code = snapshot.state[row] as number;
       if (code !== UNPROBED_CODE) probed.add(t.node);
-      if (code === OPEN || code === REFUSED) answered.add(t.node);
+      if (code !== UNPROBED_CODE && !SILENT.has(code)) answered.add(t.node);
       if (t.category === 'custom' && !customRank.has(t.port))
         customRank.set(t.port, customRank.size);
       const group = groupOf(t);
