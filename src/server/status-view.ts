@@ -14,6 +14,7 @@ import type { PageData } from './status/latest.js';
 import { UNPROBED_CODE, VERDICT_CODES } from './status/snapshot.js';
 import {
   type ColumnTally,
+  countCell,
   type FailureGroup,
   groupFailures,
   groupOf,
@@ -276,7 +277,7 @@ export function statusView(
         column = newColumn(t, groupOf(t), customRank);
         columns.set(t.port, column);
       }
-      column.cells++;
+      countCell(column, t.node);
       if (snapshot.failing[row] === 1) {
         column.failing++;
         failingRows.push(row);
@@ -502,7 +503,13 @@ function cellOf(data: PageData, row: number): StatusCell {
   };
 }
 
-function stripRank({ rank: _rank, cells: _cells, ...column }: ColumnTally): StatusColumn {
+function stripRank({
+  rank: _rank,
+  cells: _cells,
+  nodes: _nodes,
+  lastNode: _lastNode,
+  ...column
+}: ColumnTally): StatusColumn {
   return column;
 }
 
@@ -574,7 +581,7 @@ function failureRow(
     ...(error !== undefined && sameError && { error }),
     count: group.items.length,
     nodes: nodes.size,
-    of: group.kind === 'port' ? (columns.get(t.port)?.cells ?? nodes.size) : nodes.size,
+    of: group.kind === 'port' ? Math.max(nodes.size, columns.get(t.port)?.nodes ?? 0) : nodes.size,
     members: group.kind === 'target' ? [] : shownMembers,
     moreMembers: group.kind === 'target' ? 0 : Math.max(0, group.items.length - MAX_MEMBERS),
     nodeDown: group.nodeDown,
