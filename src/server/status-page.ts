@@ -449,7 +449,7 @@ function failingRow(f: FailureRow, view: StatusView): string {
   ]
     .filter(Boolean)
     .join(' ');
-  return `<tr ${attrs}><td data-label="Where">${where}</td><td data-label="Port">${port}</td><td data-label="State" class="state-cell">${stateBadge(f.verdict, f.state)}${down}${error}</td><td data-label="Since">${since(f.sinceMs, f.sinceStart, view)}</td><td data-label="What to do">${hint}</td></tr>`;
+  return `<tr ${attrs}><td data-label="Where">${where}</td><td data-label="Port">${port}</td><td data-label="State" class="state-cell">${stateBadge(f.verdict, f.state)}${down}${error}</td><td data-label="Since">${since(f.sinceMs, f, view)}</td><td data-label="What to do">${hint}</td></tr>`;
 }
 
 function portName(f: {
@@ -469,10 +469,18 @@ function members(list: readonly string[], more: number): string {
   return `<span class="members">${list.map(escapeHtml).join(', ')}${more > 0 ? ` and ${more} more` : ''}</span>`;
 }
 
-/** "3 min ago", or "since start" when nothing changed since this process first probed it. */
-function since(atMs: number, sinceStart: boolean, view: StatusView): string {
-  if (!sinceStart) return when(atMs, view.nowMs);
-  return `<time datetime="${new Date(atMs).toISOString()}" title="the state has not changed since the exporter first probed it">since start</time> <small>${absolute(atMs)}, ${ago(view.nowMs - atMs)}</small>`;
+/**
+ * "3 min ago" for a change this process saw; "since start" or "since first probed" when
+ * it saw none: the port may have been so for longer, and the page must not suggest when.
+ */
+function since(
+  atMs: number,
+  seen: { readonly sinceStart?: boolean; readonly unchanged?: boolean },
+  view: StatusView,
+): string {
+  if (!seen.sinceStart && !seen.unchanged) return when(atMs, view.nowMs);
+  const word = seen.sinceStart ? 'since start' : 'since first probed';
+  return `<time datetime="${new Date(atMs).toISOString()}" title="no change seen since the exporter first probed it">${word}</time> <small>${absolute(atMs)}, ${ago(view.nowMs - atMs)}</small>`;
 }
 
 function recoveredList(view: StatusView): string {
@@ -616,7 +624,8 @@ function cell(node: StatusNode, column: StatusColumn, c: StatusCell | undefined)
   if (c.verdict === 'exposed') parts.push(': exposed');
   if (c.latencySeconds !== undefined && c.state === 'open') parts.push(`, ${ms(c.latencySeconds)}`);
   if (c.sinceMs !== undefined) {
-    parts.push(`; ${c.sinceStart ? 'since start' : 'since'} ${absolute(c.sinceMs)}`);
+    const word = c.sinceStart ? 'since start' : c.unchanged ? 'since first probed' : 'since';
+    parts.push(`; ${word} ${absolute(c.sinceMs)}`);
   }
   return `<td data-state="${c.state}" data-verdict="${c.verdict}"${classes ? ` class="${classes}"` : ''} title="${escapeHtml(parts.join(''))}">${mark}</td>`;
 }
@@ -638,8 +647,7 @@ function portList(view: StatusView): string {
       const state = stateBadge(p.verdict, p.state);
       const latency =
         p.latencySeconds !== undefined && p.state === 'open' ? ms(p.latencySeconds) : '';
-      const sinceText =
-        p.sinceMs === undefined ? '' : since(p.sinceMs, p.sinceStart === true, view);
+      const sinceText = p.sinceMs === undefined ? '' : since(p.sinceMs, p, view);
       const note = [
         p.expected === 'open' ? '' : `expected ${p.expected}`,
         p.required ? '' : 'not required',

@@ -102,8 +102,10 @@ export interface StatusCell {
   readonly required: boolean;
   /** When the state last changed (wall-clock ms); absent before the first result. */
   readonly sinceMs?: number;
-  /** No change seen since this process first probed it. */
+  /** No change seen since this process first probed it, in its first cycle. */
   readonly sinceStart?: boolean;
+  /** No change seen since this process first probed it (later than its first cycle). */
+  readonly unchanged?: boolean;
   readonly probedAtMs?: number;
   readonly latencySeconds?: number;
   /** The errno code or reason of a result that is not open. */
@@ -158,8 +160,10 @@ export interface FailureRow {
   readonly nodeDown: boolean;
   /** The oldest change among its targets. */
   readonly sinceMs: number;
-  /** No change of its targets seen since this process first probed them. */
+  /** No change of its targets seen since this process first probed them, in its first cycle. */
   readonly sinceStart: boolean;
+  /** No change of its targets seen since this process first probed them. */
+  readonly unchanged: boolean;
   readonly hint: string;
 }
 
@@ -496,6 +500,7 @@ function cellOf(data: PageData, row: number): StatusCell {
     ...(probed && {
       sinceMs,
       sinceStart: snapshot.changed[row] === 0 && sinceMs <= snapshot.firstTakenAtMs,
+      unchanged: snapshot.changed[row] === 0,
       probedAtMs: snapshot.probedAtMs[row] as number,
       latencySeconds: snapshot.durationSeconds[row] as number,
     }),
@@ -546,16 +551,13 @@ function failureRow(
   const [verdict, state] = group.cause.split('/') as [FailureRow['verdict'], ProbeState];
   const error = snapshot.error[first];
   const sameError = group.items.every((row) => snapshot.error[row] === error);
+  let unchanged = true;
   let sinceStart = true;
   for (const row of group.items) {
-    if (
-      snapshot.changed[row] === 1 ||
-      (snapshot.lastChangeMs[row] as number) > snapshot.firstTakenAtMs
-    ) {
-      sinceStart = false;
-      break;
-    }
+    if (snapshot.changed[row] === 1) unchanged = false;
+    if ((snapshot.lastChangeMs[row] as number) > snapshot.firstTakenAtMs) sinceStart = false;
   }
+  sinceStart &&= unchanged;
   const nodes = new Set(group.items.map((row) => (snapshot.targets[row] as Target).node));
   const shownMembers = group.items.slice(0, MAX_MEMBERS).map((row) => {
     const m = snapshot.targets[row] as Target;
@@ -587,6 +589,7 @@ function failureRow(
     nodeDown: group.nodeDown,
     sinceMs: group.sinceMs,
     sinceStart,
+    unchanged,
     hint: judge({ expected: verdict === 'exposed' ? 'closed' : 'open', required: true }, state)
       .advice,
   };
