@@ -69,7 +69,7 @@ export interface Paged<T> {
   readonly pages: number;
 }
 
-const MAX_MEMBERS = 8;
+const MAX_MEMBERS = 6;
 
 export function failurePage(
   groups: readonly FailureGroup[],
