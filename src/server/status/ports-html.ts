@@ -79,10 +79,17 @@ function matrixHtml(view: StatusView, m: NonNullable<StatusView['matrix']>): str
     hidden.columns > 0
       ? `<th class="more" title="NodePorts not shown as columns">+${hidden.columns} NodePorts</th>`
       : '';
+  // Escaped once per column and per node, not once per cell.
+  const labels = columns.map((c) => escapeHtml(`${c.port} ${c.name}`));
   const rows = m.nodes
     .map((node) => {
       const row = m.cells.get(node.name);
-      const cells = columns.map((c) => cell(node, c, row?.get(c.port))).join('');
+      const name = escapeHtml(node.name);
+      let cells = '';
+      for (let i = 0; i < columns.length; i++) {
+        const c = columns[i] as StatusColumn;
+        cells += cell(name, labels[i] as string, row?.get(c.port));
+      }
       const more =
         hidden.columns > 0
           ? `<td class="more">${node.hiddenFailing > 0 ? `&#x2717; ${node.hiddenFailing}` : ''}</td>`
@@ -137,23 +144,24 @@ function nodeHeader(node: StatusNode, filter: StatusFilter): string {
   const about = nodeAbout(node);
   return `<th scope="row">${nodeLink(node.name, filter)} <small>${escapeHtml(node.address)}</small>${badges(node)}${about ? `<span class="about">${about}</span>` : ''}</th>`;
 }
-function cell(node: StatusNode, column: StatusColumn, c: StatusCell | undefined): string {
+/** One cell; `node` and `label` come escaped. Short: a matrix of 6,000 cells carries 6,000 titles. */
+function cell(node: string, label: string, c: StatusCell | undefined): string {
   if (!c) return '<td></td>';
-  const classes = c.failing ? 'fail' : quiet(c) ? 'quiet' : '';
+  const classes = c.failing ? ' class="fail"' : quiet(c) ? ' class="quiet"' : '';
   const mark = c.verdict === 'exposed' ? '!' : c.failing ? '&#x2717;' : '';
-  // Short: a matrix of 6,000 cells carries 6,000 of these.
-  const parts = [`${node.name} ${column.port} ${column.name}: ${STATE_WORDS[c.state]}`];
-  if (c.error !== undefined && c.state !== 'open') parts.push(` (${c.error})`);
-  if (c.expected !== 'open') parts.push(`, expected ${c.expected}`);
-  if (!c.required) parts.push(', not required');
-  if (c.verdict === 'exposed') parts.push(': exposed');
-  if (c.latencySeconds !== undefined && c.state === 'open') parts.push(`, ${ms(c.latencySeconds)}`);
+  let title = `${node} ${label}: ${STATE_WORDS[c.state]}`;
+  if (c.error !== undefined && c.state !== 'open') title += ` (${escapeHtml(c.error)})`;
+  if (c.expected !== 'open') title += `, expected ${c.expected}`;
+  if (!c.required) title += ', not required';
+  if (c.verdict === 'exposed') title += ': exposed';
+  if (c.latencySeconds !== undefined && c.state === 'open') title += `, ${ms(c.latencySeconds)}`;
   if (c.sinceMs !== undefined) {
     const word = c.sinceStart ? 'since start' : c.unchanged ? 'since first probed' : 'since';
-    parts.push(`; ${word} ${absolute(c.sinceMs)}`);
+    title += `; ${word} ${absolute(c.sinceMs)}`;
   }
-  return `<td data-state="${c.state}" data-verdict="${c.verdict}"${classes ? ` class="${classes}"` : ''} title="${escapeHtml(parts.join(''))}">${mark}</td>`;
+  return `<td data-state="${c.state}" data-verdict="${c.verdict}"${classes} title="${title}">${mark}</td>`;
 }
+
 /** Nothing to do about this cell: faded, so the cells that need work stand out. */
 function quiet(c: StatusCell): boolean {
   if (c.verdict === 'unprobed') return false;
