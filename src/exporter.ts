@@ -289,7 +289,9 @@ export class Exporter {
   #onCycleEnd(stats: CycleStats): void {
     if (this.#probingStarted) this.#readyCycles++;
     this.metrics.setCycleDuration(stats.durationSeconds);
-    void this.#statusData.capture();
+    this.#statusData.capture().catch((err: unknown) => {
+      this.#logger.error('status page snapshot failed; the page shows the previous one', { err });
+    });
     for (const [reason, probes] of this.#cycleErrors) {
       this.#logger.warn('probes failed without reaching the network', { reason, probes });
     }

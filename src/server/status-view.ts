@@ -5,16 +5,24 @@
  * or, below MATRIX_MAX_TARGETS, the matrix's cells; never the whole store. The HTML is
  * status-page.ts's job.
  */
-import type { Category, Role, Scope } from './../catalog/types.js';
-import { PROBE_STATES, type ProbeState } from './../probe/types.js';
-import type { ExpectedState, Target } from './../targets/types.js';
-import { judge, type Verdict } from './../targets/verdict.js';
-import { groupItems } from './status/grouping.js';
+import type { Category, Role, Scope } from '../catalog/types.js';
+import { PROBE_STATES, type ProbeState } from '../probe/types.js';
+import type { ExpectedState, Target } from '../targets/types.js';
+import type { Verdict } from '../targets/verdict.js';
 import type { PageData } from './status/latest.js';
+import type { StatusFilter, StatusQuery } from './status/query.js';
+import {
+  clampPage,
+  type FailureRow,
+  failurePage,
+  type Paged,
+  type RecoveryRow,
+  recoveryRows,
+} from './status/rows.js';
 import { UNPROBED_CODE, VERDICT_CODES } from './status/snapshot.js';
 import {
   type ColumnTally,
-  type FailureGroup,
+  countCell,
   groupFailures,
   groupOf,
   type NodeTally,
@@ -28,6 +36,13 @@ import {
   UNPROBED_INDEX,
 } from './status/summary.js';
 
+export {
+  queryFromParams,
+  type StatusFilter,
+  type StatusQuery,
+  StatusQueryError,
+} from './status/query.js';
+export type { FailureRow, Paged, RecoveryRow } from './status/rows.js';
 export { groupOf, PORT_GROUPS, type PortGroup };
 
 /** A probe state, or `unprobed` before a target's first result. */
@@ -36,21 +51,6 @@ export const CELL_STATES: readonly CellState[] = [...PROBE_STATES, 'unprobed'];
 
 /** A cell against its expectation: the one judgement of targets/verdict.ts. */
 export type { Verdict };
-
-/** What the operator narrowed the page to (`/?node=worker-1&group=gis-environment`). */
-export interface StatusFilter {
-  readonly node?: string;
-  readonly group?: PortGroup;
-}
-
-/** A request's filter and pages. */
-export interface StatusQuery {
-  readonly filter: StatusFilter;
-  /** 1-based page of the list of what fails. */
-  readonly failingPage: number;
-  /** 1-based page of the node table, when the page aggregates. */
-  readonly nodePage: number;
-}
 
 export interface StatusViewOptions {
   /** At most this many NodePort columns in the matrix, failing ones kept first. Default 40. */
@@ -101,8 +101,10 @@ export interface StatusCell {
   readonly required: boolean;
   /** When the state last changed (wall-clock ms); absent before the first result. */
   readonly sinceMs?: number;
-  /** No change seen since this process first probed it. */
+  /** No change seen since this process first probed it, in its first cycle. */
   readonly sinceStart?: boolean;
+  /** No change seen since this process first probed it (later than its first cycle). */
+  readonly unchanged?: boolean;
   readonly probedAtMs?: number;
   readonly latencySeconds?: number;
   /** The errno code or reason of a result that is not open. */
@@ -131,53 +133,6 @@ export interface StatusNode {
   readonly nothingAnswers: boolean;
 }
 
-/** One row of what fails: a node, a port on several nodes, or one target. */
-export interface FailureRow {
-  readonly kind: 'node' | 'port' | 'target';
-  /** Node rows and target rows. */
-  readonly node?: string;
-  readonly address?: string;
-  /** Port rows and target rows. */
-  readonly port?: number;
-  readonly name?: string;
-  readonly component?: string;
-  readonly group?: PortGroup;
-  readonly nodePort?: { readonly namespace: string; readonly service: string };
-  readonly verdict: 'down' | 'exposed' | 'unknown';
-  readonly state: ProbeState;
-  readonly error?: string;
-  /** Targets in the row. */
-  readonly count: number;
-  /** Port rows: nodes it fails on, of the nodes it applies to in scope. */
-  readonly nodes: number;
-  readonly of: number;
-  /** Node rows: the ports; port rows: the nodes; the first few. */
-  readonly members: readonly string[];
-  readonly moreMembers: number;
-  readonly nodeDown: boolean;
-  /** The oldest change among its targets. */
-  readonly sinceMs: number;
-  /** No change of its targets seen since this process first probed them. */
-  readonly sinceStart: boolean;
-  readonly hint: string;
-}
-
-/** A required target that answers as expected again, or several at once. */
-export interface RecoveryRow {
-  readonly kind: 'node' | 'port' | 'target';
-  readonly node?: string;
-  readonly port?: number;
-  readonly name?: string;
-  readonly nodePort?: { readonly namespace: string; readonly service: string };
-  readonly wasState: ProbeState;
-  readonly wasVerdict: 'down' | 'exposed' | 'unknown';
-  readonly count: number;
-  readonly members: readonly string[];
-  readonly moreMembers: number;
-  readonly failedSinceMs: number;
-  readonly recoveredAtMs: number;
-}
-
 export interface StatusTotals {
   /** Targets after the filter. */
   readonly targets: number;
@@ -185,15 +140,6 @@ export interface StatusTotals {
   readonly failing: number;
   /** Nodes with at least one failing target. */
   readonly failingNodes: number;
-}
-
-export interface Paged<T> {
-  readonly rows: readonly T[];
-  /** All rows over all pages. */
-  readonly total: number;
-  /** 1-based, clamped to the pages there are. */
-  readonly page: number;
-  readonly pages: number;
 }
 
 export interface StatusView {
@@ -276,7 +222,7 @@ export function statusView(
         column = newColumn(t, groupOf(t), customRank);
         columns.set(t.port, column);
       }
-      column.cells++;
+      countCell(column, t.node);
       if (snapshot.failing[row] === 1) {
         column.failing++;
         failingRows.push(row);
@@ -495,6 +441,7 @@ function cellOf(data: PageData, row: number): StatusCell {
     ...(probed && {
       sinceMs,
       sinceStart: snapshot.changed[row] === 0 && sinceMs <= snapshot.firstTakenAtMs,
+      unchanged: snapshot.changed[row] === 0,
       probedAtMs: snapshot.probedAtMs[row] as number,
       latencySeconds: snapshot.durationSeconds[row] as number,
     }),
@@ -502,139 +449,19 @@ function cellOf(data: PageData, row: number): StatusCell {
   };
 }
 
-function stripRank({ rank: _rank, cells: _cells, ...column }: ColumnTally): StatusColumn {
+function stripRank({
+  rank: _rank,
+  cells: _cells,
+  nodes: _nodes,
+  lastNode: _lastNode,
+  ...column
+}: ColumnTally): StatusColumn {
   return column;
 }
 
 /** Nodes each port applies to in scope, for "on 3 of 5 nodes". */
 function scopeColumns(columns: readonly ColumnTally[]): ReadonlyMap<number, ColumnTally> {
   return new Map(columns.map((c) => [c.port, c]));
-}
-
-const MAX_MEMBERS = 8;
-
-function failurePage(
-  groups: readonly FailureGroup[],
-  data: PageData,
-  columns: ReadonlyMap<number, ColumnTally>,
-  askedPage: number,
-  perPage: number,
-): Paged<FailureRow> {
-  const pages = Math.max(1, Math.ceil(groups.length / perPage));
-  const page = clampPage(askedPage, pages);
-  const rows = groups
-    .slice((page - 1) * perPage, page * perPage)
-    .map((g) => failureRow(g, data, columns));
-  return { rows, total: groups.length, page, pages };
-}
-
-function failureRow(
-  group: FailureGroup,
-  data: PageData,
-  columns: ReadonlyMap<number, ColumnTally>,
-): FailureRow {
-  const { snapshot } = data;
-  const first = group.items[0] as number;
-  const t = snapshot.targets[first] as Target;
-  const [verdict, state] = group.cause.split('/') as [FailureRow['verdict'], ProbeState];
-  const error = snapshot.error[first];
-  const sameError = group.items.every((row) => snapshot.error[row] === error);
-  let sinceStart = true;
-  for (const row of group.items) {
-    if (
-      snapshot.changed[row] === 1 ||
-      (snapshot.lastChangeMs[row] as number) > snapshot.firstTakenAtMs
-    ) {
-      sinceStart = false;
-      break;
-    }
-  }
-  const nodes = new Set(group.items.map((row) => (snapshot.targets[row] as Target).node));
-  const shownMembers = group.items.slice(0, MAX_MEMBERS).map((row) => {
-    const m = snapshot.targets[row] as Target;
-    return group.kind === 'port'
-      ? m.node
-      : `${m.port} ${m.nodePort ? m.nodePort.service : m.portName}`;
-  });
-  const onePort = group.kind !== 'node';
-  return {
-    kind: group.kind,
-    ...(group.kind !== 'port' && { node: t.node, address: t.address }),
-    ...(onePort && {
-      port: t.port,
-      name: t.portName,
-      component: t.component,
-      group: groupOf(t),
-      ...(t.nodePort && {
-        nodePort: { namespace: t.nodePort.namespace, service: t.nodePort.service },
-      }),
-    }),
-    verdict,
-    state,
-    ...(error !== undefined && sameError && { error }),
-    count: group.items.length,
-    nodes: nodes.size,
-    of: group.kind === 'port' ? (columns.get(t.port)?.cells ?? nodes.size) : nodes.size,
-    members: group.kind === 'target' ? [] : shownMembers,
-    moreMembers: group.kind === 'target' ? 0 : Math.max(0, group.items.length - MAX_MEMBERS),
-    nodeDown: group.nodeDown,
-    sinceMs: group.sinceMs,
-    sinceStart,
-    hint: judge({ expected: verdict === 'exposed' ? 'closed' : 'open', required: true }, state)
-      .advice,
-  };
-}
-
-function recoveryRows(
-  data: PageData,
-  filter: StatusFilter,
-  maxRows: number,
-): { rows: RecoveryRow[]; total: number } {
-  const recoveries = data.snapshot.recoveries.filter(
-    (r) =>
-      (filter.node === undefined || r.target.node === filter.node) &&
-      (filter.group === undefined || groupOf(r.target) === filter.group),
-  );
-  // What recovered at one moment in one way groups as what fails does.
-  const groups = groupItems(
-    recoveries,
-    (r) => ({
-      node: r.target.node,
-      port: r.target.port,
-      cause: `${r.wasVerdict}/${r.wasState}/${Math.floor(r.recoveredAtMs / 60_000)}`,
-    }),
-    () => false,
-  );
-  const rows = groups.slice(0, maxRows).map((g): RecoveryRow => {
-    const first = g.items[0] as (typeof recoveries)[number];
-    const t = first.target;
-    return {
-      kind: g.kind,
-      ...(g.kind !== 'port' && { node: t.node }),
-      ...(g.kind !== 'node' && {
-        port: t.port,
-        name: t.portName,
-        ...(t.nodePort && {
-          nodePort: { namespace: t.nodePort.namespace, service: t.nodePort.service },
-        }),
-      }),
-      wasState: first.wasState,
-      wasVerdict: first.wasVerdict,
-      count: g.items.length,
-      members:
-        g.kind === 'target'
-          ? []
-          : g.items
-              .slice(0, MAX_MEMBERS)
-              .map((r) =>
-                g.kind === 'port' ? r.target.node : `${r.target.port} ${r.target.portName}`,
-              ),
-      moreMembers: g.kind === 'target' ? 0 : Math.max(0, g.items.length - MAX_MEMBERS),
-      failedSinceMs: Math.min(...g.items.map((r) => r.failedSinceMs)),
-      recoveredAtMs: Math.max(...g.items.map((r) => r.recoveredAtMs)),
-    };
-  });
-  return { rows, total: groups.length };
 }
 
 function byStateRecord(counts: readonly number[]): Record<CellState, number> {
@@ -650,62 +477,4 @@ function totalsOf(
   failingNodes: number,
 ): StatusTotals {
   return { targets, byState: byStateRecord(byState), failing, failingNodes };
-}
-
-function clampPage(page: number, pages: number): number {
-  return Math.min(Math.max(1, Math.floor(page)), pages);
-}
-
-/** What was wrong with a query, in one line: the page answers 400 with it. */
-export class StatusQueryError extends Error {
-  readonly code = 'STATUS_BAD_QUERY';
-  /** The valid values, for the page to list. */
-  readonly valid: readonly string[];
-  constructor(message: string, valid: readonly string[]) {
-    super(message);
-    this.name = 'StatusQueryError';
-    this.valid = valid;
-  }
-}
-
-/**
- * The query of a request. An unknown `group` (or a page that is not a positive integer)
- * throws a StatusQueryError: showing everything instead would be a silent mistake.
- * Empty values mean no filter; other parameters are ignored.
- */
-export function queryFromParams(params: Readonly<Record<string, unknown>>): StatusQuery {
-  const node = firstString(params.node);
-  const group = firstString(params.group);
-  if (group !== undefined && group !== '' && !PORT_GROUPS.includes(group as PortGroup)) {
-    throw new StatusQueryError(
-      `unknown group ${JSON.stringify(group)}: expected one of ${PORT_GROUPS.join(', ')}`,
-      PORT_GROUPS,
-    );
-  }
-  return {
-    filter: {
-      ...(node !== undefined && node !== '' && { node }),
-      ...(group !== undefined && group !== '' && { group: group as PortGroup }),
-    },
-    failingPage: pageParam(params.page, 'page'),
-    nodePage: pageParam(params.nodes, 'nodes'),
-  };
-}
-
-function pageParam(value: unknown, name: string): number {
-  const text = firstString(value);
-  if (text === undefined || text === '') return 1;
-  if (!/^[1-9][0-9]{0,5}$/.test(text)) {
-    throw new StatusQueryError(
-      `${name}=${JSON.stringify(text)}: expected a page number, 1 or more`,
-      [],
-    );
-  }
-  return Number(text);
-}
-
-function firstString(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-  return undefined;
 }

@@ -438,7 +438,7 @@ describe('status page in headless Chromium', { timeout: 120_000 }, () => {
     }
   });
 
-  it('says in the header which vantage, version, interval and discovery it shows', async () => {
+  it('says in the header which vantage, version, interval and discovery it shows, and each node its roles and latency', async () => {
     const context = await browser.newContext({ viewport: VIEWPORT });
     try {
       const { page, problems } = await watchedPage(context);
@@ -454,6 +454,14 @@ describe('status page in headless Chromium', { timeout: 120_000 }, () => {
       assert.equal(facts.version, '0.0.0-e2e');
       assert.equal(facts.interval, '60 s');
       assert.match(facts.discovery ?? '', /^static up, synced (just now|\d+ s ago)$/);
+      // Roles and connect times beside each node, on screen, not in a tooltip.
+      const about = page.locator('#matrix tr[data-node="master-1"] th .about');
+      assert.match(
+        (await about.textContent()) ?? '',
+        /^control-plane, etcd · connect \d+(\.\d+)? ms$/,
+      );
+      const aboutBox = await about.boundingBox();
+      assert.ok(aboutBox && aboutBox.width > 0 && aboutBox.height > 0, JSON.stringify(aboutBox));
       // The header is on screen, not in a tooltip.
       const box = await page.locator('#facts [data-fact=vantage]').boundingBox();
       assert.ok(box && box.width > 0 && box.y < VIEWPORT.height, JSON.stringify(box));

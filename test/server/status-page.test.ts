@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ProbeResult } from '../../src/probe/types.js';
 import { createApp, type ServerHandle, startServer } from '../../src/server/app.js';
+import { StatusData } from '../../src/server/status/latest.js';
+import { SLICE_ROWS } from '../../src/server/status/snapshot.js';
 import {
   ago,
   createStatusPage,
@@ -312,6 +314,44 @@ function bigStore(
     result,
   });
 }
+
+describe('the page and the probing loop', () => {
+  it('a request reads the snapshot taken at the cycle end, never the store', async () => {
+    const store = knownStore();
+    let leases = 0;
+    const counting = {
+      leaseColumns: () => {
+        leases++;
+        return store.leaseColumns();
+      },
+      nodes: () => store.nodes(),
+      icmpResults: () => store.icmpResults(),
+    };
+    const data = new StatusData(counting);
+    await data.capture();
+    assert.equal(leases, 1);
+    const page = createStatusPage({
+      version: '0.1.0',
+      source: { store: counting, data, intervalSeconds: () => 15, now: () => T0 },
+    });
+    for (const query of [{}, { node: 'worker-1' }, { group: 'catalog' }, { page: '1' }]) {
+      assert.equal((await page(query)).status, 200);
+    }
+    assert.equal(leases, 1, 'no request walked the store');
+  });
+
+  it('takes its snapshot in slices of SLICE_ROWS targets, one loop turn each', async () => {
+    const store = bigStore(20, 200, () => OPEN);
+    let turns = 0;
+    await new StatusData(store, {
+      yieldTurn: async () => {
+        turns++;
+      },
+    }).capture();
+    // Copying and tallying each take a turn per slice.
+    assert.ok(turns >= 2 * Math.floor(store.size / SLICE_ROWS), `${turns} turns for ${store.size}`);
+  });
+});
 
 describe('refreshSecondsFor', () => {
   it('follows the probe interval, never under 5 s', () => {

@@ -255,6 +255,24 @@ describe('statusView', () => {
     assert.equal(worker1?.sinceStart, false);
     assert.equal(worker1?.sinceMs, T0 + 15_000);
     assert.equal(second.matrix?.cells.get('worker-2')?.get(31500)?.sinceStart, true);
+    // A node found later: no change seen since its first probe, which is not the start.
+    store.setTargets([
+      ...store.targets(),
+      ...clusterStore({ nodes: [clusterNode('worker-9', '10.0.0.9', ['worker'])] }).targets(),
+    ]);
+    now = T0 + 30_000;
+    for (const t of store.targets()) if (t.node === 'worker-9') store.record(t, REFUSED, now);
+    const third = statusView(await data.capture(), now, {
+      filter: {},
+      failingPage: 1,
+      nodePage: 1,
+    });
+    const late = third.matrix?.cells.get('worker-9')?.get(10250);
+    assert.deepEqual([late?.sinceStart, late?.unchanged], [false, true]);
+    const changed = third.matrix?.cells.get('worker-1')?.get(31500);
+    assert.deepEqual([changed?.sinceStart, changed?.unchanged], [false, false]);
+    const lateRow = third.failing.rows.find((r) => r.kind === 'node' && r.node === 'worker-9');
+    assert.deepEqual([lateRow?.sinceStart, lateRow?.unchanged], [false, true]);
   });
 
   it('lists what recovered, grouped as what fails', async () => {

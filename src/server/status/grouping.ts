@@ -133,6 +133,10 @@ function* groupSteps<T>(
     for (const byCause of byKey.values()) {
       for (const members of byCause.values()) {
         if (members.length < 2) continue;
+        // A port row spans nodes: two IPs of one node failing are that node's (dual stack).
+        if (kind === 'port' && new Set(members.map((i) => (keys[i] as GroupKey).node)).size < 2) {
+          continue;
+        }
         for (const i of members) taken[i] = 1;
         const k = keys[members[0] as number] as GroupKey;
         groups.push({

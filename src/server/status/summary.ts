@@ -58,6 +58,9 @@ export interface ColumnTally {
   /** Targets of this port in the scope, and how many of them fail. */
   cells: number;
   failing: number;
+  /** Nodes with this port in the scope (targets come node by node: counted on a change of node). */
+  nodes: number;
+  lastNode: string;
 }
 
 /** One row of what fails: its rows in the snapshot, and how it sorts. */
@@ -275,11 +278,20 @@ function tally(
     column = newColumn(t, group, customRank);
     build.columns.set(t.port, column);
   }
-  column.cells++;
+  countCell(column, t.node);
   if (snapshot.failing[row] === 1) {
     build.failing++;
     column.failing++;
     build.failingRows.push(row);
+  }
+}
+
+/** One more target of a column, on `node`. */
+export function countCell(column: ColumnTally, node: string): void {
+  column.cells++;
+  if (column.lastNode !== node) {
+    column.nodes++;
+    column.lastNode = node;
   }
 }
 
@@ -301,6 +313,8 @@ export function newColumn(
     rank: columnRank(t, group, customRank),
     cells: 0,
     failing: 0,
+    nodes: 0,
+    lastNode: '',
   };
 }
 
