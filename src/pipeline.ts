@@ -229,7 +229,7 @@ export class ProbePipeline {
   /** The exporter's path: judge the raw result now and keep it. */
   record = (job: CycleJob, raw: ProbeResult, atMs: number): ProbeResult => {
     if (isEcho(job)) {
-      this.evidence.noteEcho(job.ip, raw.state === 'open');
+      this.evidence.noteEcho(job.ip, raw.state);
       this.#store.recordIcmp(
         job,
         raw.state === 'open' ? { up: true, rttSeconds: raw.durationSeconds } : { up: false },

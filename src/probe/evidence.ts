@@ -17,7 +17,8 @@
  * - up: a port answered (open or refused), or the echo did; or, with nothing else known,
  *   its unreachable errors came back fast and nothing was silent;
  * - down: nothing answered, some error was EHOSTUNREACH/ENETUNREACH, and some probe was
- *   silent or failed slowly: the signature of a neighbour that never answers.
+ *   silent (a connect or the echo) or failed slowly: the signature of a neighbour that
+ *   never answers.
  * This cycle's evidence wins over the last one's, so a host that dies reads down as
  * soon as its signature shows. A down host's ports all read `unreachable`, timeouts
  * included, whatever their order in the cycle; an up host's EHOSTUNREACH reads
@@ -46,6 +47,8 @@ interface Facts {
   fastUnreachable: number;
   /** Probes that timed out. */
   silent: number;
+  /** An echo was sent and nothing came back. */
+  echoSilent: boolean;
 }
 
 /** `up`, `down`, or nothing known either way. */
@@ -55,7 +58,7 @@ function judgeFacts(facts: Facts | undefined): HostJudgement {
   if (!facts) return 'unknown';
   if (facts.answered) return 'up';
   const slow = facts.unreachable - facts.fastUnreachable;
-  if (facts.unreachable > 0 && (facts.silent > 0 || slow > 0)) return 'down';
+  if (facts.unreachable > 0 && (facts.silent > 0 || slow > 0 || facts.echoSilent)) return 'down';
   return 'unknown';
 }
 
@@ -65,7 +68,8 @@ function fastOnly(facts: Facts | undefined): boolean {
     facts !== undefined &&
     facts.fastUnreachable > 0 &&
     facts.fastUnreachable === facts.unreachable &&
-    facts.silent === 0
+    facts.silent === 0 &&
+    !facts.echoSilent
   );
 }
 
@@ -83,7 +87,13 @@ export class HostEvidence {
   #facts(ip: string): Facts {
     let facts = this.#current.get(ip);
     if (!facts) {
-      facts = { answered: false, unreachable: 0, fastUnreachable: 0, silent: 0 };
+      facts = {
+        answered: false,
+        unreachable: 0,
+        fastUnreachable: 0,
+        silent: 0,
+        echoSilent: false,
+      };
       this.#current.set(ip, facts);
     }
     return facts;
@@ -103,9 +113,18 @@ export class HostEvidence {
     }
   }
 
-  /** An echo reply is evidence that the host is up; a missing one is not evidence of anything. */
-  noteEcho(ip: string, answered: boolean): void {
-    if (answered && ip !== '') this.#facts(ip).answered = true;
+  /**
+   * An echo's outcome. A reply says the host is up. An echo that went unanswered is
+   * silence like a timed-out connect: the echo may be what started neighbour resolution
+   * on a dead address, so that every connect after it joined late and failed fast, which
+   * alone would read as a firewall's reject (seen with check on a loaded machine). Hosts
+   * that reject ports answer echo (RHEL's iptables and firewalld let it through), and a
+   * firewall that rejects echo answers with an error, not silence.
+   */
+  noteEcho(ip: string, state: ProbeState): void {
+    if (ip === '') return;
+    if (state === 'open') this.#facts(ip).answered = true;
+    else if (state === 'timeout') this.#facts(ip).echoSilent = true;
   }
 
   /** Up, down or unknown, from this cycle's facts, then the last cycle's. */

@@ -109,13 +109,28 @@ describe('HostEvidence', () => {
     assert.equal(evidence.classify(IP, timeout), 'unreachable');
   });
 
-  test('an echo reply is evidence of up; a missing one is evidence of nothing', () => {
+  test('an echo reply is evidence of up; an unanswered echo is silence', () => {
     const up = new HostEvidence();
-    up.noteEcho(IP, true);
+    up.noteEcho(IP, 'open');
     assert.equal(up.classify(IP, slowHostUnreach), 'rejected');
     const silent = new HostEvidence();
-    silent.noteEcho(IP, false);
+    silent.noteEcho(IP, 'timeout');
     assert.equal(silent.classify(IP, slowHostUnreach), 'unreachable');
+    // The echo started neighbour resolution on a dead address; every connect joined
+    // late and failed fast. Alone, fast errors read as a reject; beside the silent
+    // echo they are the dead host's signature.
+    const late = new HostEvidence();
+    late.noteEcho(IP, 'timeout');
+    for (let i = 0; i < 5; i++) late.note(IP, fastHostUnreach);
+    assert.equal(late.stateOf(IP, fastHostUnreach), 'unreachable');
+    const noEcho = new HostEvidence();
+    for (let i = 0; i < 5; i++) noEcho.note(IP, fastHostUnreach);
+    assert.equal(noEcho.stateOf(IP, fastHostUnreach), 'rejected');
+    // An echo that could not be sent (ICMP off, no permission) says nothing.
+    const failed = new HostEvidence();
+    failed.noteEcho(IP, 'error');
+    for (let i = 0; i < 5; i++) failed.note(IP, fastHostUnreach);
+    assert.equal(failed.stateOf(IP, fastHostUnreach), 'rejected');
   });
 
   test('no route from here is unreachable, even on a host that answers', () => {

@@ -193,7 +193,7 @@ async function probeOnce(
     probe: pipeline.probe,
     onResult: (job, result) => {
       if (isEcho(job)) {
-        pipeline.evidence.noteEcho(job.ip, result.state === 'open');
+        pipeline.evidence.noteEcho(job.ip, result.state);
         return;
       }
       pipeline.evidence.note(job.ip, result);
