@@ -106,7 +106,7 @@ function log(message: string): void {
 }
 
 /** A node object as the API sends it: a kubeadm control plane's or a worker's, renamed. */
-function nodeObject(i: number): KubeObject {
+export function nodeObject(i: number): KubeObject {
   const node = structuredClone(
     i < CONTROL_PLANE_NODES ? fixtures.controlPlaneNode : fixtures.workerNode2,
   ) as KubeObject & {
@@ -130,7 +130,7 @@ function nodeObject(i: number): KubeObject {
 }
 
 /** A NodePort Service: iManager's basic services first, then GIS environments. */
-function serviceObject(j: number): KubeObject {
+export function serviceObject(j: number): KubeObject {
   const service = structuredClone(fixtures.imanagerDashboardUi) as KubeObject & {
     metadata: { name: string; namespace: string; labels: Record<string, string> };
     spec: { ports: { nodePort: number }[]; clusterIP: string; clusterIPs: string[] };
@@ -459,7 +459,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`check-scale: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error: unknown) => {
+    process.stderr.write(
+      `check-scale: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  });
+}

@@ -56,6 +56,8 @@ function fitToOpenFilesLimit(configured: number, logger: Logger): number {
 
 /** How long start() waits for discovery's first snapshot before it probes what it has. */
 export const FIRST_SNAPSHOT_WAIT_MS = 10_000;
+/** How long the first cycle waits for the probe threads to start (each loads its modules). */
+const POOL_START_WAIT_MS = 5_000;
 /** How long the first cycle waits for names to get their first answer. */
 const FIRST_NAMES_WAIT_MS = 1_000;
 
@@ -192,11 +194,22 @@ export class Exporter {
     // the first list of a big cluster took a second.
     await this.#waitForFirstSnapshot();
     await this.#pipeline.namesSettled(FIRST_NAMES_WAIT_MS);
+    // The probe threads have been starting since the constructor; a first cycle that
+    // waited for them would end late and bring the second one forward.
+    await this.#poolStarted();
     this.#probingStarted = true;
     // After the server is up, so the first cycle's connect times are not inflated by
     // start-up work on the same event loop.
     this.#scheduler.start();
     this.#logger.info('probing', { targets: this.store.size });
+  }
+
+  async #poolStarted(): Promise<void> {
+    if (!this.#pool) return;
+    const abort = new AbortController();
+    const waited = this.#clock.sleep(POOL_START_WAIT_MS, abort.signal);
+    await Promise.race([this.#pool.whenStarted(), waited]);
+    abort.abort();
   }
 
   async #waitForFirstSnapshot(): Promise<void> {

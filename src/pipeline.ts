@@ -146,7 +146,24 @@ export class ProbePipeline {
     this.#allLiterals = this.#addresses.every((a) => isIP(a.address) !== 0);
     this.#planVersion++;
     this.#names.setNames(this.#addresses.map((a) => a.address));
-    this.#expand();
+    if (!this.#applyChange(change)) this.#expand();
+  }
+
+  /**
+   * A churn event over IP literals: the store changes the rows of what changed, and the
+   * jobs are the plan itself. False where the whole set must go through #expand.
+   */
+  #applyChange(change: PlanChange): boolean {
+    const names = this.#names.version;
+    if (change.whole || !this.#allLiterals || this.#expandedAt === undefined) return false;
+    if (this.#expandedAt.names !== names) return false;
+    if (!this.#store.applyChange(change.removed, change.added)) return false;
+    this.#expandedAt = { plan: this.#planVersion, names };
+    this.#store.setResolutions(
+      this.#addresses.map((a) => ({ ...a, up: this.#names.resolves(a.address) })),
+    );
+    this.#jobs = this.#echoEnabled ? [...this.#planned, ...this.#echoJobs()] : this.#planned;
+    return true;
   }
 
   /** What the last snapshot cost to plan (for tests and benchmarks). */

@@ -54,9 +54,32 @@ export function selectSource(config: ExporterConfig, options: SelectSourceOption
   options.logger.info('discovery: kubernetes', {
     from: location.kind === 'file' ? location.paths.join(',') : 'in-cluster',
   });
-  const kubernetes = new LazyKubernetesSource(discovery.kubernetes, location, options.logger);
+  // Once the client is loaded (a reload), the kubeconfig is read now, as before the lazy
+  // import: a bad one refuses the reload while the running source carries on.
+  const kubernetes: Source = client
+    ? new client.KubernetesSource(discovery.kubernetes, {
+        kubeConfig: client.loadKubeConfig(location),
+        logger: options.logger,
+      })
+    : new LazyKubernetesSource(discovery.kubernetes, location, options.logger);
   // The machine itself is a stand-in for "no nodes given", not a node of the cluster.
   return config.embeddedDefault ? kubernetes : withStaticNodes(kubernetes, config.nodes);
+}
+
+type KubernetesModules = Pick<typeof import('./kubernetes/kubeconfig.js'), 'loadKubeConfig'> &
+  Pick<typeof import('./kubernetes/source.js'), 'KubernetesSource'>;
+
+/** The Kubernetes source's modules, once the first Kubernetes source has started. */
+let client: KubernetesModules | undefined;
+
+async function loadClient(): Promise<KubernetesModules> {
+  if (client) return client;
+  const [{ loadKubeConfig }, { KubernetesSource }] = await Promise.all([
+    import('./kubernetes/kubeconfig.js'),
+    import('./kubernetes/source.js'),
+  ]);
+  client = { loadKubeConfig, KubernetesSource };
+  return client;
 }
 
 /**
@@ -76,10 +99,7 @@ class LazyKubernetesSource implements Source {
   ) {}
 
   async start(onChange: (snapshot: DiscoverySnapshot) => void): Promise<void> {
-    const [{ loadKubeConfig }, { KubernetesSource }] = await Promise.all([
-      import('./kubernetes/kubeconfig.js'),
-      import('./kubernetes/source.js'),
-    ]);
+    const { loadKubeConfig, KubernetesSource } = await loadClient();
     if (this.#stopped) return;
     const source = new KubernetesSource(this.options, {
       kubeConfig: loadKubeConfig(this.location),

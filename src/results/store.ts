@@ -111,6 +111,8 @@ export class ResultStore {
   private byCategory = new Map<Category, number>();
   /** `node\0address\0ip` -> vantage, for every IP of a node address some target names. */
   private icmpVantage = new Map<string, string>();
+  /** Targets per icmpVantage key: applyChange drops a key when its last target goes. */
+  private icmpTargets = new Map<string, number>();
   private icmp = new Map<string, IcmpEntry>();
   private nodeList: readonly ClusterNode[] = [];
   private resolutionList: readonly ResolutionEntry[] = [];
@@ -134,6 +136,14 @@ export class ResultStore {
     const kept: Target[] = [];
     const byCategory = new Map<Category, number>();
     const icmpVantage = new Map<string, string>();
+    const icmpTargets = new Map<string, number>();
+    let groupKey: string | undefined;
+    let groupCount = 0;
+    const flushGroup = () => {
+      if (groupKey !== undefined) {
+        icmpTargets.set(groupKey, (icmpTargets.get(groupKey) ?? 0) + groupCount);
+      }
+    };
     /** Per kept row: its row in the old table, or -1 for a new target. */
     const oldRowOf = new Int32Array(n);
     /** Per kept row: 1 when its label bytes can be copied from its old row. */
@@ -153,12 +163,17 @@ export class ResultStore {
       kept.push(t);
       byCategory.set(t.category, (byCategory.get(t.category) ?? 0) + 1);
       // Targets come grouped by node: one key per node, not one per target.
-      if (t.ip !== '' && (t.node !== lastNode || t.address !== lastAddress || t.ip !== lastIp)) {
-        lastNode = t.node;
-        lastAddress = t.address;
-        lastIp = t.ip;
-        const nodeKey = icmpKey(t.node, t.address, t.ip);
-        if (!icmpVantage.has(nodeKey)) icmpVantage.set(nodeKey, t.vantage);
+      if (t.ip !== '') {
+        if (t.node !== lastNode || t.address !== lastAddress || t.ip !== lastIp) {
+          lastNode = t.node;
+          lastAddress = t.address;
+          lastIp = t.ip;
+          flushGroup();
+          groupKey = icmpKey(t.node, t.address, t.ip);
+          groupCount = 0;
+          if (!icmpVantage.has(groupKey)) icmpVantage.set(groupKey, t.vantage);
+        }
+        groupCount++;
       }
       const oldRow = this.slotOf.get(t.key);
       oldRowOf[row] = oldRow ?? -1;
@@ -172,6 +187,8 @@ export class ResultStore {
         labelBytes += Buffer.byteLength(text.identifying) + Buffer.byteLength(text.rest);
       }
     }
+
+    flushGroup();
 
     // Second pass: the columns, in the memory of the table before last when no one reads it.
     const size = kept.length;
@@ -228,9 +245,170 @@ export class ResultStore {
     this.slotOf = slotOf;
     this.byCategory = byCategory;
     this.icmpVantage = icmpVantage;
+    this.icmpTargets = icmpTargets;
     for (const key of this.icmp.keys()) {
       if (!icmpVantage.has(key)) this.icmp.delete(key);
     }
+  }
+
+  /**
+   * Changes a few rows without walking the set (a churn event): the rows of `removed`
+   * go, `added` are appended as new rows, unprobed; a key in both keeps its result, as
+   * setTargets keeps it. The rows after the first removed one move up by a few memory
+   * moves of the columns and the label bytes. Returns false, changing nothing, where
+   * it cannot: a reader leases the columns, or their memory has no room for what is
+   * added; the caller then hands setTargets the whole set.
+   */
+  applyChange(removed: readonly Target[], added: readonly Target[]): boolean {
+    const t = this.table;
+    if (this.leases.has(t.memory)) return false;
+    const removedRows: number[] = [];
+    const kept = new Map<string, number>();
+    for (const target of removed) {
+      const row = this.slotOf.get(target.key);
+      if (row === undefined || kept.has(target.key)) continue;
+      kept.set(target.key, row);
+      removedRows.push(row);
+    }
+    removedRows.sort((a, b) => a - b);
+    const adding: Target[] = [];
+    const texts: TargetLabelText[] = [];
+    let addedBytes = 0;
+    const seen = new Set<string>();
+    for (const target of added) {
+      // A key already there and not removed is a repeat: the first target keeps it.
+      if (seen.has(target.key) || (this.slotOf.has(target.key) && !kept.has(target.key))) continue;
+      seen.add(target.key);
+      const text = targetLabelText(target);
+      adding.push(target);
+      texts.push(text);
+      addedBytes += Buffer.byteLength(text.identifying) + Buffer.byteLength(text.rest);
+    }
+    let removedBytes = 0;
+    for (const row of removedRows) {
+      removedBytes += (t.labelStart[row + 1] as number) - (t.labelStart[row] as number);
+    }
+    const { memory } = t;
+    const size = t.size - removedRows.length + adding.length;
+    const bytes = (t.labelStart[t.size] as number) - removedBytes + addedBytes;
+    if (size > memory.state.length || bytes > memory.labels.length) return false;
+
+    // Results of keys that come back, before their rows move.
+    const carried = new Map<string, number>();
+    for (const target of adding) {
+      const row = kept.get(target.key);
+      if (row !== undefined) carried.set(target.key, row);
+    }
+    const carry = [...carried].map(([key, row]) => ({
+      key,
+      state: t.state[row] as number,
+      durationSeconds: t.durationSeconds[row] as number,
+      probedAtMs: t.probedAtMs[row] as number,
+      lastChangeMs: t.lastChangeMs[row] as number,
+      error: t.error[row],
+    }));
+    const carriedByKey = new Map(carry.map((c) => [c.key, c]));
+
+    const { labels, labelStart, identifyingEnd, state, durationSeconds, probedAtMs, lastChangeMs } =
+      memory;
+    const targets = t.targets as Target[];
+    const error = t.error;
+    for (const target of removed) {
+      if (!kept.has(target.key)) continue;
+      const before = targets[kept.get(target.key) as number] as Target;
+      this.byCategory.set(before.category, (this.byCategory.get(before.category) ?? 1) - 1);
+      this.slotOf.delete(target.key);
+      this.forgetIcmp(before);
+    }
+    // Where the kept rows' label bytes end once the gaps are closed.
+    const keptEnd = (labelStart[t.size] as number) - removedBytes;
+    // Close the gaps: each run of kept rows between two removed ones moves up at once.
+    let to = removedRows[0] ?? t.size;
+    let shift = 0;
+    for (let i = 0; i < removedRows.length; i++) {
+      const gone = removedRows[i] as number;
+      shift += (labelStart[gone + 1] as number) - (labelStart[gone] as number);
+      const from = gone + 1;
+      const end = removedRows[i + 1] ?? t.size;
+      if (end > from) {
+        labels.copyWithin(
+          (labelStart[from] as number) - shift,
+          labelStart[from] as number,
+          labelStart[end] as number,
+        );
+        for (const column of [state, durationSeconds, probedAtMs, lastChangeMs]) {
+          column.copyWithin(to, from, end);
+        }
+        for (let row = from; row < end; row++, to++) {
+          labelStart[to] = (labelStart[row] as number) - shift;
+          identifyingEnd[to] = (identifyingEnd[row] as number) - shift;
+          const moved = targets[row] as Target;
+          targets[to] = moved;
+          error[to] = error[row];
+          this.slotOf.set(moved.key, to);
+        }
+      }
+    }
+    let pos = keptEnd;
+    targets.length = to;
+    error.length = to;
+    // The new rows, at the end.
+    for (let i = 0; i < adding.length; i++, to++) {
+      const target = adding[i] as Target;
+      const text = texts[i] as TargetLabelText;
+      labelStart[to] = pos;
+      pos += labels.write(text.identifying, pos);
+      identifyingEnd[to] = pos;
+      pos += labels.write(text.rest, pos);
+      const back = carriedByKey.get(target.key);
+      state[to] = back?.state ?? UNPROBED;
+      durationSeconds[to] = back?.durationSeconds ?? 0;
+      probedAtMs[to] = back?.probedAtMs ?? 0;
+      lastChangeMs[to] = back?.lastChangeMs ?? 0;
+      targets[to] = target;
+      error[to] = back?.error;
+      this.slotOf.set(target.key, to);
+      this.byCategory.set(target.category, (this.byCategory.get(target.category) ?? 0) + 1);
+      this.noteIcmp(target);
+    }
+    labelStart[size] = pos;
+    for (const [category, count] of this.byCategory) {
+      if (count <= 0) this.byCategory.delete(category);
+    }
+    this.table = {
+      size,
+      targets,
+      labelBytes: labels.subarray(0, pos),
+      labelStart: labelStart.subarray(0, size + 1),
+      identifyingEnd: identifyingEnd.subarray(0, size),
+      state: state.subarray(0, size),
+      durationSeconds: durationSeconds.subarray(0, size),
+      probedAtMs: probedAtMs.subarray(0, size),
+      lastChangeMs: lastChangeMs.subarray(0, size),
+      error,
+      memory,
+    };
+    return true;
+  }
+
+  private noteIcmp(t: Target): void {
+    if (t.ip === '') return;
+    const key = icmpKey(t.node, t.address, t.ip);
+    this.icmpTargets.set(key, (this.icmpTargets.get(key) ?? 0) + 1);
+    if (!this.icmpVantage.has(key)) this.icmpVantage.set(key, t.vantage);
+  }
+
+  private forgetIcmp(t: Target): void {
+    if (t.ip === '') return;
+    const key = icmpKey(t.node, t.address, t.ip);
+    const left = (this.icmpTargets.get(key) ?? 1) - 1;
+    if (left > 0) {
+      this.icmpTargets.set(key, left);
+      return;
+    }
+    this.icmpTargets.delete(key);
+    this.icmpVantage.delete(key);
+    this.icmp.delete(key);
   }
 
   /** True when `targets` are the current rows, in order, each showing the same labels. */

@@ -30,6 +30,12 @@ export interface PlanChange {
   readonly targets: readonly Target[];
   /** Targets built by this update: the work it did. */
   readonly planned: number;
+  /**
+   * Unless `whole`: the targets that went (objects of the last update) and the targets
+   * that came (a key in both changed what it shows), for a store that updates rows.
+   */
+  readonly removed: readonly Target[];
+  readonly added: readonly Target[];
   /** True when everything was planned again (first update, or the scope changed). */
   readonly whole: boolean;
   /** True when the target set is the one of the last update, object for object. */
@@ -42,6 +48,8 @@ interface NodeBlock {
   readonly node: ClusterNode;
   readonly catalog: readonly Target[];
   readonly catalogKeys: ReadonlySet<string>;
+  /** The addresses the catalog targets name, in order. */
+  readonly catalogAddresses: readonly string[];
   /** NodePort id -> its targets on this node (absent: none, e.g. UDP or the catalog's number). */
   readonly nodePorts: Map<string, readonly Target[]>;
   /** Target key -> the NodePort id that has it: two NodePorts of one number, the first keeps it. */
@@ -82,6 +90,8 @@ export class IncrementalPlanner {
     const scope = scopeOf(input);
     this.#scope = scope;
     let planned = 0;
+    const removed: Target[] = [];
+    const added: Target[] = [];
 
     // The NodePorts: which are new or changed, which went.
     const nodePorts = new Map<string, PlannedNodePort>();
@@ -107,48 +117,49 @@ export class IncrementalPlanner {
       if (before === undefined || before.signature !== signature) {
         const block = this.#planNode(scope, node, signature, nodePorts);
         planned += countOf(block);
+        if (before) pushTargets(removed, before);
+        pushTargets(added, block);
         blocks.set(node.name, block);
         changed = true;
         continue;
       }
       for (const id of goneNodePorts) {
-        if (dropNodePort(before, id)) changed = true;
+        const gone = dropNodePort(before, id);
+        if (gone.length > 0) changed = true;
+        for (const t of gone) removed.push(t);
       }
       for (const entry of changedNodePorts) {
         const id = nodePortId(entry.nodePort);
-        dropNodePort(before, id);
+        for (const t of dropNodePort(before, id)) removed.push(t);
         const targets = this.#planNodePort(scope, before, id, entry.nodePort);
+        for (const t of targets) added.push(t);
         planned += targets.length;
         changed = true;
       }
       blocks.set(node.name, before);
     }
-    for (const name of this.#blocks.keys()) {
-      if (!blocks.has(name)) changed = true;
+    for (const [name, block] of this.#blocks) {
+      if (blocks.has(name)) continue;
+      pushTargets(removed, block);
+      changed = true;
     }
     this.#blocks = blocks;
     if (changed) this.#targets = flatten(blocks);
-    return { targets: this.#targets, planned, whole, unchanged: !changed };
+    return { targets: this.#targets, planned, removed, added, whole, unchanged: !changed };
   }
 
-  /** The distinct (node, address) pairs the targets name, without walking the targets. */
+  /**
+   * The distinct (node, address) pairs the targets name, without walking the targets:
+   * the catalog's addresses of each node (its own, or 127.0.0.1 for a port bound to
+   * loopback), and its own addresses where it has NodePort targets.
+   */
   nodeAddresses(): { readonly vantage: string; readonly node: string; readonly address: string }[] {
     const vantage = this.#scope?.vantage ?? '';
     const pairs: { vantage: string; node: string; address: string }[] = [];
     for (const block of this.#blocks.values()) {
-      const seen = new Set<string>();
-      for (const target of block.catalog) {
-        if (seen.has(target.address)) continue;
-        seen.add(target.address);
-        pairs.push({ vantage, node: block.node.name, address: target.address });
-      }
-      for (const targets of block.nodePorts.values()) {
-        for (const target of targets) {
-          if (seen.has(target.address)) continue;
-          seen.add(target.address);
-          pairs.push({ vantage, node: block.node.name, address: target.address });
-        }
-      }
+      const addresses = new Set(block.catalogAddresses);
+      if (block.nodePorts.size > 0) for (const a of block.node.addresses) addresses.add(a);
+      for (const address of addresses) pairs.push({ vantage, node: block.node.name, address });
     }
     return pairs;
   }
@@ -165,6 +176,7 @@ export class IncrementalPlanner {
       node,
       catalog,
       catalogKeys: new Set(catalog.map((t) => t.key)),
+      catalogAddresses: [...new Set(catalog.map((t) => t.address))],
       nodePorts: new Map(),
       owners: new Map(),
     };
@@ -188,13 +200,18 @@ export class IncrementalPlanner {
   }
 }
 
-/** Removes a NodePort's targets from a block; true when it had any. */
-function dropNodePort(block: NodeBlock, id: string): boolean {
+/** Removes a NodePort's targets from a block; returns them. */
+function dropNodePort(block: NodeBlock, id: string): readonly Target[] {
   const targets = block.nodePorts.get(id);
-  if (targets === undefined) return false;
+  if (targets === undefined) return [];
   block.nodePorts.delete(id);
   for (const t of targets) block.owners.delete(t.key);
-  return true;
+  return targets;
+}
+
+function pushTargets(into: Target[], block: NodeBlock): void {
+  for (const t of block.catalog) into.push(t);
+  for (const targets of block.nodePorts.values()) for (const t of targets) into.push(t);
 }
 
 function countOf(block: NodeBlock): number {

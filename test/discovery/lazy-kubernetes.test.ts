@@ -9,9 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CATALOG } from '../../src/catalog/ports.js';
+import { loadConfig } from '../../src/config/index.js';
+import { DiscoveryError } from '../../src/discovery/kubernetes/errors.js';
 import { loadKubeConfig } from '../../src/discovery/kubernetes/kubeconfig.js';
 import { KubernetesSource } from '../../src/discovery/kubernetes/source.js';
+import { selectSource } from '../../src/discovery/select.js';
 import type { DiscoverySnapshot } from '../../src/discovery/types.js';
+import { silentLogger } from '../../src/util/log.js';
 import * as cluster from '../fixtures/kube/cluster.js';
 import { KubeApiServer } from '../helpers/kube-api-server.js';
 import { collect, spawnWithDeadline } from '../helpers/node-child.js';
@@ -133,6 +137,31 @@ describe('the first snapshot', { timeout: 30_000 }, () => {
     assert.deepEqual(
       (first as DiscoverySnapshot).nodes.map((n) => n.name),
       ['k8s-master-1', 'k8s-worker-1', 'k8s-worker-2'],
+    );
+  });
+});
+
+describe('a reload with a kubeconfig that does not load', { timeout: 30_000 }, () => {
+  test('is refused at once, as before the lazy import, once the client is loaded', async (t) => {
+    const api = await KubeApiServer.start();
+    t.after(() => api.close());
+    seeded(api);
+    const good = await loadConfig([
+      '--discovery=kubernetes',
+      `--kubeconfig=${await api.writeKubeconfig()}`,
+    ]);
+    const first = selectSource(good, { logger: silentLogger });
+    t.after(() => first.stop());
+    await new Promise<void>((resolve) => void first.start(() => resolve()));
+    const dir = await mkdtemp(join(tmpdir(), 'ipe-loads-'));
+    const bad = join(dir, 'kubeconfig');
+    await writeFile(bad, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n');
+    const next = await loadConfig(['--discovery=kubernetes', `--kubeconfig=${bad}`]);
+    assert.throws(
+      () => selectSource(next, { logger: silentLogger }),
+      (error: unknown) => {
+        return error instanceof DiscoveryError && error.code === 'KUBECONFIG_INVALID';
+      },
     );
   });
 });

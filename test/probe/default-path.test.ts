@@ -4,7 +4,7 @@
  * wherever there is more than one core, and `check` probing on the threads it is told.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -157,4 +157,37 @@ describe('check and --probe.workers', { timeout: 60_000 }, () => {
       );
     });
   }
+});
+
+/** Connections of ours to `port` in TIME-WAIT, as the kernel lists them. */
+function timeWaitTo(port: number): number {
+  const out = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( dport = :${port} )`], {
+    encoding: 'utf8',
+  });
+  return out.split('\n').filter((line) => line.trim() !== '').length;
+}
+
+describe('an open probe closes with a reset', { timeout: 30_000 }, () => {
+  test('no TIME-WAIT left behind (net.Socket, closing with a FIN, leaves one each)', async (t) => {
+    // The listener holds each connection until the prober closes it, so the prober's side
+    // is the one that closes first, where TIME-WAIT would stay.
+    const server = createServer((socket) => {
+      socket.on('end', () => socket.end());
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => server.close(resolve)));
+    const { port } = server.address() as { port: number };
+    const probe = async (prober: Prober, count: number) => {
+      for (let i = 0; i < count; i++) {
+        assert.equal((await prober({ ip: '127.0.0.1', port, timeoutMs: 1000 })).state, 'open');
+      }
+      // The FIN exchange completes a loop turn or two after the probe reports.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    };
+    await probe(PROBERS.tcp, 20);
+    assert.equal(timeWaitTo(port), 0);
+    await probe(tcpProbe, 5);
+    assert.ok(timeWaitTo(port) >= 5, 'the control left no TIME-WAIT: the count says nothing');
+  });
 });

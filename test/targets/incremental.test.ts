@@ -175,3 +175,101 @@ describe('ProbePipeline on a churn event', () => {
     }
   });
 });
+
+/** Each row's label text by key, and the identifying part's length: what a scrape reads. */
+function rowsOf(store: ResultStore): Map<string, { text: string; identifying: number }> {
+  const t = store.columns();
+  const rows = new Map<string, { text: string; identifying: number }>();
+  for (let i = 0; i < t.size; i++) {
+    const start = t.labelStart[i] as number;
+    const text = t.labelBytes.subarray(start, t.labelStart[i + 1] as number).toString('utf8');
+    rows.set((t.targets[i] as Target).key, {
+      text,
+      identifying: (t.identifyingEnd[i] as number) - start,
+    });
+  }
+  return rows;
+}
+
+describe('the store on churn events', () => {
+  test('changes only the rows of what changed, and reads as a store set from scratch', () => {
+    const store = new ResultStore();
+    const calls = { setTargets: 0 };
+    const setTargets = store.setTargets.bind(store);
+    store.setTargets = (targets) => {
+      calls.setTargets++;
+      setTargets(targets);
+    };
+    const pipeline = new ProbePipeline({
+      settings: {
+        vantage: 'central',
+        catalog: NO_CATALOG_CHANGES,
+        ipFamilies: ['ipv4'],
+        nodePortRange: { min: 30000, max: 32767 },
+      },
+      store,
+      logger: silentLogger,
+    });
+    try {
+      let seed = 11;
+      const random = (n: number) => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed % n;
+      };
+      let nodes = NODES;
+      let first = 0;
+      pipeline.setSnapshot(snapshot(nodes, NODE_PORTS));
+      for (let step = 0; step < 30; step++) {
+        // Every target gets a result; those that stay must keep theirs.
+        for (const [i, target] of store.targets().entries()) {
+          store.record(
+            target,
+            { state: i % 3 === 0 ? 'open' : 'refused', durationSeconds: i },
+            step,
+          );
+        }
+        const before = new Map(store.targets().map((t) => [t.key, store.result(t.key)]));
+        const calledBefore = calls.setTargets;
+        // Mostly NodePort churn, sometimes a node that changes, comes or goes.
+        const kind = random(5);
+        if (kind === 0)
+          nodes = nodes.map((n, i) => (i === random(nodes.length) ? { ...n, ready: !n.ready } : n));
+        else if (kind === 1 && nodes.length > 3) nodes = nodes.slice(0, -1);
+        else if (kind === 2) nodes = [...nodes, node(nodes.length)];
+        else first += 1 + random(3);
+        const nodePorts = Array.from({ length: 20 }, (_, i) => nodePort(first + i));
+        const s = snapshot(nodes, nodePorts);
+        pipeline.setSnapshot(s);
+        if (kind >= 3) {
+          assert.equal(
+            calls.setTargets,
+            calledBefore,
+            `step ${step}: the churn went through setTargets`,
+          );
+        }
+        const reference = new ResultStore();
+        reference.setTargets(planTargets(input(s)));
+        assert.deepEqual(rowsOf(store), rowsOf(reference), `step ${step}`);
+        assert.deepEqual(
+          [...store.targetsByCategory()].sort(),
+          [...reference.targetsByCategory()].sort(),
+        );
+        for (const target of store.targets()) {
+          const had = before.get(target.key);
+          if (had !== undefined) assert.deepEqual(store.result(target.key), had, target.key);
+        }
+        assert.equal(pipeline.jobsForCycle().length, reference.size);
+      }
+      // A node that went takes its echo results with it.
+      assert.equal(
+        store.recordIcmp(
+          { node: 'node-9', address: '127.0.20.10', ip: '127.0.20.10' },
+          { up: true },
+        ),
+        nodes.some((n) => n.name === 'node-9'),
+      );
+    } finally {
+      pipeline.stop();
+    }
+  });
+});

@@ -102,23 +102,28 @@ export async function collectCheck(
   const clock = options.clock ?? systemClock;
   const source = options.source ?? selectSource(config, { logger: options.logger });
   const timeoutMs = options.discoveryTimeoutMs ?? DISCOVERY_TIMEOUT_MS;
+  // The exporter's flag and default: threads where there is more than one core. Started
+  // first, so the threads load their modules while discovery lists the cluster.
+  const workers = workerCount(config.probe.workers);
+  const pool = workers > 0 ? createProbePool({ workers, logger: options.logger }) : undefined;
+  options.logger.debug('tcp probes', { workerThreads: workers });
   let snapshot: DiscoverySnapshot | undefined;
   try {
     snapshot = await firstSnapshot(source, timeoutMs, clock);
+  } catch (error) {
+    await pool?.close();
+    throw error;
   } finally {
     await source.stop();
   }
   if (!snapshot) {
+    await pool?.close();
     throw new CheckError(
       'DISCOVERY_FAILED',
       `discovery failed: the ${source.name} source listed no nodes within ${timeoutMs / 1000} s (see the log lines above)`,
     );
   }
   const discovery = source.status();
-  // The exporter's flag and default: threads where there is more than one core.
-  const workers = workerCount(config.probe.workers);
-  const pool = workers > 0 ? createProbePool({ workers, logger: options.logger }) : undefined;
-  options.logger.debug('tcp probes', { workerThreads: workers });
   const pinger = new IcmpPinger({ mode: config.probe.icmp, logger: options.logger });
   const pipeline = new ProbePipeline({
     settings: {
