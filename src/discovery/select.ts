@@ -2,18 +2,36 @@
  * Picks the source of nodes and NodePorts from the config: Kubernetes when a cluster
  * config is found (or demanded), else the static nodes of the file, else this machine.
  */
-import type { ExporterConfig } from '../config/index.js';
+import type { ClusterFacts } from '../catalog/conditions.js';
 import type { Logger } from '../util/log.js';
 import {
   chooseDiscovery,
+  type DiscoveryMode,
   findKubeConfig,
   type KubeConfigEnvironment,
   loadKubeConfig,
   processEnvironment,
 } from './kubernetes/kubeconfig.js';
+import type { KubernetesDiscoveryOptionsInput } from './kubernetes/options.js';
 import { KubernetesSource } from './kubernetes/source.js';
 import { StaticSource, withStaticNodes } from './static.js';
-import type { Source } from './types.js';
+import type { ClusterNode, Source } from './types.js';
+
+/** What choosing and building a source reads: the exporter's config has all of it. */
+export interface DiscoverySettings {
+  readonly discovery: {
+    readonly mode: DiscoveryMode;
+    /** `--kubeconfig`: used even when missing, so the error names it. */
+    readonly kubeconfig?: string;
+    readonly kubernetes: KubernetesDiscoveryOptionsInput;
+  };
+  /** The static nodes; with Kubernetes they are added to the cluster's unless `embeddedDefault`. */
+  readonly nodes: readonly ClusterNode[];
+  readonly kubernetesVersion?: string;
+  readonly cluster?: ClusterFacts;
+  /** True when `nodes` is the stand-in for this machine, not nodes the user gave. */
+  readonly embeddedDefault: boolean;
+}
 
 export interface SelectSourceOptions {
   readonly logger: Logger;
@@ -26,7 +44,7 @@ export interface SelectSourceOptions {
  * KUBECONFIG_INVALID) when Kubernetes discovery is demanded and cannot be set up: the
  * user's to fix, so main reports it in one line.
  */
-export function selectSource(config: ExporterConfig, options: SelectSourceOptions): Source {
+export function selectSource(config: DiscoverySettings, options: SelectSourceOptions): Source {
   const { discovery } = config;
   const location = findKubeConfig(
     discovery.kubeconfig,

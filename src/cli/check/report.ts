@@ -223,6 +223,10 @@ function row(checked: CheckedTarget) {
 
 export interface CheckTextOptions {
   readonly colour: boolean;
+  /** Only the ports not as expected in the tables. Default false. */
+  readonly failuresOnly?: boolean;
+  /** The terminal's width: the result column wraps to fit it. */
+  readonly width?: number;
 }
 
 /** The table grouped by node, then a summary that names every port not as expected. */

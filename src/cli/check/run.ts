@@ -27,7 +27,9 @@ import { type Clock, systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import { type CommandIo, wantsColour } from '../io.js';
+import { commandLogger } from '../logger.js';
 import { createProgress } from '../progress.js';
+import type { CheckCommandOptions } from './command.js';
 import {
   type CheckedTarget,
   type CheckReport,
@@ -44,6 +46,7 @@ export const DISCOVERY_TIMEOUT_MS = 30_000;
 const NAMES_TIMEOUT_MS = 60_000;
 
 export interface CheckOptions {
+  /** Default: warnings and errors as JSON lines on stderr (commandLogger). */
   readonly logger: Logger;
   /** Default DISCOVERY_TIMEOUT_MS. */
   readonly discoveryTimeoutMs?: number;
@@ -68,10 +71,15 @@ export class CheckError extends Error {
 
 /** Runs the check and prints it; resolves with the exit status. */
 export async function runCheck(
-  config: ExporterConfig,
+  command: CheckCommandOptions,
   io: CommandIo,
-  options: CheckOptions,
+  overrides: Partial<CheckOptions> = {},
 ): Promise<number> {
+  const { config } = command;
+  const options: CheckOptions = {
+    logger: commandLogger(config.logLevel, io, 'check'),
+    ...overrides,
+  };
   let report: CheckReport;
   try {
     report = await collectCheck(config, { ...options, progressTo: io.stderr });
@@ -80,13 +88,18 @@ export async function runCheck(
     io.stderr.write(`check: ${error.message}\n`);
     return EXIT_FAILED;
   }
-  const output = config.commandFlags?.output ?? 'table';
+  const { output } = command;
   if (output === 'json') {
     io.stdout.write(`${JSON.stringify(toCheckJson(report), null, 2)}\n`);
   } else if (output === 'markdown') {
     io.stdout.write(renderCheckMarkdown(report));
   } else {
-    io.stdout.write(renderCheckText(report, { colour: wantsColour(io.stdout, io.env) }));
+    io.stdout.write(
+      renderCheckText(report, {
+        colour: wantsColour(io.stdout, io.env, command.color),
+        failuresOnly: command.failuresOnly,
+      }),
+    );
   }
   return isOk(report) ? EXIT_OK : EXIT_FAILED;
 }

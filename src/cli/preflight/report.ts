@@ -4,7 +4,8 @@
  */
 import type { CatalogEntry, PortRange, Role } from '../../catalog/types.js';
 import { formatDuration } from '../../config/index.js';
-import { FIREWALL_FORMATS } from '../formats.js';
+import { FIREWALL_FORMATS } from '../firewall-command.js';
+import { RUN } from '../program.js';
 import { paint, renderMarkdownTable, renderTextTable, type Table, type Tone } from '../table.js';
 import type { BindOutcome } from './bind.js';
 import type { HoldResult } from './hold.js';
@@ -197,7 +198,7 @@ function renderPreflight(
   table: (table: Table) => string,
 ): string {
   const { colour } = options;
-  const program = options.program ?? 'imanager-port-exporter';
+  const program = options.program ?? RUN;
   const roles = report.roles.join(',');
   let text = `Preflight for roles ${report.roles.join(', ')}: ${report.ports.length} catalog ports\n\n`;
   text += `${table(portsTable(report))}\n`;

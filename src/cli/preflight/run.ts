@@ -7,11 +7,12 @@ import { entriesForRoles, versionInRange } from '../../catalog/applies.js';
 import { applicability, NO_FACTS } from '../../catalog/conditions.js';
 import { effectiveCatalog } from '../../catalog/overrides.js';
 import type { Role } from '../../catalog/types.js';
-import { ConfigError, type ExporterConfig, formatDuration } from '../../config/index.js';
+import { type ExporterConfig, formatDuration } from '../../config/index.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import { type CommandIo, wantsColour } from '../io.js';
 import { tryBind } from './bind.js';
+import type { PreflightCommandOptions } from './command.js';
 import { holdPorts } from './hold.js';
 import { findPortHolders } from './owners.js';
 import {
@@ -65,15 +66,11 @@ export async function testPorts(
 }
 
 export async function runPreflight(
-  config: ExporterConfig,
+  command: PreflightCommandOptions,
   io: CommandIo,
   options: PreflightOptions = {},
 ): Promise<number> {
-  const flags = config.commandFlags;
-  const roles = flags?.roles;
-  if (roles === undefined) {
-    throw new ConfigError('FLAG_INVALID', "--roles: expected this node's roles, got nothing");
-  }
+  const { config, roles } = command;
   const ports = await testPorts(config, roles, options);
   let report: PreflightReport = {
     roles,
@@ -81,7 +78,7 @@ export async function runPreflight(
     nodePortRange: config.nodePortRange,
     running: { asRoot: process.getuid?.() === 0 },
   };
-  const listenMs = flags?.listenMs;
+  const { listenMs } = command;
   if (listenMs !== undefined) {
     const free = ports.filter((p) => p.outcome.status === 'free').map((p) => p.entry.port);
     const hold = await holdPorts({
@@ -99,7 +96,7 @@ export async function runPreflight(
     });
     report = { ...report, hold };
   }
-  switch (flags?.output ?? 'table') {
+  switch (command.output) {
     case 'json':
       io.stdout.write(`${JSON.stringify(toPreflightJson(report), null, 2)}\n`);
       break;
@@ -107,7 +104,9 @@ export async function runPreflight(
       io.stdout.write(renderPreflightMarkdown(report));
       break;
     case 'table':
-      io.stdout.write(renderPreflightText(report, { colour: wantsColour(io.stdout, io.env) }));
+      io.stdout.write(
+        renderPreflightText(report, { colour: wantsColour(io.stdout, io.env, command.color) }),
+      );
       break;
   }
   return isPreflightOk(report) ? EXIT_OK : EXIT_FAILED;

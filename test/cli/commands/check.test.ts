@@ -270,13 +270,10 @@ describe('check through Kubernetes discovery', () => {
     // close() removes the double's own copy; keep one that points at the dead port.
     const kubeconfig = await writeConfig(await readFile(await api.writeKubeconfig(), 'utf8'));
     await api.close();
-    const config = await loadConfig([
-      'check',
-      '--discovery=kubernetes',
-      `--kubeconfig=${kubeconfig}`,
-    ]);
+    const config = await loadConfig(['--discovery=kubernetes', `--kubeconfig=${kubeconfig}`]);
     const io = captureIo();
-    const status = await runCheck(config, io, { logger: silentLogger, discoveryTimeoutMs: 1000 });
+    const options = { config, output: 'table', failuresOnly: false, color: 'auto' } as const;
+    const status = await runCheck(options, io, { logger: silentLogger, discoveryTimeoutMs: 1000 });
     assert.equal(status, 1);
     assert.equal(io.stdoutText(), '');
     assert.equal(

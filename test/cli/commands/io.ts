@@ -5,9 +5,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from '../../../src/cli/index.js';
+import { findCommand, runCommand } from '../../../src/cli/index.js';
 import type { CommandIo } from '../../../src/cli/io.js';
-import { loadConfig } from '../../../src/config/index.js';
 
 export interface CapturedIo extends CommandIo {
   stdoutText(): string;
@@ -40,14 +39,15 @@ export interface InProcessResult {
   readonly stderr: string;
 }
 
-/** loadConfig(argv) then runCommand, as main does. */
+/** findCommand(argv) then runCommand, as main does. */
 export async function runInProcess(
   argv: readonly string[],
   options: CaptureOptions = {},
 ): Promise<InProcessResult> {
-  const config = await loadConfig(argv);
+  const command = findCommand(argv);
+  if (!command) throw new Error(`no command in ${argv.join(' ')}`);
   const io = captureIo(options);
-  const status = await runCommand(config, io);
+  const status = await runCommand(command, argv, io);
   return { status, stdout: io.stdoutText(), stderr: io.stderrText() };
 }
 

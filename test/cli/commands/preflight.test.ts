@@ -269,6 +269,6 @@ test('preflight without --roles is bad input: exit 2 with one line', async () =>
   assert.equal(result.code, 2);
   assert.equal(
     result.stderr,
-    "imanager-port-exporter: --roles: expected this node's roles for preflight, such as --roles=control-plane,etcd, got nothing\n",
+    "imanager-port-exporter: --roles: expected this node's roles, such as --roles=control-plane,etcd, got nothing (see imanager-port-exporter help preflight)\n",
   );
 });
