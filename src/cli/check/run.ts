@@ -10,7 +10,7 @@
  * cycle; check has only the one. It paces each node as the exporter does, so a node's
  * ICMP rate limit can make it take longer, never change a verdict.
  */
-import type { ExporterConfig } from '../../config/index.js';
+import { ConfigError, type ExporterConfig } from '../../config/index.js';
 import { selectSource } from '../../discovery/select.js';
 import type { DiscoverySnapshot, Source } from '../../discovery/types.js';
 import { type CycleJob, isEcho, ProbePipeline } from '../../pipeline.js';
@@ -25,11 +25,14 @@ import { ResultStore } from '../../results/store.js';
 import type { Target } from '../../targets/types.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
+import { errorTap } from '../error-tap.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
-import { type CommandIo, wantsColour } from '../io.js';
+import { type CommandIo, isLiveTerminal, wantsColour } from '../io.js';
 import { commandLogger } from '../logger.js';
 import { createProgress } from '../progress.js';
+import { startSpinner } from '../spinner.js';
 import type { CheckCommandOptions } from './command.js';
+import { notProbed } from './not-probed.js';
 import {
   type CheckedTarget,
   type CheckReport,
@@ -82,7 +85,7 @@ export async function runCheck(
   };
   let report: CheckReport;
   try {
-    report = await collectCheck(config, { ...options, progressTo: io.stderr });
+    report = await collectCheck(config, { ...options, io });
   } catch (error) {
     if (!(error instanceof CheckError)) throw error;
     io.stderr.write(`check: ${error.message}\n`);
@@ -98,6 +101,7 @@ export async function runCheck(
       renderCheckText(report, {
         colour: wantsColour(io.stdout, io.env, command.color),
         failuresOnly: command.failuresOnly,
+        ...(io.stdout.columns !== undefined && { width: io.stdout.columns }),
       }),
     );
   }
@@ -110,23 +114,35 @@ export async function runCheck(
  */
 export async function collectCheck(
   config: ExporterConfig,
-  options: CheckOptions & { readonly progressTo?: CommandIo['stderr'] },
+  options: CheckOptions & { readonly io?: Pick<CommandIo, 'stderr' | 'env'> },
 ): Promise<CheckReport> {
   const clock = options.clock ?? systemClock;
-  const source = options.source ?? selectSource(config, { logger: options.logger });
+  const io = options.io ?? { stderr: { write() {} }, env: {} };
+  // The spinner owns the terminal line while discovery is awaited: the source's log lines
+  // would break it, and its last error is shown in words on it instead.
+  const live = isLiveTerminal(io.stderr, io.env);
+  const tap = errorTap(options.logger, () => !live);
+  const source = options.source ?? selectSource(config, { logger: tap });
   const timeoutMs = options.discoveryTimeoutMs ?? DISCOVERY_TIMEOUT_MS;
+  const spinner = startSpinner(io, clock, () => {
+    const last = tap.lastError();
+    return `waiting for the ${source.name} source to list the nodes${last ? `; last error: ${last}` : ''}`;
+  });
   let snapshot: DiscoverySnapshot | undefined;
   try {
     snapshot = await firstSnapshot(source, timeoutMs, clock);
   } finally {
+    spinner.stop();
     await source.stop();
   }
   if (!snapshot) {
+    const last = tap.lastError();
     throw new CheckError(
       'DISCOVERY_FAILED',
-      `discovery failed: the ${source.name} source listed no nodes within ${timeoutMs / 1000} s (see the log lines above)`,
+      `discovery failed: the ${source.name} source listed no nodes within ${timeoutMs / 1000} s${last ? `; last error: ${last}` : ' (no error was reported)'}`,
     );
   }
+  checkVantage(config.vantage, snapshot);
   const discovery = source.status();
   const workers = config.probe.workers ?? 0;
   const pool = workers > 0 ? createProbePool({ workers, logger: options.logger }) : undefined;
@@ -159,7 +175,15 @@ export async function collectCheck(
       throw new CheckError('NOTHING_TO_CHECK', `nothing to check: ${why}`);
     }
     await pipeline.namesSettled(NAMES_TIMEOUT_MS);
-    return await probeOnce(config, pipeline, { ...options, clock }, discovery, snapshot);
+    const report = await probeOnce(
+      config,
+      pipeline,
+      // A TERM=dumb terminal gets no \r frames, as a pipe gets none.
+      { ...options, clock, ...(live && { progressTo: io.stderr }) },
+      discovery,
+      snapshot,
+    );
+    return { ...report, notProbed: notProbed(config.catalog, snapshot, pipeline.planned) };
   } finally {
     pipeline.stop();
     pinger.close();
@@ -231,6 +255,21 @@ async function probeOnce(
     checked,
     durationSeconds: stats.durationSeconds,
   };
+}
+
+/**
+ * A vantage that names a node must name one discovery found: probing "from master-9"
+ * when there is no master-9 would report what no node sees. Throws ConfigError (exit 2).
+ */
+function checkVantage(vantage: string, snapshot: DiscoverySnapshot): void {
+  if (vantage === 'central' || vantage === 'external') return;
+  if (snapshot.nodes.some((node) => node.name === vantage)) return;
+  const names = snapshot.nodes.map((node) => node.name);
+  const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')}, ...` : names.join(', ');
+  throw new ConfigError(
+    'FLAG_INVALID',
+    `--vantage: expected central, external, or a node discovery found (${shown}), got ${JSON.stringify(vantage)}`,
+  );
 }
 
 /** The source's first snapshot, or undefined when none came within the timeout. */

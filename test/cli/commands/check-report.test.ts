@@ -110,6 +110,8 @@ describe('check verdicts', () => {
       state: 'open',
       asExpected: true,
       latencySeconds: 0.001235,
+      reason: 'answers',
+      roles: ['control-plane'],
       namespace: 'imanager',
       service: 'gateway',
       group: 'basic-service',
