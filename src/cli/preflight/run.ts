@@ -14,12 +14,17 @@ import { type CommandIo, wantsColour } from '../io.js';
 import { tryBind } from './bind.js';
 import type { PreflightCommandOptions } from './command.js';
 import { holdPorts } from './hold.js';
+import { type FirewallTexts, firewallFindings, readLocalFirewall } from './local-firewall.js';
 import { findPortHolders } from './owners.js';
 import {
+  connectionLine,
   isPreflightOk,
   type PreflightPort,
   type PreflightReport,
+  portsToHold,
+  renderPreflightHold,
   renderPreflightMarkdown,
+  renderPreflightPorts,
   renderPreflightText,
   toPreflightJson,
 } from './report.js';
@@ -27,6 +32,8 @@ import {
 export interface PreflightOptions {
   /** Default /proc. */
   readonly procRoot?: string;
+  /** Default readLocalFirewall; tests hand in rules of their own. */
+  readonly readFirewall?: () => Promise<FirewallTexts>;
   readonly clock?: Clock;
 }
 
@@ -70,19 +77,29 @@ export async function runPreflight(
   io: CommandIo,
   options: PreflightOptions = {},
 ): Promise<number> {
-  const { config, roles } = command;
+  const { config, roles, listenMs } = command;
   const ports = await testPorts(config, roles, options);
+  const toHold = portsToHold(ports);
   let report: PreflightReport = {
     roles,
     ports,
     nodePortRange: config.nodePortRange,
     running: { asRoot: process.getuid?.() === 0 },
+    ...(listenMs !== undefined && { expectFrom: command.expectFrom }),
+    firewall: firewallFindings(await (options.readFirewall ?? readLocalFirewall)(), toHold),
   };
-  const { listenMs } = command;
+  const textOptions = {
+    colour: wantsColour(io.stdout, io.env, command.color),
+    ...(io.stdout.columns !== undefined && { width: io.stdout.columns }),
+  };
+  const table = command.output === 'table';
   if (listenMs !== undefined) {
-    const free = ports.filter((p) => p.outcome.status === 'free').map((p) => p.entry.port);
+    // The table first: a port in use is news now, not after a ten-minute hold.
+    if (table) io.stdout.write(renderPreflightPorts(report, textOptions));
+    // Connections stream with the table; beside JSON or Markdown they go to stderr.
+    const live = table ? io.stdout : io.stderr;
     const hold = await holdPorts({
-      ports: [...new Set(free)],
+      ports: toHold,
       durationMs: listenMs,
       ...(io.stopSignal !== undefined && { signal: io.stopSignal() }),
       clock: options.clock ?? systemClock,
@@ -93,6 +110,7 @@ export async function runPreflight(
             'preflight: run check from another node now; each connection is accepted and closed.\n',
         );
       },
+      onConnection: (port, peer) => live.write(connectionLine(report, port, peer)),
     });
     report = { ...report, hold };
   }
@@ -105,7 +123,9 @@ export async function runPreflight(
       break;
     case 'table':
       io.stdout.write(
-        renderPreflightText(report, { colour: wantsColour(io.stdout, io.env, command.color) }),
+        listenMs === undefined
+          ? renderPreflightText(report, textOptions)
+          : renderPreflightHold(report, textOptions),
       );
       break;
   }
