@@ -30,7 +30,7 @@ export const CATALOG_COMMAND = defineCommand({
   summary: 'Print the port catalog with the configuration applied.',
   flags: CATALOG_FLAGS,
   help: {
-    synopsis: ['catalog [--roles=ROLES] [--config.file=FILE] [--output=table|json|markdown]'],
+    synopsis: ['catalog [--roles=ROLES] [--config.file=FILE] [--output=FORMAT]'],
     description:
       "The iManager port catalog after the config file's changes (moved, optional, disabled and custom ports): port, id, component, scope, roles, whether required, the Kubernetes versions, and what it is for. The table fits the terminal's width.",
     examples: [

@@ -78,18 +78,18 @@ export const FIREWALL_COMMAND = defineCommand({
   required: { format: `the firewall, one of ${FIREWALL_FORMATS.join(', ')}` },
   help: {
     synopsis: [
-      'firewall --roles=ROLES --format=FIREWALL [--source=CIDRS] [--kubernetes-version=VERSION]',
-      'firewall --per-node=DIR --format=FIREWALL --config.file=FILE [--source=CIDRS]',
+      'firewall --roles=ROLES --format=FIREWALL [--source=CIDRS] [FLAGS]',
+      'firewall --per-node=DIR --format=FIREWALL --config.file=FILE',
     ],
     description:
       'A script that opens exactly the ports a node of these roles needs (TCP, UDP and IP protocols of the catalog, and the NodePort range), one comment per port. It can run twice: nftables gets a table of its own, flushed and rebuilt; iptables and firewalld check before they add. Every script starts with a shebang and says what it opens.',
     examples: [
       {
-        command: `${RUN} firewall --roles=control-plane,etcd --format=nftables --kubernetes-version=1.28 > ipe.nft`,
-        note: 'a control-plane node; load it with nft -f ipe.nft',
+        command: `${RUN} firewall --roles=all --format=nftables --kubernetes-version=1.28`,
+        note: 'a node of every role, as an nftables script (save it, then nft -f FILE)',
       },
       {
-        command: `${RUN} firewall --roles=worker --format=iptables --source=198.18.0.0/24,fd00::/64`,
+        command: `${RUN} firewall --roles=worker --format=ufw --source=198.18.0.0/15,fd00::/8`,
         note: 'internal ports only from the nodes, both families',
       },
       {

@@ -5,7 +5,7 @@
  * line (exit 2). Each command's implementation is imported only when it runs.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, FLAGS, flagRows, renderRows, wrap } from '../config/index.js';
+import { ConfigError, FLAGS, flagRows, HELP_FLAGS, renderRows, wrap } from '../config/index.js';
 import { CATALOG_COMMAND } from './catalog-command.js';
 import { CHECK_COMMAND } from './check/command.js';
 import { type Command, commandHelp, defineCommand } from './command.js';
@@ -20,7 +20,7 @@ export { type CommandIo, type OutputStream, processIo } from './io.js';
 const HELP_COMMAND: Command = defineCommand({
   name: 'help',
   summary: 'Show the help of the program, or of one command: help COMMAND.',
-  flags: {},
+  flags: HELP_FLAGS,
   positionals: { placeholder: 'COMMAND', max: 1 },
   help: {
     synopsis: ['help [COMMAND]'],
@@ -106,7 +106,7 @@ export function globalHelp(): string {
   const commands = renderRows(COMMANDS.map((c) => [c.name, c.summary] as const));
   return [
     `Usage: ${PROGRAM} [FLAGS]            run the exporter until stopped`,
-    `       ${PROGRAM} COMMAND [FLAGS]    run one command (${PROGRAM} help COMMAND for its flags)`,
+    `       ${PROGRAM} COMMAND [FLAGS]    run one command; help COMMAND shows its flags`,
     '',
     wrap(
       'Probes the TCP ports SuperMap iManager needs on every node, and every NodePort, and exports the results as Prometheus metrics.',

@@ -48,9 +48,7 @@ export const CHECK_COMMAND = defineCommand({
   summary: 'Probe every target once, print the results, and fail if a required port is closed.',
   flags: CHECK_FLAGS,
   help: {
-    synopsis: [
-      'check [--config.file=FILE] [--output=table|json|markdown] [--failures-only] [FLAGS]',
-    ],
+    synopsis: ['check [--config.file=FILE] [--output=FORMAT] [--failures-only] [FLAGS]'],
     description:
       "One pass over every port the exporter would probe, with the same config, discovery and vantage, then a report: what failed, grouped by node and cause, then a table per node. A spinner and a progress bar on a terminal's stderr; stdout holds only the report.",
     examples: [

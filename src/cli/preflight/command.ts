@@ -75,7 +75,7 @@ export const PREFLIGHT_COMMAND = defineCommand({
   required: { roles: "this node's roles, such as --roles=control-plane,etcd" },
   help: {
     synopsis: [
-      'preflight --roles=ROLES [--config.file=FILE] [--output=table|json|markdown]',
+      'preflight --roles=ROLES [--config.file=FILE] [--output=FORMAT]',
       'preflight --roles=ROLES --listen=DURATION [--expect-from=PEERS]',
     ],
     description:

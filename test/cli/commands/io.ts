@@ -16,6 +16,8 @@ export interface CapturedIo extends CommandIo {
 export interface CaptureOptions {
   readonly stdoutIsTTY?: boolean;
   readonly stderrIsTTY?: boolean;
+  /** The terminal's width, given to stdout. */
+  readonly stdoutColumns?: number;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
 }
@@ -24,7 +26,11 @@ export function captureIo(options: CaptureOptions = {}): CapturedIo {
   const out: string[] = [];
   const err: string[] = [];
   return {
-    stdout: { write: (text) => out.push(text), isTTY: options.stdoutIsTTY ?? false },
+    stdout: {
+      write: (text) => out.push(text),
+      isTTY: options.stdoutIsTTY ?? false,
+      ...(options.stdoutColumns !== undefined && { columns: options.stdoutColumns }),
+    },
     stderr: { write: (text) => err.push(text), isTTY: options.stderrIsTTY ?? false },
     env: options.env ?? {},
     ...(options.signal && { stopSignal: () => options.signal as AbortSignal }),
