@@ -6,8 +6,6 @@
  */
 import { ConfigError, type ExporterConfig, loadConfig } from './config/index.js';
 import { DiscoveryError } from './discovery/kubernetes/errors.js';
-import { selectSource } from './discovery/select.js';
-import { Exporter } from './exporter.js';
 import { createLogger, type Logger } from './util/log.js';
 import { VERSION } from './version.js';
 
@@ -29,6 +27,11 @@ function isInputError(err: unknown): err is Error & { code: string } {
 }
 
 async function runExporter(config: ExporterConfig, logger: Logger): Promise<void> {
+  // Imported here: a command (catalog, firewall) never loads the Kubernetes client.
+  const [{ Exporter }, { selectSource }] = await Promise.all([
+    import('./exporter.js'),
+    import('./discovery/select.js'),
+  ]);
   const exporter = new Exporter({
     config,
     createSource: (current) => selectSource(current, { logger }),
