@@ -188,19 +188,27 @@ describe('check on loopback', () => {
       text,
       /^2 nodes, 6 ports checked from this machine in [\d.]+ s: 2 as expected, 2 required not, 2 optional not\.$/m,
     );
-    // Each failure once in the summary, grouped by node and cause, before the tables.
+    // Each failure once in the summary, grouped by node and cause, before the tables;
+    // the ports in ascending order.
+    const failedPorts = [
+      [closed, `${closed} db`],
+      [closedOptional, `${closedOptional} metrics \\(optional\\)`],
+    ]
+      .sort(([x], [y]) => Number(x) - Number(y))
+      .map(([, text]) => text)
+      .join(', ');
     const summary = text.slice(0, text.indexOf('node-a  127.0.0.1'));
     assert.match(
       summary,
       new RegExp(
-        `^ {2}FAIL node-a \\(127\\.0\\.0\\.1\\): refused: nothing listens: ${closed} db, ${closedOptional} metrics \\(optional\\)$`,
+        `^ {2}FAIL node-a \\(127\\.0\\.0\\.1\\): refused: nothing listens: ${failedPorts}$`,
         'm',
       ),
     );
     assert.match(
       summary,
       new RegExp(
-        `^ {2}FAIL node-b \\(127\\.0\\.0\\.2\\): refused: nothing listens: ${closed} db, ${closedOptional} metrics \\(optional\\)$`,
+        `^ {2}FAIL node-b \\(127\\.0\\.0\\.2\\): refused: nothing listens: ${failedPorts}$`,
         'm',
       ),
     );
