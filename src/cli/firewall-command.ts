@@ -7,10 +7,12 @@ import {
   BadValue,
   CONFIG_FLAGS,
   ConfigError,
+  DISCOVERY_FLAGS,
   type ExporterConfig,
   filePath,
   flagsFrom,
   HELP_FLAGS,
+  LOG_FLAGS,
   loadConfigFromFlags,
   oneOf,
   switchFlag,
@@ -18,6 +20,7 @@ import {
 } from '../config/index.js';
 import { defineCommand, EXIT_HELP } from './command.js';
 import { cidrList, roleFlags } from './common-flags.js';
+import { checkKubeconfigEnv } from './environment.js';
 import { RUN } from './program.js';
 
 /** The firewalls whose commands `firewall` writes. */
@@ -50,13 +53,15 @@ export const FIREWALL_FLAGS = {
   }),
   'per-node': valueFlag({
     placeholder: 'DIR',
-    help: 'Write one script per node of the config file into DIR, each for its own roles, and print their paths.',
+    help: 'Write one script per node into DIR, each for its own roles, and print their paths: the nodes of the config file, else of the cluster (Kubernetes discovery).',
     parse: filePath,
   }),
   'include-unknown-version': switchFlag({
     help: 'With no version known, open the version-bound ports too (10251/10252 before 1.19, 10257/10259 after).',
   }),
   ...CONFIG_FLAGS,
+  ...DISCOVERY_FLAGS,
+  ...LOG_FLAGS,
   ...HELP_FLAGS,
 } as const;
 
@@ -79,7 +84,7 @@ export const FIREWALL_COMMAND = defineCommand({
   help: {
     synopsis: [
       'firewall --roles=ROLES --format=FIREWALL [--source=CIDRS] [FLAGS]',
-      'firewall --per-node=DIR --format=FIREWALL --config.file=FILE',
+      'firewall --per-node=DIR --format=FIREWALL [--config.file=FILE]',
     ],
     description:
       'A script that opens exactly the ports a node of these roles needs (TCP, UDP and IP protocols of the catalog, and the NodePort range), one comment per port. It can run twice: nftables gets a table of its own, flushed and rebuilt; iptables and firewalld check before they add. Every script starts with a shebang and says what it opens.',
@@ -97,8 +102,12 @@ export const FIREWALL_COMMAND = defineCommand({
         note: 'one script per node of the file, in rules/',
       },
     ],
-    exitCodes: [[0, 'written'], EXIT_HELP.badInput],
-    environment: [],
+    exitCodes: [
+      [0, 'written'],
+      [1, 'with --per-node: discovery listed no nodes in time'],
+      EXIT_HELP.badInput,
+    ],
+    environment: [['KUBECONFIG', 'with --per-node and no nodes in the config: the cluster']],
   },
   async options({ values, given }, io): Promise<FirewallCommandOptions> {
     const roles = values.roles ?? values.role;
@@ -116,12 +125,7 @@ export const FIREWALL_COMMAND = defineCommand({
       );
     }
     const config = await loadConfigFromFlags(flagsFrom(values, given), { env: io.env });
-    if (perNode !== undefined && config.embeddedDefault) {
-      throw new ConfigError(
-        'FLAG_INVALID',
-        '--per-node: expected --config.file with the nodes and their roles, got no config file',
-      );
-    }
+    if (perNode !== undefined) checkKubeconfigEnv(values.discovery, values.kubeconfig, io.env);
     const version = values['kubernetes-version'] ?? config.kubernetesVersion;
     return {
       config,

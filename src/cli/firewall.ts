@@ -20,9 +20,12 @@ import type { CatalogSettings } from '../catalog/overrides.js';
 import { effectiveCatalog } from '../catalog/overrides.js';
 import { UNPROBED_CATALOG } from '../catalog/ports.js';
 import type { PortRange, Role, Scope } from '../catalog/types.js';
-import { EXIT_OK } from './exit.js';
+import { ConfigError } from '../config/index.js';
+import { systemClock } from '../util/clock.js';
+import { EXIT_FAILED, EXIT_OK } from './exit.js';
 import type { FirewallCommandOptions, FirewallFormat } from './firewall-command.js';
 import type { CommandIo } from './io.js';
+import { commandLogger } from './logger.js';
 import { RUN } from './program.js';
 
 export type Family = 'ipv4' | 'ipv6';
@@ -382,6 +385,43 @@ export function scriptName(node: string, format: FirewallFormat): string {
   return `${safe}.${format === 'nftables' ? 'nft' : 'sh'}`;
 }
 
+/** How long --per-node waits for the cluster's node list. */
+const DISCOVERY_TIMEOUT_MS = 30_000;
+
+/**
+ * The nodes that get a script: the config file's, else the cluster's (a first list
+ * through discovery). Undefined, with the reason on stderr, when none came in time.
+ */
+async function nodesForScripts(
+  options: FirewallCommandOptions,
+  io: CommandIo,
+): Promise<readonly { readonly name: string; readonly roles: readonly Role[] }[] | undefined> {
+  const { config } = options;
+  if (!config.embeddedDefault) return config.nodes;
+  const [{ selectSource }, { firstSnapshot }] = await Promise.all([
+    import('../discovery/select.js'),
+    import('./first-snapshot.js'),
+  ]);
+  const logger = commandLogger(config.logLevel, io, 'firewall');
+  const source = selectSource(config, { logger });
+  if (source.name !== 'kubernetes') {
+    throw new ConfigError(
+      'FLAG_INVALID',
+      '--per-node: expected --config.file with nodes, or a cluster to list them from, got neither',
+    );
+  }
+  try {
+    const snapshot = await firstSnapshot(source, DISCOVERY_TIMEOUT_MS, systemClock);
+    if (snapshot) return snapshot.nodes;
+  } finally {
+    await source.stop();
+  }
+  io.stderr.write(
+    `firewall: the kubernetes source listed no nodes within ${DISCOVERY_TIMEOUT_MS / 1000} s\n`,
+  );
+  return undefined;
+}
+
 export async function runFirewall(options: FirewallCommandOptions, io: CommandIo): Promise<number> {
   const planOptions = {
     ...(options.kubernetesVersion !== undefined && {
@@ -396,8 +436,10 @@ export async function runFirewall(options: FirewallCommandOptions, io: CommandIo
     return EXIT_OK;
   }
   const dir = options.perNodeDir;
+  const nodes = await nodesForScripts(options, io);
+  if (nodes === undefined) return EXIT_FAILED;
   await mkdir(dir, { recursive: true });
-  for (const node of options.config.nodes) {
+  for (const node of nodes) {
     const plan = firewallPlan(options.config, { roles: node.roles, ...planOptions });
     const path = join(dir, scriptName(node.name, options.format));
     await writeFile(path, renderFirewall(plan, options.format), { mode: 0o755 });

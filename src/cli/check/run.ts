@@ -27,6 +27,7 @@ import { type Clock, systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import { errorTap } from '../error-tap.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
+import { firstSnapshot } from '../first-snapshot.js';
 import { type CommandIo, isLiveTerminal, wantsColour } from '../io.js';
 import { commandLogger } from '../logger.js';
 import { createProgress } from '../progress.js';
@@ -270,24 +271,4 @@ function checkVantage(vantage: string, snapshot: DiscoverySnapshot): void {
     'FLAG_INVALID',
     `--vantage: expected central, external, or a node discovery found (${shown}), got ${JSON.stringify(vantage)}`,
   );
-}
-
-/** The source's first snapshot, or undefined when none came within the timeout. */
-async function firstSnapshot(
-  source: Source,
-  timeoutMs: number,
-  clock: Clock,
-): Promise<DiscoverySnapshot | undefined> {
-  let arrived!: (snapshot: DiscoverySnapshot) => void;
-  const first = new Promise<DiscoverySnapshot>((resolve) => {
-    arrived = resolve;
-  });
-  await source.start((snapshot) => arrived(snapshot));
-  const timeout = new AbortController();
-  const expired = clock.sleep(timeoutMs, timeout.signal).then(() => undefined);
-  try {
-    return await Promise.race([first, expired]);
-  } finally {
-    timeout.abort();
-  }
 }

@@ -15,6 +15,8 @@ import { describe, test } from 'node:test';
 import { firewallPlan, NFT_TABLE, renderFirewall } from '../../../src/cli/firewall.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { listenInNetns, stopChild } from '../../e2e/in-netns.js';
+import * as cluster from '../../fixtures/kube/cluster.js';
+import { KubeApiServer } from '../../helpers/kube-api-server.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { runNode } from '../../helpers/node-child.js';
 import { runInProcess, writeConfig } from './io.js';
@@ -194,6 +196,28 @@ describe('firewall output', () => {
     assert.match(worker, /roles worker needs/);
   });
 
+  test("--per-node without nodes in the config: the cluster's nodes, each with its roles", async (t) => {
+    const api = await KubeApiServer.start();
+    t.after(() => api.close());
+    for (const node of cluster.allNodes) api.create('nodes', structuredClone(node));
+    const kubeconfig = await api.writeKubeconfig();
+    const out = join(await mkdtemp(join(tmpdir(), 'ipe-per-node-')), 'rules');
+    const printed = await firewall(
+      `--per-node=${out}`,
+      '--format=iptables',
+      `--kubeconfig=${kubeconfig}`,
+      '--kubernetes-version=1.28',
+    );
+    const names = ['k8s-master-1', 'k8s-worker-1', 'k8s-worker-2'];
+    assert.deepEqual(
+      printed.trim().split('\n'),
+      names.map((name) => join(out, `${name}.sh`)),
+    );
+    const master = await readFile(join(out, 'k8s-master-1.sh'), 'utf8');
+    assert.match(master, /--dport 6443 /);
+    assert.doesNotMatch(await readFile(join(out, 'k8s-worker-1.sh'), 'utf8'), /--dport 6443 /);
+  });
+
   test('bad input exits 2 with one line', async () => {
     const cases: [string[], string][] = [
       [
@@ -214,7 +238,7 @@ describe('firewall output', () => {
       ],
       [
         ['--per-node=x', '--format=ufw'],
-        '--per-node: expected --config.file with the nodes and their roles, got no config file',
+        '--per-node: expected --config.file with nodes, or a cluster to list them from, got neither',
       ],
     ];
     for (const [args, message] of cases) {
