@@ -262,6 +262,37 @@ describe('check on loopback', () => {
     assert.equal(table.length, 8);
     assert.ok(table.every((line) => line.startsWith('| ') && line.endsWith(' |')));
   });
+  test('on a terminal, the wait for discovery is a spinner naming what it awaits and the last error', async () => {
+    const api = await KubeApiServer.start();
+    const kubeconfig = await writeConfig(await readFile(await api.writeKubeconfig(), 'utf8'));
+    await api.close();
+    const config = await loadConfig(['--discovery=kubernetes', `--kubeconfig=${kubeconfig}`]);
+    const io = captureIo({ stderrIsTTY: true });
+    const options = { config, output: 'table', failuresOnly: false, color: 'auto' } as const;
+    const status = await runCheck(options, io, { logger: silentLogger, discoveryTimeoutMs: 2000 });
+    assert.equal(status, 1);
+    const frames = io
+      .stderrText()
+      .split('\r')
+      .filter(
+        (frame) =>
+          frame.startsWith('| ') ||
+          frame.startsWith('/ ') ||
+          frame.startsWith('- ') ||
+          frame.startsWith('\\ '),
+      );
+    assert.ok(frames.length > 0, JSON.stringify(io.stderrText()));
+    assert.ok(
+      frames.some((frame) =>
+        /waiting for the kubernetes source to list the nodes; last error: cannot .*ECONNREFUSED/.test(
+          frame,
+        ),
+      ),
+      JSON.stringify(frames),
+    );
+    // No JSON log line breaks the spinner's line.
+    assert.doesNotMatch(io.stderrText(), /\{"level"/);
+  });
 });
 
 describe('check through Kubernetes discovery', () => {
