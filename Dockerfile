@@ -61,8 +61,6 @@ COPY --from=build /build/package.json ./package.json
 COPY --from=build /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist
 COPY --from=build /build/build/Release/icmp_dgram.node ./build/Release/icmp_dgram.node
-# The package's bin on PATH, as a global install puts it: `docker run IMAGE check ...`.
-RUN ln -s /app/dist/main.js /usr/local/bin/imanager-port-exporter
 # nobody:nogroup, with no capability. ICMP works without one where the kernel's
 # net.ipv4.ping_group_range covers group 65534: the Helm chart's icmp.enabled sets that
 # sysctl for the pod; `docker run --sysctl net.ipv4.ping_group_range="65534 65534"` does
@@ -70,6 +68,5 @@ RUN ln -s /app/dist/main.js /usr/local/bin/imanager-port-exporter
 # CAP_NET_RAW and so uid 0 (the chart's icmp.socket=raw).
 USER 65534:65534
 EXPOSE 19101
-# package.json "bin": dist/main.js, through its shebang. Exec form: env execs node, so
-# node is PID 1 and gets SIGTERM itself.
-ENTRYPOINT ["imanager-port-exporter"]
+# package.json "bin": dist/main.js. Exec form: node is PID 1 and gets SIGTERM itself.
+ENTRYPOINT ["node", "/app/dist/main.js"]
