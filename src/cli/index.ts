@@ -4,8 +4,15 @@
  * and returns the exit status. Bad input throws ConfigError, which main prints in one
  * line (exit 2). Each command's implementation is imported only when it runs.
  */
-import { parseArgs } from 'node:util';
-import { ConfigError, FLAGS, flagRows, HELP_FLAGS, renderRows, wrap } from '../config/index.js';
+import {
+  ConfigError,
+  FLAGS,
+  flagRows,
+  HELP_FLAGS,
+  lenientTokens,
+  renderRows,
+  wrap,
+} from '../config/index.js';
 import { CATALOG_COMMAND } from './catalog-command.js';
 import { CHECK_COMMAND } from './check/command.js';
 import { type Command, commandHelp, defineCommand } from './command.js';
@@ -72,22 +79,7 @@ function commandNamed(name: string): Command {
  */
 export function findCommand(argv: readonly string[]): Command | undefined {
   // Read with every flag any table knows, so a flag's value is not taken for a command.
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const table of [FLAGS, ...COMMANDS.map((c) => c.flags)]) {
-    for (const [name, flag] of Object.entries(table)) {
-      options[name] =
-        flag.kind === 'value'
-          ? { type: 'string' }
-          : { type: 'boolean', ...(flag.short && { short: flag.short }) };
-    }
-  }
-  const { tokens } = parseArgs({
-    args: [...argv],
-    options,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
+  const tokens = lenientTokens([FLAGS, ...COMMANDS.map((c) => c.flags)], argv);
   const first = tokens.find((token) => token.kind === 'positional');
   return first === undefined ? undefined : commandNamed(first.value);
 }

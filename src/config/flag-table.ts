@@ -131,6 +131,30 @@ export function defaultsOf<T extends FlagTable>(table: T): FlagValues<T> {
 }
 
 /**
+ * argv read leniently, as tokens, with every flag of these tables known: a flag's value
+ * is not taken for a positional, and an unknown flag is a token, not an error.
+ */
+export function lenientTokens(tables: readonly FlagTable[], argv: readonly string[]) {
+  const options = Object.assign({}, ...tables.map(parseArgsOptions)) as ReturnType<
+    typeof parseArgsOptions
+  >;
+  return leniently(argv, options);
+}
+
+function leniently(
+  argv: readonly string[],
+  options: Record<string, { type: 'string' | 'boolean'; short?: string }>,
+) {
+  return parseArgs({
+    args: [...argv],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  }).tokens;
+}
+
+/**
  * parseArgs' own messages are several lines and suggest `--` quoting; re-read the
  * arguments leniently to say in one line which flag is wrong.
  */
@@ -139,14 +163,7 @@ function diagnose(
   options: Record<string, { type: 'string' | 'boolean'; short?: string }>,
   owner: string | undefined,
 ): string | undefined {
-  const { tokens } = parseArgs({
-    args: [...argv],
-    options,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
-  for (const token of tokens) {
+  for (const token of leniently(argv, options)) {
     if (token.kind !== 'option') continue;
     const option = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
     if (!option) return `unknown flag ${token.rawName}${owner ? ` for ${owner}` : ''}`;

@@ -8,6 +8,7 @@ export {
   type FlagValues,
   flagError,
   flagRows,
+  lenientTokens,
   type ParsedTable,
   parseTable,
   renderRows,
