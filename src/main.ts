@@ -1,13 +1,11 @@
 #!/usr/bin/env node
 /**
- * The command line: parse flags and config, wire the exporter, handle signals.
- * Exit status 2 for bad input (one line, no stack trace), 1 when the exporter
- * cannot run, 0 on a clean stop.
+ * The command line: route to a command, or parse the exporter's flags and config,
+ * wire the exporter, handle signals. Exit status 2 for bad input (one line, no stack
+ * trace), 1 when the exporter cannot run, 0 on a clean stop.
  */
-import { ConfigError, type ExporterConfig, helpText, loadConfig } from './config/index.js';
+import { ConfigError, type ExporterConfig, loadConfig } from './config/index.js';
 import { DiscoveryError } from './discovery/kubernetes/errors.js';
-import { selectSource } from './discovery/select.js';
-import { Exporter } from './exporter.js';
 import { createLogger, type Logger } from './util/log.js';
 import { VERSION } from './version.js';
 
@@ -29,6 +27,11 @@ function isInputError(err: unknown): err is Error & { code: string } {
 }
 
 async function runExporter(config: ExporterConfig, logger: Logger): Promise<void> {
+  // Imported here: a command (catalog, firewall) never loads the Kubernetes client.
+  const [{ Exporter }, { selectSource }] = await Promise.all([
+    import('./exporter.js'),
+    import('./discovery/select.js'),
+  ]);
   const exporter = new Exporter({
     config,
     createSource: (current) => selectSource(current, { logger }),
@@ -67,7 +70,30 @@ async function runExporter(config: ExporterConfig, logger: Logger): Promise<void
   await started;
 }
 
+/** A word in argv that is not a flag or a flag's value: a command (cli/ knows which). */
+function mayNameCommand(argv: readonly string[]): boolean {
+  return argv.some((arg) => !arg.startsWith('-'));
+}
+
+async function runCli(argv: readonly string[]): Promise<boolean> {
+  // Loaded only for a command or help, so the exporter starts no slower for having them.
+  const cli = await import('./cli/index.js');
+  const command = cli.findCommand(argv);
+  if (!command) return false;
+  const status = await cli.runCommand(command, argv, cli.processIo());
+  process.exitCode = status;
+  return true;
+}
+
 async function main(argv: readonly string[]): Promise<void> {
+  if (mayNameCommand(argv)) {
+    try {
+      if (await runCli(argv)) return;
+    } catch (err) {
+      if (isInputError(err)) fail(2, err.message);
+      throw err;
+    }
+  }
   let config: ExporterConfig;
   try {
     config = await loadConfig(argv);
@@ -76,25 +102,13 @@ async function main(argv: readonly string[]): Promise<void> {
     throw err;
   }
   if (config.showHelp) {
-    process.stdout.write(helpText(PROGRAM));
+    const { globalHelp } = await import('./cli/index.js');
+    process.stdout.write(globalHelp());
     return;
   }
   if (config.showVersion) {
     process.stdout.write(`${PROGRAM} ${VERSION} (Node.js ${process.version})\n`);
     return;
-  }
-  if (config.command !== undefined) {
-    try {
-      // Loaded only for a command, so the exporter starts no slower for having them.
-      const { processIo, runCommand } = await import('./cli/index.js');
-      const status = await runCommand(config, processIo());
-      // A report bigger than the pipe's buffer is still being written: exit once it is out.
-      process.stdout.write('', () => process.exit(status));
-      return;
-    } catch (err) {
-      if (isInputError(err)) fail(2, err.message);
-      throw err;
-    }
   }
   const logger = createLogger({ level: config.logLevel }).child({});
   try {

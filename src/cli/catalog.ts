@@ -8,6 +8,7 @@ import { effectiveCatalog } from '../catalog/overrides.js';
 import { CATALOG } from '../catalog/ports.js';
 import type { CatalogEntry, PortRange, Role, VersionRange } from '../catalog/types.js';
 import type { ExporterConfig } from '../config/index.js';
+import type { CatalogCommandOptions } from './catalog-command.js';
 import { EXIT_OK } from './exit.js';
 import type { CommandIo } from './io.js';
 import { renderMarkdownTable, renderTextTable, type Table } from './table.js';
@@ -104,10 +105,9 @@ export function catalogTable(view: CatalogJson): Table {
   };
 }
 
-export function runCatalog(config: ExporterConfig, io: CommandIo): number {
-  const flags = config.commandFlags;
-  const view = catalogView(config, flags?.roles);
-  switch (flags?.output ?? 'table') {
+export async function runCatalog(options: CatalogCommandOptions, io: CommandIo): Promise<number> {
+  const view = catalogView(options.config, options.roles);
+  switch (options.output) {
     case 'json':
       io.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
       break;
@@ -116,7 +116,12 @@ export function runCatalog(config: ExporterConfig, io: CommandIo): number {
       break;
     case 'table':
       // Colour adds nothing to a reference table; it stays plain on a terminal too.
-      io.stdout.write(renderTextTable(catalogTable(view), { colour: false }));
+      io.stdout.write(
+        renderTextTable(catalogTable(view), {
+          colour: false,
+          ...(io.stdout.columns !== undefined && { width: io.stdout.columns }),
+        }),
+      );
       break;
   }
   return EXIT_OK;

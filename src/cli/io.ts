@@ -8,6 +8,8 @@ export interface OutputStream {
   write(text: string): void;
   /** True on a terminal: colour on stdout, a progress bar on stderr. */
   readonly isTTY?: boolean;
+  /** The terminal's width, when it is one; tables fit it. */
+  readonly columns?: number;
 }
 
 export interface CommandIo {
@@ -42,6 +44,7 @@ export function processIo(): CommandIo {
     stdout: {
       write: (text) => process.stdout.write(text),
       isTTY: process.stdout.isTTY === true,
+      ...(process.stdout.columns !== undefined && { columns: process.stdout.columns }),
     },
     stderr: {
       write: (text) => process.stderr.write(text),
@@ -52,8 +55,24 @@ export function processIo(): CommandIo {
   };
 }
 
-/** Colour on a terminal, unless NO_COLOR is set to anything but the empty string (no-color.org). */
-export function wantsColour(stream: OutputStream, env: CommandIo['env']): boolean {
-  const noColour = env.NO_COLOR;
-  return stream.isTTY === true && (noColour === undefined || noColour === '');
+/**
+ * Colour: `--color=always` or `never` as said; with `auto`, NO_COLOR set to anything but
+ * the empty string turns it off (no-color.org), FORCE_COLOR (not 0) turns it on, and
+ * otherwise a terminal that is not TERM=dumb gets it.
+ */
+export function wantsColour(
+  stream: OutputStream,
+  env: CommandIo['env'],
+  mode: 'auto' | 'always' | 'never' = 'auto',
+): boolean {
+  if (mode !== 'auto') return mode === 'always';
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return true;
+  return isLiveTerminal(stream, env);
+}
+
+/** A terminal that understands cursor movement: where a spinner or `\r` frame belongs. */
+export function isLiveTerminal(stream: OutputStream, env: CommandIo['env']): boolean {
+  return stream.isTTY === true && env.TERM !== 'dumb';
 }

@@ -48,16 +48,28 @@ export interface TextTableOptions {
   readonly colour: boolean;
   /** Put before every line, e.g. two spaces under a heading. */
   readonly indent?: string;
+  /** The terminal's width: the last column (purpose, result) wraps to fit it. Default: no limit. */
+  readonly width?: number;
 }
+
+/** The last column keeps at least this much room, however narrow the terminal. */
+const MIN_LAST_COLUMN = 20;
 
 /** Columns two spaces apart, headers in capitals, no trailing spaces. */
 export function renderTextTable(table: Table, options: TextTableOptions): string {
   const { columns } = table;
+  const indent = options.indent ?? '';
   const rows = table.rows.map((row) => columns.map((_, i) => cellOf(row[i])));
   const headers = columns.map((column) => ({ text: column.header.toUpperCase(), tone: 'dim' }));
   const widths = columns.map((_, i) =>
     Math.max(headers[i]?.text.length ?? 0, ...rows.map((row) => [...(row[i]?.text ?? '')].length)),
   );
+  const last = columns.length - 1;
+  const before = indent.length + widths.slice(0, last).reduce((sum, w) => sum + w + 2, 0);
+  const room =
+    options.width === undefined
+      ? Number.POSITIVE_INFINITY
+      : Math.max(MIN_LAST_COLUMN, options.width - before);
   const line = (cells: readonly Cell[]) => {
     const parts = cells.map((cell, i) => {
       const width = widths[i] ?? 0;
@@ -65,9 +77,43 @@ export function renderTextTable(table: Table, options: TextTableOptions): string
       const painted = paint(cell.text, cell.tone ?? 'plain', options.colour);
       return columns[i]?.align === 'right' ? gap + painted : painted + gap;
     });
-    return `${options.indent ?? ''}${parts.join('  ')}`.trimEnd();
+    const lastCell = cells[last];
+    if (lastCell === undefined || [...lastCell.text].length <= room) {
+      return `${indent}${parts.join('  ')}`.trimEnd();
+    }
+    const [firstPart, ...more] = wrapWords(lastCell.text, room);
+    const tone = lastCell.tone ?? 'plain';
+    parts[last] = paint(firstPart ?? '', tone, options.colour);
+    const hanging = ' '.repeat(before);
+    return [
+      `${indent}${parts.join('  ')}`.trimEnd(),
+      ...more.map((text) => `${hanging}${paint(text, tone, options.colour)}`),
+    ].join('\n');
   };
   return [line(headers as Cell[]), ...rows.map(line)].map((text) => `${text}\n`).join('');
+}
+
+/** Words into lines of at most `width` characters; a longer word is cut. */
+function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(/\s+/)) {
+    let rest = word;
+    while ([...rest].length > width) {
+      if (current !== '') lines.push(current);
+      lines.push([...rest].slice(0, width).join(''));
+      rest = [...rest].slice(width).join('');
+      current = '';
+    }
+    if (current === '') current = rest;
+    else if ([...current].length + 1 + [...rest].length <= width) current += ` ${rest}`;
+    else {
+      lines.push(current);
+      current = rest;
+    }
+  }
+  if (current !== '') lines.push(current);
+  return lines;
 }
 
 /** Escapes what would end a Markdown cell or start markup inside it. */

@@ -20,7 +20,7 @@ import { rolePortsOf } from '../discovery/kubernetes/pods.js';
 import type { ClusterNode } from '../discovery/types.js';
 import { checkConfigFile } from './checks.js';
 import { ConfigError, formatPath, showValue } from './errors.js';
-import { type Flags, parseFlags } from './flags.js';
+import { type Flags, NODE_NAME, parseFlags } from './flags.js';
 import { deepFreeze } from './freeze.js';
 import { type ConfigIssue, describeIssue, fallbackExpected } from './issues.js';
 import { type ConfigFile, configFileSchema } from './schema.js';
@@ -86,16 +86,24 @@ export async function loadConfig(
   argv: readonly string[],
   options: LoadOptions = {},
 ): Promise<ExporterConfig> {
-  const flags = resolveVantage(parseFlags(argv), options.env ?? process.env);
+  return loadConfigFromFlags(parseFlags(argv), options);
+}
+
+/**
+ * Parsed flags (a command's, through flagsFrom) and the file they name, validated and
+ * frozen. Throws ConfigError like loadConfig.
+ */
+export async function loadConfigFromFlags(
+  parsed: Flags,
+  options: LoadOptions = {},
+): Promise<ExporterConfig> {
+  const flags = resolveVantage(parsed, options.env ?? process.env);
   if (flags.configFile === undefined || flags.showHelp || flags.showVersion) {
     return buildConfig(flags, undefined);
   }
   const text = await readConfigFile(flags.configFile, options.readFile ?? readUtf8);
   return buildConfig(flags, parseConfigText(text, flags.configFile));
 }
-
-// Kubernetes node names are DNS subdomains.
-const NODE_NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 
 /** `--vantage=node` means the node this agent runs on, which the downward API puts in NODE_NAME. */
 function resolveVantage(flags: Flags, env: Readonly<Record<string, string | undefined>>): Flags {
@@ -157,8 +165,6 @@ function readFailure(error: unknown): string {
  */
 export function buildConfig(flags: Flags, file: FileConfig | undefined): ExporterConfig {
   return deepFreeze({
-    ...(flags.command === undefined ? {} : { command: flags.command }),
-    ...(flags.commandFlags === undefined ? {} : { commandFlags: { ...flags.commandFlags } }),
     ...(flags.configFile === undefined ? {} : { configFile: flags.configFile }),
     listen: { ...flags.listen },
     web: { ...flags.web },

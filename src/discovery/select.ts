@@ -6,10 +6,11 @@
  * starts, not before: the client costs about a second of loading, which `catalog`,
  * `firewall` and a `check` of static nodes have no use for.
  */
-import type { ExporterConfig } from '../config/index.js';
+import type { ClusterFacts } from '../catalog/conditions.js';
 import type { Logger } from '../util/log.js';
 import {
   chooseDiscovery,
+  type DiscoveryMode,
   findKubeConfig,
   type KubeConfigEnvironment,
   type KubeConfigLocation,
@@ -17,7 +18,23 @@ import {
 } from './kubernetes/location.js';
 import type { KubernetesDiscoveryOptionsInput } from './kubernetes/options.js';
 import { StaticSource, withStaticNodes } from './static.js';
-import type { DiscoverySnapshot, Source, SourceStatus } from './types.js';
+import type { ClusterNode, DiscoverySnapshot, Source, SourceStatus } from './types.js';
+
+/** What choosing and building a source reads: the exporter's config has all of it. */
+export interface DiscoverySettings {
+  readonly discovery: {
+    readonly mode: DiscoveryMode;
+    /** `--kubeconfig`: used even when missing, so the error names it. */
+    readonly kubeconfig?: string;
+    readonly kubernetes: KubernetesDiscoveryOptionsInput;
+  };
+  /** The static nodes; with Kubernetes they are added to the cluster's unless `embeddedDefault`. */
+  readonly nodes: readonly ClusterNode[];
+  readonly kubernetesVersion?: string;
+  readonly cluster?: ClusterFacts;
+  /** True when `nodes` is the stand-in for this machine, not nodes the user gave. */
+  readonly embeddedDefault: boolean;
+}
 
 export interface SelectSourceOptions {
   readonly logger: Logger;
@@ -30,7 +47,7 @@ export interface SelectSourceOptions {
  * KUBECONFIG_INVALID) when Kubernetes discovery is demanded and cannot be set up: the
  * user's to fix, so main reports it in one line.
  */
-export function selectSource(config: ExporterConfig, options: SelectSourceOptions): Source {
+export function selectSource(config: DiscoverySettings, options: SelectSourceOptions): Source {
   const { discovery } = config;
   const location = findKubeConfig(
     discovery.kubeconfig,

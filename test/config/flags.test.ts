@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
-import { COMMANDS, FLAGS, type Flags, helpText, parseFlags } from '../../src/config/flags.js';
+import { FLAGS, type Flags, parseFlags } from '../../src/config/flags.js';
 
 function flagError(argv: readonly string[]): ConfigError {
   try {
@@ -108,19 +108,8 @@ describe('parseFlags', () => {
     }
   });
 
-  it('returns the command, before or after flags', () => {
-    const needs: Readonly<Record<string, readonly string[]>> = {
-      preflight: ['--roles=worker'],
-      firewall: ['--roles=worker', '--format=ufw'],
-    };
-    for (const command of Object.keys(COMMANDS)) {
-      assert.equal(parseFlags([command, ...(needs[command] ?? [])]).command, command);
-    }
-    assert.equal(parseFlags(['--log.level=warn', 'catalog']).command, 'catalog');
-    assert.equal(
-      parseFlags(['--format=ufw', 'firewall', '--log.level=warn', '--role=etcd']).command,
-      'firewall',
-    );
+  it('refuses an argument that is not a flag: commands are routed before (cli/)', () => {
+    assert.equal(flagError(['check']).message, 'unexpected argument "check"');
   });
 
   it('sees --help, -h and --version', () => {
@@ -198,8 +187,6 @@ describe('parseFlags with bad flags', () => {
       '--probe.timeout: expected less than --probe.interval (1s), got "2s" (the default)',
     ],
     [['--probe.workers=65'], '--probe.workers: expected auto or an integer 0-64, got "65"'],
-    [['serve'], 'command: expected one of check, preflight, catalog, firewall, got "serve"'],
-    [['check', 'extra'], 'unexpected argument "extra"'],
   ];
 
   for (const [argv, message] of BAD_FLAGS) {
@@ -217,135 +204,14 @@ describe('parseFlags with bad flags', () => {
   });
 });
 
-describe('parseFlags with a command', () => {
-  it('has no command flags without a command', () => {
-    assert.equal(parseFlags([]).commandFlags, undefined);
-  });
-
-  it('reads the command flags', () => {
-    assert.deepEqual(parseFlags(['check']).commandFlags, { output: 'table' });
-    assert.deepEqual(parseFlags(['check', '--output=json']).commandFlags, { output: 'json' });
-    assert.deepEqual(
-      parseFlags(['preflight', '--roles=control-plane, etcd,control-plane', '--listen=10m'])
-        .commandFlags,
-      { output: 'table', roles: ['control-plane', 'etcd'], listenMs: 600_000 },
-    );
-    assert.deepEqual(
-      parseFlags(['firewall', '--role=worker', '--format=nftables', '--source=10.0.0.0/16'])
-        .commandFlags,
-      { output: 'table', roles: ['worker'], firewallFormat: 'nftables', source: '10.0.0.0/16' },
-    );
-    assert.deepEqual(
-      parseFlags(['catalog', '--output=markdown', '--roles=nfs-server']).commandFlags,
-      {
-        output: 'markdown',
-        roles: ['nfs-server'],
-      },
-    );
-    assert.equal(
-      parseFlags(['firewall', '--roles=etcd', '--format=ufw', '--source=fd00::/64']).commandFlags
-        ?.source,
-      'fd00::/64',
-    );
-  });
-
-  const BAD: ReadonlyArray<readonly [argv: readonly string[], message: string]> = [
-    [
-      ['--output=json'],
-      '--output: only for the commands check, preflight, catalog, got no command',
-    ],
-    [
-      ['firewall', '--roles=worker', '--format=ufw', '--output=json'],
-      '--output: only for the commands check, preflight, catalog, got the firewall command',
-    ],
-    [['check', '--listen=1m'], '--listen: only for the command preflight, got the check command'],
-    [['--format=ufw'], '--format: only for the command firewall, got no command'],
-    [['check', '--output=xml'], '--output: expected one of table, json, markdown, got "xml"'],
-    [
-      ['preflight', '--roles=master'],
-      '--roles: expected a comma-separated list of roles, each one of control-plane, etcd, worker, license-center, nfs-server, registry, calico-typha, got "master"',
-    ],
-    [
-      ['preflight'],
-      "--roles: expected this node's roles for preflight, such as --roles=control-plane,etcd, got nothing",
-    ],
-    [
-      ['firewall', '--format=ufw'],
-      "--roles: expected the node's roles for firewall, such as --roles=worker, got nothing",
-    ],
-    [
-      ['firewall', '--roles=worker'],
-      '--format: expected the firewall for firewall, one of firewalld, iptables, nftables, ufw, got nothing',
-    ],
-    [
-      ['firewall', '--roles=worker', '--format=pf'],
-      '--format: expected one of firewalld, iptables, nftables, ufw, got "pf"',
-    ],
-    [
-      ['firewall', '--roles=worker', '--role=etcd', '--format=ufw'],
-      '--role: same as --roles, expected one of the two, got both',
-    ],
-    [
-      ['preflight', '--roles=worker', '--listen=forever'],
-      '--listen: expected a duration such as 15s, 1m30s or 500ms, got "forever"',
-    ],
-    ...['10.0.0.0', '10.0.0.0/33', 'fd00::/129', 'cluster/16', '10.0.0.0/-1'].map(
-      (cidr) =>
-        [
-          ['firewall', '--roles=worker', '--format=ufw', `--source=${cidr}`],
-          `--source: expected a network such as 10.0.0.0/16 or fd00::/64, got "${cidr}"`,
-        ] as const,
-    ),
-  ];
-  for (const [argv, message] of BAD) {
-    it(`${argv.join(' ')}: ${message}`, () => {
-      const error = flagError(argv);
-      assert.equal(error.message, message);
-      assert.equal(error.code, 'FLAG_INVALID');
-    });
-  }
-});
-
-describe('helpText', () => {
-  const help = helpText();
-
-  it('lists every flag with its placeholder and default, and every command', () => {
-    for (const [name, flag] of Object.entries(FLAGS)) {
-      if (flag.kind === 'value') {
-        assert.match(help, new RegExp(`--${name.replace('.', '\\.')}=${flag.placeholder}\\b`));
-        if (flag.default !== undefined) assert.ok(help.includes(`(default: ${flag.default})`));
-      } else {
-        assert.ok(help.includes(`--${name}`), name);
-      }
-    }
-    for (const command of Object.keys(COMMANDS))
-      assert.match(help, new RegExp(`^  ${command} `, 'm'));
-  });
-
-  it('fits in 100 columns', () => {
-    for (const line of help.split('\n')) assert.ok(line.length <= 100, line);
-  });
-
+describe('FLAGS', () => {
   it('shows defaults that parse to the defaults', () => {
     // The defaults are text in the table, parsed like user input; spelling them out
-    // must change nothing. check takes every command flag that has a default.
+    // must change nothing.
     const argv = Object.entries(FLAGS).flatMap(([name, flag]) =>
       flag.kind === 'value' && flag.default !== undefined ? [`--${name}=${flag.default}`] : [],
     );
-    assert.deepEqual(parseFlags(['check', ...argv]), parseFlags(['check']));
-  });
-
-  it('lists the command flags apart, after the flags every mode reads', () => {
-    const [general, commands] = help.split('Flags of the commands');
-    for (const [name, flag] of Object.entries(FLAGS)) {
-      const inCommands = flag.commands !== undefined;
-      assert.equal((commands ?? '').includes(`--${name}=`), inCommands, name);
-      assert.equal(
-        (general ?? '').includes(`--${name}=`),
-        !inCommands && flag.kind === 'value',
-        name,
-      );
-    }
+    assert.deepEqual(parseFlags(argv), parseFlags([]));
   });
 });
 

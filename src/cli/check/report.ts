@@ -9,6 +9,8 @@ import { PROBE_STATES, type ProbeResult, type ProbeState } from '../../probe/typ
 import type { ExpectedState, Target } from '../../targets/types.js';
 import { judge } from '../../targets/verdict.js';
 import { paint, renderMarkdownTable, renderTextTable, type Table, type Tone } from '../table.js';
+import type { NotProbed } from './not-probed.js';
+import { errorInWords } from './words.js';
 
 export interface CheckedTarget {
   readonly target: Target;
@@ -22,6 +24,8 @@ export interface CheckReport {
   readonly nodes: readonly ClusterNode[];
   readonly checked: readonly CheckedTarget[];
   readonly durationSeconds: number;
+  /** What this vantage leaves out, and why. Default none. */
+  readonly notProbed?: readonly NotProbed[];
 }
 
 /** `ok`, or not as expected on a required target (`failed`) or an optional one. */
@@ -37,7 +41,7 @@ export function verdictOf({ target, result }: CheckedTarget): Verdict {
 export function meaning({ target, result }: CheckedTarget): string {
   const judgement = judge(target, result.state);
   if (judgement.verdict === 'exposed') return 'answers here: exposed';
-  if (result.state === 'error') return `not probed (${result.error ?? 'unknown error'})`;
+  if (result.state === 'error') return `not probed: ${errorInWords(result.error)}`;
   return STATE_GUIDE[result.state].short;
 }
 
@@ -59,6 +63,8 @@ export interface CheckSummary {
   readonly asExpected: number;
   readonly requiredNotAsExpected: number;
   readonly optionalNotAsExpected: number;
+  /** Targets whose probe could not run here (state error: no address, no descriptor). */
+  readonly notProbed: number;
   /** Targets by state, every state present. */
   readonly states: Readonly<Record<ProbeState, number>>;
   readonly durationSeconds: number;
@@ -87,6 +93,7 @@ export function summarize(report: CheckReport): CheckSummary {
     asExpected: ok,
     requiredNotAsExpected: required,
     optionalNotAsExpected: optional,
+    notProbed: states.error,
     states,
     durationSeconds: report.durationSeconds,
   };
@@ -113,9 +120,14 @@ export interface CheckJsonTarget {
   readonly required: boolean;
   readonly state: ProbeState;
   readonly asExpected: boolean;
-  /** Connect time when open; the time until the failure otherwise. */
-  readonly latencySeconds: number;
+  /** Connect time when a connect finished (open, refused, rejected); null otherwise. */
+  readonly latencySeconds: number | null;
+  /** What the state means here, in words: `nothing listens`, `host name does not resolve`. */
+  readonly reason: string;
+  /** The errno, for scripts. */
   readonly error?: string;
+  /** The node's roles. */
+  readonly roles: readonly string[];
   readonly namespace?: string;
   readonly service?: string;
   readonly group?: string;
@@ -124,15 +136,23 @@ export interface CheckJsonTarget {
 export interface CheckJson {
   readonly ok: boolean;
   readonly vantage: string;
+  /** Where the probes came from, in words: `central (in the cluster)`, `this machine`. */
+  readonly from: string;
   readonly discovery: { readonly source: string; readonly up: boolean };
   readonly targets: readonly CheckJsonTarget[];
+  readonly notProbed: readonly NotProbed[];
   readonly summary: CheckSummary;
 }
 
+/** States whose duration is a finished connect: a handshake, a reset or a firewall's answer. */
+const CONNECT_FINISHED: ReadonlySet<ProbeState> = new Set(['open', 'refused', 'rejected']);
+
 export function toCheckJson(report: CheckReport): CheckJson {
+  const roles = new Map(report.nodes.map((node) => [node.name, node.roles]));
   return {
     ok: isOk(report),
     vantage: report.vantage,
+    from: vantageWords(report),
     discovery: { source: report.discovery.source, up: report.discovery.up },
     targets: ordered(report).map((checked): CheckJsonTarget => {
       const { target, result } = checked;
@@ -151,8 +171,12 @@ export function toCheckJson(report: CheckReport): CheckJson {
         state: result.state,
         asExpected: !judge(target, result.state).notAsExpected,
         // Microseconds are all a connect time can tell.
-        latencySeconds: Math.round(result.durationSeconds * 1e6) / 1e6,
+        latencySeconds: CONNECT_FINISHED.has(result.state)
+          ? Math.round(result.durationSeconds * 1e6) / 1e6
+          : null,
+        reason: meaning(checked),
         ...(result.error !== undefined && { error: result.error }),
+        roles: roles.get(target.node) ?? [],
         ...(target.nodePort && {
           namespace: target.nodePort.namespace,
           service: target.nodePort.service,
@@ -160,8 +184,24 @@ export function toCheckJson(report: CheckReport): CheckJson {
         }),
       };
     }),
+    notProbed: report.notProbed ?? [],
     summary: summarize(report),
   };
+}
+
+/**
+ * Where the probes came from, in words that match the mode: `central` is the in-cluster
+ * Deployment, so a check on static nodes from a workstation says `this machine`.
+ */
+export function vantageWords(report: Pick<CheckReport, 'vantage' | 'discovery'>): string {
+  switch (report.vantage) {
+    case 'central':
+      return report.discovery.source === 'kubernetes' ? 'central (in the cluster)' : 'this machine';
+    case 'external':
+      return 'external (outside the cluster)';
+    default:
+      return `node ${report.vantage}`;
+  }
 }
 
 /** Nodes in discovery's order, then ports ascending, then addresses. */
@@ -223,19 +263,96 @@ function row(checked: CheckedTarget) {
 
 export interface CheckTextOptions {
   readonly colour: boolean;
+  /** Only the ports not as expected in the tables. Default false. */
+  readonly failuresOnly?: boolean;
+  /** The terminal's width: the result column wraps to fit it. */
+  readonly width?: number;
 }
 
-/** The table grouped by node, then a summary that names every port not as expected. */
+/** The ports of one node that fail for one cause: one line of the summary. */
+export interface FailureGroup {
+  readonly node: string;
+  readonly addresses: readonly string[];
+  /** `refused: nothing listens`. */
+  readonly cause: string;
+  readonly required: boolean;
+  readonly targets: readonly CheckedTarget[];
+  /** Every port of the node fails this way: the node, not its ports, is the news. */
+  readonly wholeNode: boolean;
+}
+
+/** Failures by node (discovery's order), then by cause; required before optional. */
+export function failureGroups(report: CheckReport): FailureGroup[] {
+  const perNode = new Map<string, number>();
+  for (const { target } of report.checked) {
+    perNode.set(target.node, (perNode.get(target.node) ?? 0) + 1);
+  }
+  const groups = new Map<
+    string,
+    { node: string; cause: string; required: boolean; targets: CheckedTarget[] }
+  >();
+  for (const checked of ordered(report)) {
+    const verdict = verdictOf(checked);
+    if (verdict === 'ok') continue;
+    // A probe that never ran has no state worth naming: its reason is the cause.
+    const cause = checked.result.state === 'error' ? meaning(checked) : explain(checked);
+    const key = `${checked.target.node}\u0000${cause}`;
+    const group = groups.get(key) ?? {
+      node: checked.target.node,
+      cause,
+      required: false,
+      targets: [],
+    };
+    group.targets.push(checked);
+    group.required ||= verdict === 'failed';
+    groups.set(key, group);
+  }
+  // Required first; the sort is stable, so node order stays within each.
+  return [...groups.values()]
+    .sort((a, b) => Number(b.required) - Number(a.required))
+    .map((group) => ({
+      ...group,
+      addresses: [...new Set(group.targets.map((c) => c.target.address))],
+      wholeNode: group.targets.length === perNode.get(group.node) && group.targets.length > 1,
+    }));
+}
+
+function portList(targets: readonly CheckedTarget[]): string {
+  return targets
+    .map((checked) => {
+      const optional = verdictOf(checked) === 'failed-optional' ? ' (optional)' : '';
+      return `${checked.target.port} ${displayName(checked.target)}${optional}`;
+    })
+    .join(', ');
+}
+
+function failureLine(group: FailureGroup): string {
+  const label = group.required ? 'FAIL' : 'optional';
+  const where = `${group.node} (${group.addresses.join(', ')})`;
+  const what = group.wholeNode ? `all ${group.targets.length} ports` : portList(group.targets);
+  return `${label} ${where}: ${group.cause}: ${what}`;
+}
+
+/** The summary, then a table per node (only failing rows with failuresOnly), then the counts. */
 export function renderCheckText(report: CheckReport, options: CheckTextOptions): string {
   const { colour } = options;
+  let text = '';
+  const groups = failureGroups(report);
+  if (groups.length > 0) {
+    text += `${paint('Not as expected:', 'bad', colour)}\n`;
+    for (const group of groups) {
+      text += `  ${paint(failureLine(group), group.required ? 'bad' : 'warn', colour)}\n`;
+    }
+    text += '\n';
+  }
   const byNode = new Map<string, CheckedTarget[]>();
   for (const checked of ordered(report)) {
+    if (options.failuresOnly && verdictOf(checked) === 'ok') continue;
     const group = byNode.get(checked.target.node);
     if (group) group.push(checked);
     else byNode.set(checked.target.node, [checked]);
   }
   const roles = new Map(report.nodes.map((node) => [node.name, node.roles.join(', ')]));
-  let text = '';
   for (const [node, group] of byNode) {
     const addresses = [...new Set(group.map((c) => c.target.address))].join(', ');
     const nodeRoles = roles.get(node);
@@ -243,46 +360,80 @@ export function renderCheckText(report: CheckReport, options: CheckTextOptions):
     text += `${paint(node, failed ? 'bad' : 'plain', colour)}  ${addresses}`;
     text += nodeRoles ? `  ${paint(`(${nodeRoles})`, 'dim', colour)}\n` : '\n';
     const table: Table = { columns: COLUMNS, rows: group.map(row) };
-    text += `${renderTextTable(table, { colour, indent: '  ' })}\n`;
+    text += `${renderTextTable(table, {
+      colour,
+      indent: '  ',
+      ...(options.width !== undefined && { width: options.width }),
+    })}\n`;
   }
-  return text + summaryText(report, colour);
+  for (const line of notProbedLines(report)) text += `${paint(line, 'dim', colour)}\n`;
+  return `${text}${summaryLines(report, colour).join('\n')}\n`;
 }
 
-function summaryText(report: CheckReport, colour: boolean): string {
+function notProbedLines(report: CheckReport): string[] {
+  const from = vantageWords(report);
+  return (report.notProbed ?? []).map((item) => {
+    const nodes = item.nodes.length === 1 ? item.nodes[0] : `${item.nodes.length} nodes`;
+    return `Not probed from ${from}: ${item.ports.join(', ')} on ${nodes}: ${item.reason}.`;
+  });
+}
+
+function summaryLines(report: CheckReport, colour: boolean): string[] {
   const s = summarize(report);
   const seconds =
     s.durationSeconds < 10 ? s.durationSeconds.toFixed(2) : s.durationSeconds.toFixed(0);
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  let line = `${plural(s.nodes, 'node')}, ${plural(s.targets, 'port')} checked from ${report.vantage} in ${seconds} s: ${s.asExpected} as expected`;
+  const from = vantageWords(report);
+  const probed = s.targets - s.notProbed;
+  let line =
+    probed === 0
+      ? `${plural(s.nodes, 'node')}, ${plural(s.targets, 'port')}: none could be probed from ${from}`
+      : `${plural(s.nodes, 'node')}, ${plural(s.targets, 'port')} checked from ${from} in ${seconds} s: ${s.asExpected} as expected`;
+  if (probed > 0 && s.notProbed > 0) line += `, ${s.notProbed} could not be probed`;
   if (s.requiredNotAsExpected > 0) {
     line += `, ${paint(`${s.requiredNotAsExpected} required not`, 'bad', colour)}`;
   }
   if (s.optionalNotAsExpected > 0) {
     line += `, ${paint(`${s.optionalNotAsExpected} optional not`, 'warn', colour)}`;
   }
-  let text = `${line}.\n`;
+  const lines = [`${line}.`];
   if (!report.discovery.up) {
-    text += `${paint(`${report.discovery.source} discovery is not healthy: the nodes and NodePorts above may be incomplete.`, 'bad', colour)}\n`;
+    lines.push(
+      paint(
+        `${report.discovery.source} discovery is not healthy: the nodes and NodePorts above may be incomplete.`,
+        'bad',
+        colour,
+      ),
+    );
   }
-  const failures = ordered(report).filter((c) => verdictOf(c) === 'failed');
-  for (const checked of failures) {
-    const { target } = checked;
-    text += `${paint('FAIL', 'bad', colour)} ${target.node} ${hostPort(target.address, target.port)} ${displayName(target)} (${target.component}): ${explain(checked)}\n`;
-  }
-  return text;
+  return lines;
 }
 
-function hostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-/** One Markdown table with a node column, for pasting into a ticket. */
+/** Markdown for a ticket: the failures as a list, one table with a node column, the counts. */
 export function renderCheckMarkdown(report: CheckReport): string {
+  const groups = failureGroups(report);
+  const blocks: string[] = [];
+  if (groups.length > 0) {
+    blocks.push(
+      `**Not as expected**\n\n${groups.map((group) => `- ${markdownText(failureLine(group))}`).join('\n')}`,
+    );
+  }
   const columns = [{ header: 'node' }, { header: 'address' }, ...COLUMNS];
   const rows = ordered(report).map((checked) => [
     checked.target.node,
     checked.target.address,
     ...row(checked),
   ]);
-  return `${renderMarkdownTable({ columns, rows })}\n${summaryText(report, false)}`;
+  blocks.push(renderMarkdownTable({ columns, rows }).trimEnd());
+  const notProbedText = notProbedLines(report);
+  if (notProbedText.length > 0) {
+    blocks.push(notProbedText.map((line) => `- ${markdownText(line)}`).join('\n'));
+  }
+  blocks.push(summaryLines(report, false).map(markdownText).join('  \n'));
+  return `${blocks.join('\n\n')}\n`;
+}
+
+/** Text outside a table: escape what Markdown would read as markup. */
+function markdownText(text: string): string {
+  return text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`);
 }

@@ -10,7 +10,7 @@
  * cycle; check has only the one. It paces each node as the exporter does, so a node's
  * ICMP rate limit can make it take longer, never change a verdict.
  */
-import type { ExporterConfig } from '../../config/index.js';
+import { ConfigError, type ExporterConfig } from '../../config/index.js';
 import { selectSource } from '../../discovery/select.js';
 import type { DiscoverySnapshot, Source } from '../../discovery/types.js';
 import { type CycleJob, isEcho, ProbePipeline } from '../../pipeline.js';
@@ -25,9 +25,15 @@ import { ResultStore } from '../../results/store.js';
 import type { Target } from '../../targets/types.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
+import { errorTap } from '../error-tap.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
-import { type CommandIo, wantsColour } from '../io.js';
+import { firstSnapshot } from '../first-snapshot.js';
+import { type CommandIo, isLiveTerminal, wantsColour } from '../io.js';
+import { commandLogger } from '../logger.js';
 import { createProgress } from '../progress.js';
+import { startSpinner } from '../spinner.js';
+import type { CheckCommandOptions } from './command.js';
+import { notProbed } from './not-probed.js';
 import {
   type CheckedTarget,
   type CheckReport,
@@ -44,6 +50,7 @@ export const DISCOVERY_TIMEOUT_MS = 30_000;
 const NAMES_TIMEOUT_MS = 60_000;
 
 export interface CheckOptions {
+  /** Default: warnings and errors as JSON lines on stderr (commandLogger). */
   readonly logger: Logger;
   /** Default DISCOVERY_TIMEOUT_MS. */
   readonly discoveryTimeoutMs?: number;
@@ -68,25 +75,36 @@ export class CheckError extends Error {
 
 /** Runs the check and prints it; resolves with the exit status. */
 export async function runCheck(
-  config: ExporterConfig,
+  command: CheckCommandOptions,
   io: CommandIo,
-  options: CheckOptions,
+  overrides: Partial<CheckOptions> = {},
 ): Promise<number> {
+  const { config } = command;
+  const options: CheckOptions = {
+    logger: commandLogger(config.logLevel, io, 'check'),
+    ...overrides,
+  };
   let report: CheckReport;
   try {
-    report = await collectCheck(config, { ...options, progressTo: io.stderr });
+    report = await collectCheck(config, { ...options, io });
   } catch (error) {
     if (!(error instanceof CheckError)) throw error;
     io.stderr.write(`check: ${error.message}\n`);
     return EXIT_FAILED;
   }
-  const output = config.commandFlags?.output ?? 'table';
+  const { output } = command;
   if (output === 'json') {
     io.stdout.write(`${JSON.stringify(toCheckJson(report), null, 2)}\n`);
   } else if (output === 'markdown') {
     io.stdout.write(renderCheckMarkdown(report));
   } else {
-    io.stdout.write(renderCheckText(report, { colour: wantsColour(io.stdout, io.env) }));
+    io.stdout.write(
+      renderCheckText(report, {
+        colour: wantsColour(io.stdout, io.env, command.color),
+        failuresOnly: command.failuresOnly,
+        ...(io.stdout.columns !== undefined && { width: io.stdout.columns }),
+      }),
+    );
   }
   return isOk(report) ? EXIT_OK : EXIT_FAILED;
 }
@@ -97,16 +115,25 @@ export async function runCheck(
  */
 export async function collectCheck(
   config: ExporterConfig,
-  options: CheckOptions & { readonly progressTo?: CommandIo['stderr'] },
+  options: CheckOptions & { readonly io?: Pick<CommandIo, 'stderr' | 'env'> },
 ): Promise<CheckReport> {
   const clock = options.clock ?? systemClock;
-  const source = options.source ?? selectSource(config, { logger: options.logger });
+  const io = options.io ?? { stderr: { write() {} }, env: {} };
+  // The spinner owns the terminal line while discovery is awaited: the source's log lines
+  // would break it, and its last error is shown in words on it instead.
+  const live = isLiveTerminal(io.stderr, io.env);
+  const tap = errorTap(options.logger, () => !live);
+  const source = options.source ?? selectSource(config, { logger: tap });
   const timeoutMs = options.discoveryTimeoutMs ?? DISCOVERY_TIMEOUT_MS;
   // The exporter's flag and default: threads where there is more than one core. Started
   // first, so the threads load their modules while discovery lists the cluster.
   const workers = workerCount(config.probe.workers);
   const pool = workers > 0 ? createProbePool({ workers, logger: options.logger }) : undefined;
   options.logger.debug('tcp probes', { workerThreads: workers });
+  const spinner = startSpinner(io, clock, () => {
+    const last = tap.lastError();
+    return `waiting for the ${source.name} source to list the nodes${last ? `; last error: ${last}` : ''}`;
+  });
   let snapshot: DiscoverySnapshot | undefined;
   try {
     snapshot = await firstSnapshot(source, timeoutMs, clock);
@@ -114,14 +141,22 @@ export async function collectCheck(
     await pool?.close();
     throw error;
   } finally {
+    spinner.stop();
     await source.stop();
   }
   if (!snapshot) {
     await pool?.close();
+    const last = tap.lastError();
     throw new CheckError(
       'DISCOVERY_FAILED',
-      `discovery failed: the ${source.name} source listed no nodes within ${timeoutMs / 1000} s (see the log lines above)`,
+      `discovery failed: the ${source.name} source listed no nodes within ${timeoutMs / 1000} s${last ? `; last error: ${last}` : ' (no error was reported)'}`,
     );
+  }
+  try {
+    checkVantage(config.vantage, snapshot);
+  } catch (error) {
+    await pool?.close();
+    throw error;
   }
   const discovery = source.status();
   const pinger = new IcmpPinger({ mode: config.probe.icmp, logger: options.logger });
@@ -153,7 +188,15 @@ export async function collectCheck(
       throw new CheckError('NOTHING_TO_CHECK', `nothing to check: ${why}`);
     }
     await pipeline.namesSettled(NAMES_TIMEOUT_MS);
-    return await probeOnce(config, pipeline, { ...options, clock }, discovery, snapshot);
+    const report = await probeOnce(
+      config,
+      pipeline,
+      // A TERM=dumb terminal gets no \r frames, as a pipe gets none.
+      { ...options, clock, ...(live && { progressTo: io.stderr }) },
+      discovery,
+      snapshot,
+    );
+    return { ...report, notProbed: notProbed(config.catalog, snapshot, pipeline.planned) };
   } finally {
     pipeline.stop();
     pinger.close();
@@ -227,22 +270,17 @@ async function probeOnce(
   };
 }
 
-/** The source's first snapshot, or undefined when none came within the timeout. */
-async function firstSnapshot(
-  source: Source,
-  timeoutMs: number,
-  clock: Clock,
-): Promise<DiscoverySnapshot | undefined> {
-  let arrived!: (snapshot: DiscoverySnapshot) => void;
-  const first = new Promise<DiscoverySnapshot>((resolve) => {
-    arrived = resolve;
-  });
-  await source.start((snapshot) => arrived(snapshot));
-  const timeout = new AbortController();
-  const expired = clock.sleep(timeoutMs, timeout.signal).then(() => undefined);
-  try {
-    return await Promise.race([first, expired]);
-  } finally {
-    timeout.abort();
-  }
+/**
+ * A vantage that names a node must name one discovery found: probing "from master-9"
+ * when there is no master-9 would report what no node sees. Throws ConfigError (exit 2).
+ */
+function checkVantage(vantage: string, snapshot: DiscoverySnapshot): void {
+  if (vantage === 'central' || vantage === 'external') return;
+  if (snapshot.nodes.some((node) => node.name === vantage)) return;
+  const names = snapshot.nodes.map((node) => node.name);
+  const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')}, ...` : names.join(', ');
+  throw new ConfigError(
+    'FLAG_INVALID',
+    `--vantage: expected central, external, or a node discovery found (${shown}), got ${JSON.stringify(vantage)}`,
+  );
 }

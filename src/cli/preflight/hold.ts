@@ -30,6 +30,8 @@ export interface HoldOptions {
   readonly clock?: Clock;
   /** Called once every port is listening (or has failed), before the wait. */
   readonly onListening?: (held: readonly number[]) => void;
+  /** Called for every connection as it is accepted, so the user sees them arrive. */
+  readonly onConnection?: (port: number, peer: string) => void;
 }
 
 interface Counter {
@@ -37,9 +39,12 @@ interface Counter {
   readonly peers: string[];
 }
 
+/** The peer of a connection reset before Node read its address (getpeername: ENOTCONN). */
+export const UNKNOWN_PEER = 'unknown';
+
 /** An IPv4 peer of a dual-stack socket reads `::ffff:10.0.0.2`; show `10.0.0.2`. */
 function peerAddress(socket: Socket): string {
-  const address = socket.remoteAddress ?? 'unknown';
+  const address = socket.remoteAddress ?? UNKNOWN_PEER;
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
@@ -56,6 +61,7 @@ export async function holdPorts(options: HoldOptions): Promise<HoldResult> {
           counter.connections += 1;
           const peer = peerAddress(socket);
           if (!counter.peers.includes(peer)) counter.peers.push(peer);
+          options.onConnection?.(port, peer);
           // Accepting proves the path; nothing is said on it.
           socket.destroy();
         });

@@ -4,10 +4,12 @@
  */
 import type { CatalogEntry, PortRange, Role } from '../../catalog/types.js';
 import { formatDuration } from '../../config/index.js';
-import { FIREWALL_FORMATS } from '../formats.js';
+import { FIREWALL_FORMATS } from '../firewall-command.js';
+import { RUN } from '../program.js';
 import { paint, renderMarkdownTable, renderTextTable, type Table, type Tone } from '../table.js';
 import type { BindOutcome } from './bind.js';
-import type { HoldResult } from './hold.js';
+import { type HoldResult, UNKNOWN_PEER } from './hold.js';
+import type { FirewallFinding } from './local-firewall.js';
 import type { PortHolders, SocketOwner } from './owners.js';
 
 export interface PreflightPort {
@@ -26,6 +28,10 @@ export interface PreflightReport {
   readonly running: { readonly asRoot: boolean };
   /** With --listen: what connected while the free ports were held. */
   readonly hold?: HoldResult;
+  /** `--expect-from`: the peers whose checks should reach every held port. */
+  readonly expectFrom?: readonly string[];
+  /** What the local firewall would drop of the ports held (or to be held). */
+  readonly firewall?: readonly FirewallFinding[];
 }
 
 export type PortStatus = 'free' | 'in-use' | 'untested';
@@ -41,10 +47,49 @@ export function statusOf(port: PreflightPort): PortStatus {
   }
 }
 
-/** No required port is in use, and every port asked to be held was held. */
+/** The ports --listen holds: the free ones a peer can reach (not those bound to localhost). */
+export function portsToHold(ports: readonly PreflightPort[]): number[] {
+  const held = ports.filter((p) => statusOf(p) === 'free' && !p.entry.localhostOnly);
+  return [...new Set(held.map((p) => p.entry.port))];
+}
+
+export interface HoldVerdict {
+  /** Peer -> the ports it reached, in the order peers first came. */
+  readonly receivedFrom: readonly { readonly peer: string; readonly ports: readonly number[] }[];
+  /** Required held ports no connection reached. */
+  readonly neverReached: readonly PreflightPort[];
+  /** Expected peers that reached no port. */
+  readonly silentPeers: readonly string[];
+}
+
+export function holdVerdict(report: PreflightReport): HoldVerdict | undefined {
+  const hold = report.hold;
+  if (!hold) return undefined;
+  const byPeer = new Map<string, number[]>();
+  for (const held of hold.held) {
+    for (const peer of held.peers) byPeer.set(peer, [...(byPeer.get(peer) ?? []), held.port]);
+  }
+  const reached = new Set(hold.held.filter((h) => h.connections > 0).map((h) => h.port));
+  const heldPorts = new Set(hold.held.map((h) => h.port));
+  const neverReached = report.ports.filter(
+    (p) => p.required && heldPorts.has(p.entry.port) && !reached.has(p.entry.port),
+  );
+  return {
+    receivedFrom: [...byPeer].map(([peer, ports]) => ({ peer, ports })),
+    neverReached: [...new Map(neverReached.map((p) => [p.entry.port, p])).values()],
+    silentPeers: (report.expectFrom ?? []).filter((peer) => !byPeer.has(peer)),
+  };
+}
+
+/**
+ * No required port is in use, every port asked to be held was held, and, when peers
+ * were named, every required held port received a connection.
+ */
 export function isPreflightOk(report: PreflightReport): boolean {
   const taken = report.ports.some((p) => p.required && statusOf(p) === 'in-use');
-  return !taken && (report.hold?.failed.length ?? 0) === 0;
+  const verdict = holdVerdict(report);
+  const unreached = (report.expectFrom?.length ?? 0) > 0 && (verdict?.neverReached.length ?? 0) > 0;
+  return !taken && !unreached && (report.hold?.failed.length ?? 0) === 0;
 }
 
 /** `etcd (pid 812)`, or why the owner is not known. */
@@ -94,7 +139,12 @@ export interface PreflightJson {
     readonly heldSeconds: number;
     readonly ports: HoldResult['held'];
     readonly failed: HoldResult['failed'];
+    readonly expectFrom: readonly string[];
+    readonly receivedFrom: HoldVerdict['receivedFrom'];
+    /** Required held ports that no connection reached. */
+    readonly neverReached: readonly number[];
   };
+  readonly firewall: readonly FirewallFinding[];
   readonly summary: { readonly free: number; readonly inUse: number; readonly untested: number };
 }
 
@@ -127,8 +177,12 @@ export function toPreflightJson(report: PreflightReport): PreflightJson {
         heldSeconds: Math.round(report.hold.heldMs) / 1000,
         ports: report.hold.held,
         failed: report.hold.failed,
+        expectFrom: report.expectFrom ?? [],
+        receivedFrom: holdVerdict(report)?.receivedFrom ?? [],
+        neverReached: (holdVerdict(report)?.neverReached ?? []).map((p) => p.entry.port),
       },
     }),
+    firewall: report.firewall ?? [],
     summary: { free: count('free'), inUse: count('in-use'), untested: count('untested') },
   };
 }
@@ -166,6 +220,8 @@ function portsTable(report: PreflightReport): Table {
 
 export interface PreflightTextOptions {
   readonly colour: boolean;
+  /** The terminal's width: the table's last column wraps to fit it. */
+  readonly width?: number;
   /** How the program is called, for the command hints. */
   readonly program?: string;
 }
@@ -175,13 +231,20 @@ export function renderPreflightText(
   report: PreflightReport,
   options: PreflightTextOptions,
 ): string {
-  return renderPreflight(report, options, (table) =>
-    renderTextTable(table, { colour: options.colour, indent: '  ' }),
-  );
+  return renderPreflight(report, options, textTable(options));
 }
 
 export function renderPreflightMarkdown(report: PreflightReport): string {
   return renderPreflight(report, { colour: false }, renderMarkdownTable);
+}
+
+function textTable(options: PreflightTextOptions): (table: Table) => string {
+  return (table) =>
+    renderTextTable(table, {
+      colour: options.colour,
+      indent: '  ',
+      ...(options.width !== undefined && { width: options.width }),
+    });
 }
 
 /** Enough of a command line to recognise it; JSON carries all of it. */
@@ -196,8 +259,24 @@ function renderPreflight(
   options: PreflightTextOptions,
   table: (table: Table) => string,
 ): string {
+  return renderPortsPart(report, options, table) + renderHoldPart(report, options);
+}
+
+/** The table, what to free, what to open, the local firewall: all that is known before a hold. */
+export function renderPreflightPorts(
+  report: PreflightReport,
+  options: PreflightTextOptions,
+): string {
+  return renderPortsPart(report, options, textTable(options));
+}
+
+function renderPortsPart(
+  report: PreflightReport,
+  options: PreflightTextOptions,
+  table: (table: Table) => string,
+): string {
   const { colour } = options;
-  const program = options.program ?? 'imanager-port-exporter';
+  const program = options.program ?? RUN;
   const roles = report.roles.join(',');
   let text = `Preflight for roles ${report.roles.join(', ')}: ${report.ports.length} catalog ports\n\n`;
   text += `${table(portsTable(report))}\n`;
@@ -220,26 +299,91 @@ function renderPreflight(
     text += `${paint(`Not tested: ${untested.map((p) => p.entry.port).join(', ')}`, 'warn', colour)}`;
     text += report.running.asRoot ? '\n' : ' (run as root to test them)\n';
   }
-  text += '\nOpen these TCP ports in the firewall, so that the other nodes reach this one:\n';
+  for (const finding of report.firewall ?? []) {
+    const tone = finding.ports.length > 0 ? 'bad' : 'good';
+    text += `${paint(`Local firewall: ${finding.tool} ${finding.finding}.`, tone, colour)}\n`;
+  }
+  text += '\nOpen these ports in the firewall, so that the other nodes reach this one:\n';
   text += `  ${portsToOpen(report).join(', ')}\n`;
   text += `  ${program} firewall --roles=${roles} --format=${FIREWALL_FORMATS.join('|')} prints the commands.\n`;
-
-  const hold = report.hold;
-  if (hold) {
-    text += `\nHeld ${hold.held.length} free ports for ${formatDuration(Math.max(1, Math.round(hold.heldMs)))}; connections received:\n`;
-    for (const held of hold.held) {
-      const who =
-        held.connections === 0
-          ? paint('none', 'warn', colour)
-          : `${held.connections} from ${held.peers.join(', ')}`;
-      text += `  ${String(held.port).padStart(5)}  ${who}\n`;
-    }
-    for (const fail of hold.failed) {
-      text += `  ${String(fail.port).padStart(5)}  ${paint(`could not hold: ${fail.error}`, 'bad', colour)}\n`;
-    }
-  } else {
-    text += `  To prove the path before installing: ${program} preflight --roles=${roles} --listen=10m here,\n`;
-    text += `  then ${program} check from another node.\n`;
+  // Before a hold (--listen, expectFrom set) the hint would name what is happening now.
+  if (!report.hold && report.expectFrom === undefined) {
+    text += `  To prove the path before installing: ${program} preflight --roles=${roles} --listen=10m --expect-from=PEER here,\n`;
+    text += `  then ${program} check from the peer.\n`;
   }
   return text;
+}
+
+/** The part after a hold whose table was printed before it. */
+export function renderPreflightHold(
+  report: PreflightReport,
+  options: PreflightTextOptions,
+): string {
+  return renderHoldPart(report, options);
+}
+
+/** One connection as it arrives: `  connection from 198.18.0.2 to 6443 (kube-apiserver)`. */
+export function connectionLine(
+  report: Pick<PreflightReport, 'ports'>,
+  port: number,
+  peer: string,
+): string {
+  const entry = report.ports.find((p) => p.entry.port === port)?.entry;
+  return `  connection from ${peerText(peer)} to ${port}${entry ? ` (${entry.id})` : ''}\n`;
+}
+
+/** After the hold: who reached which port, and the verdict. */
+function renderHoldPart(report: PreflightReport, options: PreflightTextOptions): string {
+  const { colour } = options;
+  const hold = report.hold;
+  const verdict = holdVerdict(report);
+  if (!hold || !verdict) return '';
+  let text = `\nHeld ${hold.held.length} free ports for ${formatDuration(Math.max(1, Math.round(hold.heldMs)))}; connections received:\n`;
+  for (const held of hold.held) {
+    const who =
+      held.connections === 0
+        ? paint('none', 'warn', colour)
+        : `${held.connections} from ${held.peers.join(', ')}`;
+    text += `  ${String(held.port).padStart(5)}  ${who}\n`;
+  }
+  for (const fail of hold.failed) {
+    text += `  ${String(fail.port).padStart(5)}  ${paint(`could not hold: ${fail.error}`, 'bad', colour)}\n`;
+  }
+  const local = report.ports.filter((p) => p.entry.localhostOnly && statusOf(p) === 'free');
+  if (local.length > 0) {
+    text += `  Not held: ${local.map((p) => p.entry.port).join(', ')}: bound to localhost on the node, no other node reaches them.\n`;
+  }
+  const received =
+    verdict.receivedFrom.length === 0
+      ? 'received from nobody'
+      : `received from ${verdict.receivedFrom.map((r) => `${peerText(r.peer)}: ${r.ports.join(', ')}`).join('; ')}`;
+  const never =
+    verdict.neverReached.length === 0
+      ? 'every required port was reached'
+      : `never reached: ${verdict.neverReached.map((p) => `${p.entry.port} ${p.entry.id}`).join(', ')}`;
+  const expected = (report.expectFrom?.length ?? 0) > 0;
+  const failing = expected && verdict.neverReached.length > 0;
+  text += `${paint(`${capitalise(received)}; ${never}.`, failing ? 'bad' : expected ? 'good' : 'plain', colour)}\n`;
+  if (verdict.silentPeers.length > 0) {
+    text += `${paint(`No connection at all from ${verdict.silentPeers.join(', ')}: did check run there, against this node?`, 'bad', colour)}\n`;
+  }
+  if (failing) {
+    text +=
+      '  A port no peer reached is blocked between the nodes, or check did not probe it: see the firewall lines above.\n';
+  } else if (!expected) {
+    text += '  With --expect-from=PEERS, a required port no peer reached fails the run.\n';
+  }
+  return text;
+}
+
+/**
+ * A peer that resets at once (check closes an open probe with a reset) is gone before
+ * its address can be read: the connection still proves the path.
+ */
+function peerText(peer: string): string {
+  return peer === UNKNOWN_PEER ? 'peers that reset before their address was read' : peer;
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

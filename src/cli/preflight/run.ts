@@ -7,18 +7,24 @@ import { entriesForRoles, versionInRange } from '../../catalog/applies.js';
 import { applicability, NO_FACTS } from '../../catalog/conditions.js';
 import { effectiveCatalog } from '../../catalog/overrides.js';
 import type { Role } from '../../catalog/types.js';
-import { ConfigError, type ExporterConfig, formatDuration } from '../../config/index.js';
+import { type ExporterConfig, formatDuration } from '../../config/index.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import { type CommandIo, wantsColour } from '../io.js';
 import { tryBind } from './bind.js';
+import type { PreflightCommandOptions } from './command.js';
 import { holdPorts } from './hold.js';
+import { type FirewallTexts, firewallFindings, readLocalFirewall } from './local-firewall.js';
 import { findPortHolders } from './owners.js';
 import {
+  connectionLine,
   isPreflightOk,
   type PreflightPort,
   type PreflightReport,
+  portsToHold,
+  renderPreflightHold,
   renderPreflightMarkdown,
+  renderPreflightPorts,
   renderPreflightText,
   toPreflightJson,
 } from './report.js';
@@ -26,6 +32,8 @@ import {
 export interface PreflightOptions {
   /** Default /proc. */
   readonly procRoot?: string;
+  /** Default readLocalFirewall; tests hand in rules of their own. */
+  readonly readFirewall?: () => Promise<FirewallTexts>;
   readonly clock?: Clock;
 }
 
@@ -65,27 +73,33 @@ export async function testPorts(
 }
 
 export async function runPreflight(
-  config: ExporterConfig,
+  command: PreflightCommandOptions,
   io: CommandIo,
   options: PreflightOptions = {},
 ): Promise<number> {
-  const flags = config.commandFlags;
-  const roles = flags?.roles;
-  if (roles === undefined) {
-    throw new ConfigError('FLAG_INVALID', "--roles: expected this node's roles, got nothing");
-  }
+  const { config, roles, listenMs } = command;
   const ports = await testPorts(config, roles, options);
+  const toHold = portsToHold(ports);
   let report: PreflightReport = {
     roles,
     ports,
     nodePortRange: config.nodePortRange,
     running: { asRoot: process.getuid?.() === 0 },
+    ...(listenMs !== undefined && { expectFrom: command.expectFrom }),
+    firewall: firewallFindings(await (options.readFirewall ?? readLocalFirewall)(), toHold),
   };
-  const listenMs = flags?.listenMs;
+  const textOptions = {
+    colour: wantsColour(io.stdout, io.env, command.color),
+    ...(io.stdout.columns !== undefined && { width: io.stdout.columns }),
+  };
+  const table = command.output === 'table';
   if (listenMs !== undefined) {
-    const free = ports.filter((p) => p.outcome.status === 'free').map((p) => p.entry.port);
+    // The table first: a port in use is news now, not after a ten-minute hold.
+    if (table) io.stdout.write(renderPreflightPorts(report, textOptions));
+    // Connections stream with the table; beside JSON or Markdown they go to stderr.
+    const live = table ? io.stdout : io.stderr;
     const hold = await holdPorts({
-      ports: [...new Set(free)],
+      ports: toHold,
       durationMs: listenMs,
       ...(io.stopSignal !== undefined && { signal: io.stopSignal() }),
       clock: options.clock ?? systemClock,
@@ -96,10 +110,11 @@ export async function runPreflight(
             'preflight: run check from another node now; each connection is accepted and closed.\n',
         );
       },
+      onConnection: (port, peer) => live.write(connectionLine(report, port, peer)),
     });
     report = { ...report, hold };
   }
-  switch (flags?.output ?? 'table') {
+  switch (command.output) {
     case 'json':
       io.stdout.write(`${JSON.stringify(toPreflightJson(report), null, 2)}\n`);
       break;
@@ -107,7 +122,11 @@ export async function runPreflight(
       io.stdout.write(renderPreflightMarkdown(report));
       break;
     case 'table':
-      io.stdout.write(renderPreflightText(report, { colour: wantsColour(io.stdout, io.env) }));
+      io.stdout.write(
+        listenMs === undefined
+          ? renderPreflightText(report, textOptions)
+          : renderPreflightHold(report, textOptions),
+      );
       break;
   }
   return isPreflightOk(report) ? EXIT_OK : EXIT_FAILED;

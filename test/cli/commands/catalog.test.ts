@@ -113,7 +113,7 @@ describe('catalog', () => {
     assert.equal(bad.code, 2);
     assert.match(
       bad.stderr,
-      /^imanager-port-exporter: --roles: expected a comma-separated list of roles, .*got "master"\n$/,
+      /^imanager-port-exporter: --roles: expected all, or a comma-separated list of roles, .*got "master"\n$/,
     );
   });
 });

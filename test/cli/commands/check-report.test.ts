@@ -110,6 +110,8 @@ describe('check verdicts', () => {
       state: 'open',
       asExpected: true,
       latencySeconds: 0.001235,
+      reason: 'answers',
+      roles: ['control-plane'],
       namespace: 'imanager',
       service: 'gateway',
       group: 'basic-service',
@@ -118,5 +120,29 @@ describe('check verdicts', () => {
       renderCheckText(report([nodePort]), { colour: false }),
       / imanager\/gateway:http /,
     );
+  });
+
+  test('a name that does not resolve reads in words, and nothing probed is said', () => {
+    const unresolved = {
+      target: target({ expected: 'open', address: 'cp-1.example', ip: '' }),
+      result: { state: 'error' as const, durationSeconds: 0, error: 'EAI_AGAIN' },
+    };
+    const text = renderCheckText(report([unresolved]), { colour: false });
+    assert.match(
+      text,
+      /FAIL not probed: host name does not resolve: the resolver did not answer$/m,
+    );
+    assert.match(
+      text,
+      /^1 node, 1 port: none could be probed from external \(outside the cluster\), 1 required not\.$/m,
+    );
+    assert.doesNotMatch(text, /EAI_AGAIN/);
+    const [json] = toCheckJson(report([unresolved])).targets;
+    assert.equal(json?.latencySeconds, null);
+    assert.equal(
+      json?.reason,
+      'not probed: host name does not resolve: the resolver did not answer',
+    );
+    assert.equal(json?.error, 'EAI_AGAIN');
   });
 });

@@ -26,6 +26,7 @@ const STATE = z.enum(PROBE_STATES);
 const CHECK_JSON = z.strictObject({
   ok: z.boolean(),
   vantage: z.string(),
+  from: z.string(),
   discovery: z.strictObject({ source: z.string(), up: z.boolean() }),
   targets: z.array(
     z.strictObject({
@@ -42,12 +43,18 @@ const CHECK_JSON = z.strictObject({
       required: z.boolean(),
       state: STATE,
       asExpected: z.boolean(),
-      latencySeconds: z.number().min(0),
+      // null where no connect finished (a timeout, a host down, a name that does not resolve).
+      latencySeconds: z.number().min(0).nullable(),
+      reason: z.string().min(1),
       error: z.string().optional(),
+      roles: z.array(z.string()),
       namespace: z.string().optional(),
       service: z.string().optional(),
       group: z.enum(['basic-service', 'gis-environment', 'other']).optional(),
     }),
+  ),
+  notProbed: z.array(
+    z.strictObject({ ports: z.array(z.string()), nodes: z.array(z.string()), reason: z.string() }),
   ),
   summary: z.strictObject({
     nodes: z.int(),
@@ -55,6 +62,7 @@ const CHECK_JSON = z.strictObject({
     asExpected: z.int(),
     requiredNotAsExpected: z.int(),
     optionalNotAsExpected: z.int(),
+    notProbed: z.int(),
     states: z.strictObject(Object.fromEntries(PROBE_STATES.map((s) => [s, z.int()]))),
     durationSeconds: z.number().min(0),
   }),
@@ -178,22 +186,34 @@ describe('check on loopback', () => {
     );
     assert.match(
       text,
-      /^2 nodes, 6 ports checked from central in [\d.]+ s: 2 as expected, 2 required not, 2 optional not\.$/m,
+      /^2 nodes, 6 ports checked from this machine in [\d.]+ s: 2 as expected, 2 required not, 2 optional not\.$/m,
     );
+    // Each failure once in the summary, grouped by node and cause, before the tables;
+    // the ports in ascending order.
+    const failedPorts = [
+      [closed, `${closed} db`],
+      [closedOptional, `${closedOptional} metrics \\(optional\\)`],
+    ]
+      .sort(([x], [y]) => Number(x) - Number(y))
+      .map(([, text]) => text)
+      .join(', ');
+    const summary = text.slice(0, text.indexOf('node-a  127.0.0.1'));
     assert.match(
-      text,
+      summary,
       new RegExp(
-        `^FAIL node-a 127\\.0\\.0\\.1:${closed} db \\(db\\): refused: nothing listens$`,
+        `^ {2}FAIL node-a \\(127\\.0\\.0\\.1\\): refused: nothing listens: ${failedPorts}$`,
         'm',
       ),
     );
     assert.match(
-      text,
+      summary,
       new RegExp(
-        `^FAIL node-b 127\\.0\\.0\\.2:${closed} db \\(db\\): refused: nothing listens$`,
+        `^ {2}FAIL node-b \\(127\\.0\\.0\\.2\\): refused: nothing listens: ${failedPorts}$`,
         'm',
       ),
     );
+    const after = text.slice(text.indexOf('node-a  127.0.0.1'));
+    assert.doesNotMatch(after, /^ *FAIL node-/m, 'a failure printed twice');
   });
 
   test('on a terminal: failures in red, a progress bar on stderr; NO_COLOR turns colour off', async () => {
@@ -216,10 +236,24 @@ describe('check on loopback', () => {
     assert.match(noColour.stdout, /FAIL nothing listens/);
   });
 
-  test('--output=markdown is one table with a node column', async () => {
+  test('--failures-only: the tables hold only what is not as expected', async () => {
+    const result = await runInProcess(['check', `--config.file=${failing}`, '--failures-only']);
+    assert.equal(result.status, 1);
+    assert.doesNotMatch(result.stdout, / ok$/m);
+    assert.match(result.stdout, / FAIL nothing listens$/m);
+  });
+
+  test('--output=markdown: the failures as a list, one table with a node column, then the counts', async () => {
     const result = await runInProcess(['check', `--config.file=${failing}`, '--output=markdown']);
     assert.equal(result.status, 1);
-    const table = result.stdout.split('\n\n')[0]?.split('\n') ?? [];
+    const blocks = result.stdout.trimEnd().split('\n\n');
+    assert.equal(blocks[0], '**Not as expected**');
+    assert.ok(
+      blocks[1]?.split('\n').every((line) => line.startsWith('- FAIL ')),
+      blocks[1],
+    );
+    assert.match(blocks.at(-1) ?? '', /^2 nodes, 6 ports checked from this machine/);
+    const table = blocks[2]?.split('\n') ?? [];
     assert.equal(
       table[0],
       '| node | address | port | name | expected | state | latency | result |',
@@ -227,6 +261,37 @@ describe('check on loopback', () => {
     assert.equal(table[1], '| --- | --- | ---: | --- | --- | --- | ---: | --- |');
     assert.equal(table.length, 8);
     assert.ok(table.every((line) => line.startsWith('| ') && line.endsWith(' |')));
+  });
+  test('on a terminal, the wait for discovery is a spinner naming what it awaits and the last error', async () => {
+    const api = await KubeApiServer.start();
+    const kubeconfig = await writeConfig(await readFile(await api.writeKubeconfig(), 'utf8'));
+    await api.close();
+    const config = await loadConfig(['--discovery=kubernetes', `--kubeconfig=${kubeconfig}`]);
+    const io = captureIo({ stderrIsTTY: true });
+    const options = { config, output: 'table', failuresOnly: false, color: 'auto' } as const;
+    const status = await runCheck(options, io, { logger: silentLogger, discoveryTimeoutMs: 2000 });
+    assert.equal(status, 1);
+    const frames = io
+      .stderrText()
+      .split('\r')
+      .filter(
+        (frame) =>
+          frame.startsWith('| ') ||
+          frame.startsWith('/ ') ||
+          frame.startsWith('- ') ||
+          frame.startsWith('\\ '),
+      );
+    assert.ok(frames.length > 0, JSON.stringify(io.stderrText()));
+    assert.ok(
+      frames.some((frame) =>
+        /waiting for the kubernetes source to list the nodes; last error: cannot .*ECONNREFUSED/.test(
+          frame,
+        ),
+      ),
+      JSON.stringify(frames),
+    );
+    // No JSON log line breaks the spinner's line.
+    assert.doesNotMatch(io.stderrText(), /\{"level"/);
   });
 });
 
@@ -270,18 +335,16 @@ describe('check through Kubernetes discovery', () => {
     // close() removes the double's own copy; keep one that points at the dead port.
     const kubeconfig = await writeConfig(await readFile(await api.writeKubeconfig(), 'utf8'));
     await api.close();
-    const config = await loadConfig([
-      'check',
-      '--discovery=kubernetes',
-      `--kubeconfig=${kubeconfig}`,
-    ]);
+    const config = await loadConfig(['--discovery=kubernetes', `--kubeconfig=${kubeconfig}`]);
     const io = captureIo();
-    const status = await runCheck(config, io, { logger: silentLogger, discoveryTimeoutMs: 1000 });
+    const options = { config, output: 'table', failuresOnly: false, color: 'auto' } as const;
+    const status = await runCheck(options, io, { logger: silentLogger, discoveryTimeoutMs: 1000 });
     assert.equal(status, 1);
     assert.equal(io.stdoutText(), '');
-    assert.equal(
+    // The error in words, not a pointer to log lines that were never printed.
+    assert.match(
       io.stderrText(),
-      'check: discovery failed: the kubernetes source listed no nodes within 1 s (see the log lines above)\n',
+      /^check: discovery failed: the kubernetes source listed no nodes within 1 s; last error: cannot [^;\n]+ECONNREFUSED 127\.0\.0\.1:\d+\n$/,
     );
   });
 });
@@ -361,12 +424,15 @@ describe('check acceptance, in a network namespace', () => {
     assert.equal(table.code, 1);
     assert.match(
       table.stdout,
-      /^FAIL cp-1 127\.0\.0\.1:2379 etcd-client \(etcd\): refused: nothing listens$/m,
+      /^ {2}FAIL cp-1 \(127\.0\.0\.1\): refused: nothing listens: 2379 etcd-client$/m,
     );
     assert.match(
       table.stdout,
-      /^FAIL worker-1 127\.0\.0\.2:9101 node-exporter \(node-exporter\): timeout: dropped on the way$/m,
+      /^ {2}FAIL worker-1 \(127\.0\.0\.2\): timeout: dropped on the way: 9101 node-exporter$/m,
     );
+    const timedOut = report.targets.find((t) => t.port === 9101 && t.node === 'worker-1');
+    assert.equal(timedOut?.latencySeconds, null);
+    assert.equal(timedOut?.reason, 'dropped on the way');
   });
 
   test('bad input: exit 2 with one line', async () => {

@@ -5,9 +5,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from '../../../src/cli/index.js';
+import { findCommand, runCommand } from '../../../src/cli/index.js';
 import type { CommandIo } from '../../../src/cli/io.js';
-import { loadConfig } from '../../../src/config/index.js';
 
 export interface CapturedIo extends CommandIo {
   stdoutText(): string;
@@ -17,6 +16,8 @@ export interface CapturedIo extends CommandIo {
 export interface CaptureOptions {
   readonly stdoutIsTTY?: boolean;
   readonly stderrIsTTY?: boolean;
+  /** The terminal's width, given to stdout. */
+  readonly stdoutColumns?: number;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
 }
@@ -25,7 +26,11 @@ export function captureIo(options: CaptureOptions = {}): CapturedIo {
   const out: string[] = [];
   const err: string[] = [];
   return {
-    stdout: { write: (text) => out.push(text), isTTY: options.stdoutIsTTY ?? false },
+    stdout: {
+      write: (text) => out.push(text),
+      isTTY: options.stdoutIsTTY ?? false,
+      ...(options.stdoutColumns !== undefined && { columns: options.stdoutColumns }),
+    },
     stderr: { write: (text) => err.push(text), isTTY: options.stderrIsTTY ?? false },
     env: options.env ?? {},
     ...(options.signal && { stopSignal: () => options.signal as AbortSignal }),
@@ -40,14 +45,15 @@ export interface InProcessResult {
   readonly stderr: string;
 }
 
-/** loadConfig(argv) then runCommand, as main does. */
+/** findCommand(argv) then runCommand, as main does. */
 export async function runInProcess(
   argv: readonly string[],
   options: CaptureOptions = {},
 ): Promise<InProcessResult> {
-  const config = await loadConfig(argv);
+  const command = findCommand(argv);
+  if (!command) throw new Error(`no command in ${argv.join(' ')}`);
   const io = captureIo(options);
-  const status = await runCommand(config, io);
+  const status = await runCommand(command, argv, io);
   return { status, stdout: io.stdoutText(), stderr: io.stderrText() };
 }
 

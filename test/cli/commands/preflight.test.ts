@@ -48,8 +48,18 @@ const PREFLIGHT_JSON = z.strictObject({
         z.strictObject({ port: z.int(), connections: z.int(), peers: z.array(z.string()) }),
       ),
       failed: z.array(z.strictObject({ port: z.int(), error: z.string() })),
+      expectFrom: z.array(z.string()),
+      receivedFrom: z.array(z.strictObject({ peer: z.string(), ports: z.array(z.int()) })),
+      neverReached: z.array(z.int()),
     })
     .optional(),
+  firewall: z.array(
+    z.strictObject({
+      tool: z.enum(['nftables', 'iptables', 'firewalld']),
+      ports: z.array(z.int()),
+      finding: z.string(),
+    }),
+  ),
   summary: z.strictObject({ free: z.int(), inUse: z.int(), untested: z.int() }),
 });
 type PreflightJson = z.infer<typeof PREFLIGHT_JSON>;
@@ -269,6 +279,6 @@ test('preflight without --roles is bad input: exit 2 with one line', async () =>
   assert.equal(result.code, 2);
   assert.equal(
     result.stderr,
-    "imanager-port-exporter: --roles: expected this node's roles for preflight, such as --roles=control-plane,etcd, got nothing\n",
+    "imanager-port-exporter: --roles: expected this node's roles, such as --roles=control-plane,etcd, got nothing (see imanager-port-exporter help preflight)\n",
   );
 });
