@@ -11,6 +11,7 @@ import {
   type CustomPort,
   type EntryOverride,
   effectiveCatalog,
+  NO_CATALOG_CHANGES,
 } from '../catalog/overrides.js';
 import { DEFAULT_NODEPORT_RANGE } from '../catalog/ports.js';
 import { type PortRange, ROLES } from '../catalog/types.js';
@@ -188,7 +189,7 @@ export function buildConfig(flags: Flags, file: FileConfig | undefined): Exporte
     ipFamilies: file?.ipFamilies ?? IP_FAMILIES,
     ...(file?.kubernetesVersion === undefined ? {} : { kubernetesVersion: file.kubernetesVersion }),
     nodePortRange: file?.nodePortRange ?? { ...DEFAULT_NODEPORT_RANGE },
-    catalog: file?.catalog ?? { overrides: {}, custom: [] },
+    catalog: file?.catalog ?? NO_CATALOG_CHANGES,
     ...(file?.cluster !== undefined && { cluster: file.cluster }),
     embeddedDefault: file === undefined,
     showHelp: flags.showHelp,

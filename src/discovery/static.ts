@@ -15,14 +15,6 @@ export interface StaticNodeSpec {
   readonly roles: readonly Role[];
 }
 
-/**
- * With no cluster and no config file, the exporter probes this machine with every role,
- * so a first start shows the whole catalog at once.
- */
-export const DEFAULT_STATIC_NODES: readonly StaticNodeSpec[] = Object.freeze([
-  { name: 'localhost', addresses: ['127.0.0.1'], roles: ROLES },
-]);
-
 /** A configured node as the planner's node: always ready, kubelet version unknown. */
 export function staticNode(spec: StaticNodeSpec): ClusterNode {
   return {
@@ -83,10 +75,6 @@ export class StaticSource implements Source {
         lastSuccessSeconds: Math.floor(this.#startedMs / 1000),
       }),
     };
-  }
-
-  snapshot(): DiscoverySnapshot {
-    return this.#snapshot;
   }
 }
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  DEFAULT_STATIC_NODES,
   mergeStaticNodes,
   StaticSource,
   staticNode,
@@ -59,26 +58,6 @@ describe('StaticSource', () => {
       lastSuccessSeconds: Date.UTC(2025, 0, 1, 12) / 1000,
     });
     await source.stop();
-  });
-
-  it('defaults to this machine with every role', () => {
-    assert.deepEqual(DEFAULT_STATIC_NODES.map(staticNode), [
-      {
-        name: 'localhost',
-        addresses: ['127.0.0.1'],
-        roles: [
-          'control-plane',
-          'etcd',
-          'worker',
-          'license-center',
-          'nfs-server',
-          'registry',
-          'calico-typha',
-        ],
-        ready: true,
-        kubeletVersion: '',
-      },
-    ]);
   });
 });
 

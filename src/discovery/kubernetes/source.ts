@@ -47,13 +47,6 @@ import { type Logger, silentLogger } from '../../util/log.js';
 import type { DiscoverySnapshot, Source, SourceStatus } from '../types.js';
 import { describeApiError, permissionMessage } from './errors.js';
 import { FactsReader } from './facts-reader.js';
-import {
-  findKubeConfig,
-  type KubeConfigEnvironment,
-  kubeConfigNotFound,
-  loadKubeConfig,
-  processEnvironment,
-} from './kubeconfig.js';
 import { clusterFromObjects, parseVersion, type SkipReporter } from './objects.js';
 import {
   backoffDelay,
@@ -473,18 +466,4 @@ export class KubernetesSource implements Source {
       void this.#readFacts();
     }
   }
-}
-
-/**
- * A KubernetesSource for the kubeconfig found the usual way (see findKubeConfig):
- * what main.ts calls. Throws DiscoveryError when no config is found or it is invalid.
- */
-export function createKubernetesSource(
-  options: KubernetesDiscoveryOptionsInput,
-  deps: Omit<KubernetesSourceDeps, 'kubeConfig'> & { readonly environment?: KubeConfigEnvironment },
-): KubernetesSource {
-  const location = findKubeConfig(options.kubeconfig, deps.environment ?? processEnvironment());
-  if (!location) throw kubeConfigNotFound();
-  const kubeConfig = loadKubeConfig(location);
-  return new KubernetesSource(options, { ...deps, kubeConfig });
 }

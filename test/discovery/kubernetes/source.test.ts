@@ -7,12 +7,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadKubeConfig } from '../../../src/discovery/kubernetes/kubeconfig.js';
 import type { KubernetesDiscoveryOptionsInput } from '../../../src/discovery/kubernetes/options.js';
-import {
-  createKubernetesSource,
-  KubernetesSource,
-} from '../../../src/discovery/kubernetes/source.js';
+import { KubernetesSource } from '../../../src/discovery/kubernetes/source.js';
+import { selectSource } from '../../../src/discovery/select.js';
 import type { DiscoverySnapshot, SourceStatus } from '../../../src/discovery/types.js';
-import { createLogger } from '../../../src/util/log.js';
+import { createLogger, silentLogger } from '../../../src/util/log.js';
 import * as fx from '../../fixtures/kube/cluster.js';
 import {
   KubeApiServer,
@@ -608,16 +606,21 @@ describe('KubernetesSource against the API server double', { timeout: TEST_TIMEO
     }
   });
 
-  it('createKubernetesSource finds the cluster through KUBECONFIG', {
+  it('selectSource finds the cluster through KUBECONFIG, and says when there is none', {
     timeout: TEST_TIMEOUT,
   }, async () => {
     const api = await KubeApiServer.start();
     seedCluster(api);
     const path = await api.writeKubeconfig();
-    const source = createKubernetesSource(
-      { debounceMs: 10, relistIntervalMs: 0 },
-      { environment: { env: { KUBECONFIG: path }, fileExists: (p) => p === path } },
-    );
+    const settings = (mode: 'kubernetes') => ({
+      discovery: { mode, kubernetes: { debounceMs: 10, relistIntervalMs: 0 } },
+      nodes: [],
+      embeddedDefault: true,
+    });
+    const source = selectSource(settings('kubernetes'), {
+      logger: silentLogger,
+      environment: { env: { KUBECONFIG: path }, fileExists: (p) => p === path },
+    });
     const snapshots = new Recorder<DiscoverySnapshot>();
     try {
       await source.start(snapshots.push);
@@ -628,7 +631,11 @@ describe('KubernetesSource against the API server double', { timeout: TEST_TIMEO
       await api.close();
     }
     assert.throws(
-      () => createKubernetesSource({}, { environment: { env: {}, fileExists: () => false } }),
+      () =>
+        selectSource(settings('kubernetes'), {
+          logger: silentLogger,
+          environment: { env: {}, fileExists: () => false },
+        }),
       { code: 'KUBECONFIG_NOT_FOUND' },
     );
   });
