@@ -8,7 +8,12 @@ import { type ExporterConfig, reloadConfig } from './config/index.js';
 import type { Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
 import { type CycleJob, isEcho, type PlanSettings, ProbePipeline } from './pipeline.js';
-import { FD_RESERVE, fitConcurrency, readFdBudget } from './probe/fd-budget.js';
+import {
+  type DescriptorPlan,
+  FD_RESERVE,
+  planDescriptors,
+  readFdBudget,
+} from './probe/fd-budget.js';
 import { UNREACHABLE_LINGER_MS } from './probe/handle-connect.js';
 import { IcmpPinger } from './probe/icmp.js';
 import { createProbePool, type ProbePool } from './probe/pool.js';
@@ -16,6 +21,7 @@ import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { ResultStore } from './results/store.js';
 import { createApp, type ServerHandle, startServer } from './server/app.js';
+import { DEFAULT_HTTP_LIMITS } from './server/security.js';
 import { loadWebConfig } from './server/web-config.js';
 import { type Clock, systemClock } from './util/clock.js';
 import type { Logger } from './util/log.js';
@@ -34,23 +40,29 @@ export interface ExporterOptions {
 }
 
 /**
- * The configured concurrency, or less so that probes leave FD_RESERVE descriptors for
- * scrapes and discovery: /metrics must answer most when probes fail.
+ * The configured concurrency and HTTP connection cap, or less of each so that both fit
+ * the open-files limit beside FD_RESERVE: /metrics must answer most when probes fail,
+ * and a flood of connections must not take the probes' descriptors. Logs one warning
+ * when either is lowered; throws OPEN_FILES_TOO_LOW where nothing fits.
  */
-function fitToOpenFilesLimit(configured: number, logger: Logger): number {
+function fitToOpenFilesLimit(configured: number, logger: Logger): DescriptorPlan {
   const budget = readFdBudget();
-  const fit = fitConcurrency(configured, budget);
-  if (fit.lowered) {
+  const plan = planDescriptors(
+    { probes: configured, connections: DEFAULT_HTTP_LIMITS.maxConnections },
+    budget,
+  );
+  if (plan.lowered) {
     logger.warn('probe concurrency lowered to fit the open-files limit', {
       configured,
-      concurrency: fit.concurrency,
+      concurrency: plan.probes,
+      connections: plan.connections,
       openFilesLimit: budget.softLimit,
       open: budget.open,
       reserve: FD_RESERVE,
       hint: 'raise the limit (ulimit -n, LimitNOFILE=) or lower --probe.concurrency',
     });
   }
-  return fit.concurrency;
+  return plan;
 }
 
 /** How long start() waits for discovery's first snapshot before it probes what it has. */
@@ -83,8 +95,12 @@ export class Exporter {
   /** Reloads run one at a time: a SIGHUP during a POST /-/reload waits its turn. */
   #reloading: Promise<unknown> = Promise.resolve();
   #server: ServerHandle | undefined;
+  /** How the open-files limit is split between probes and HTTP connections. */
+  readonly #descriptors: DescriptorPlan;
 
   constructor(options: ExporterOptions) {
+    // First: a limit too low to run stops the start before anything is said or opened.
+    this.#descriptors = fitToOpenFilesLimit(options.config.probe.concurrency, options.logger);
     this.#options = options;
     this.#config = options.config;
     this.#clock = options.clock ?? systemClock;
@@ -110,7 +126,7 @@ export class Exporter {
       names: { refreshMs: Math.max(intervalMs, 5_000) },
       onJudged: (job, result) => this.#onJudged(job, result),
     });
-    const concurrency = fitToOpenFilesLimit(options.config.probe.concurrency, options.logger);
+    const concurrency = this.#descriptors.probes;
     this.#scheduler = new Scheduler<CycleJob>({
       intervalMs,
       timeoutMs,
@@ -177,6 +193,7 @@ export class Exporter {
       ...(host !== undefined && { host }),
       port,
       ...(webConfigFile !== undefined && { webConfigFile }),
+      limits: { maxConnections: this.#descriptors.connections },
       logger: this.#logger,
     });
     this.#logger.info('listening', { url: this.#server.url });

@@ -1,0 +1,115 @@
+/**
+ * The command line, loaded by main.ts: parse flags and config, wire the exporter, handle signals.
+ * Exit status 2 for bad input (one line, no stack trace), 1 when the exporter
+ * cannot run, 0 on a clean stop.
+ */
+import { ConfigError, type ExporterConfig, helpText, loadConfig } from './config/index.js';
+import { DiscoveryError } from './discovery/kubernetes/errors.js';
+import { selectSource } from './discovery/select.js';
+import { Exporter } from './exporter.js';
+import { openFilesTooLowMessage, readOpenFilesLimit } from './probe/fd-budget.js';
+import { createLogger, type Logger } from './util/log.js';
+import { VERSION } from './version.js';
+
+/** How long a stop may take before we exit anyway; orchestrators wait about 30 s. */
+const STOP_DEADLINE_MS = 5000;
+
+const PROGRAM = 'imanager-port-exporter';
+
+function fail(status: number, message: string): never {
+  process.stderr.write(`${PROGRAM}: ${message}\n`);
+  process.exit(status);
+}
+
+/** An error that is the user's to fix: bad flags, bad config, no cluster config, a right the process lacks. */
+function isInputError(err: unknown): err is Error & { code: string } {
+  if (err instanceof ConfigError || err instanceof DiscoveryError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ICMP_UNAVAILABLE' || code === 'OPEN_FILES_TOO_LOW';
+}
+
+async function runExporter(config: ExporterConfig, logger: Logger): Promise<void> {
+  const exporter = new Exporter({
+    config,
+    createSource: (current) => selectSource(current, { logger }),
+    logger,
+    version: VERSION,
+  });
+  // Handlers first: a signal that arrives while starting still stops cleanly.
+  let started: Promise<void> | undefined;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    setTimeout(() => {
+      logger.error('stop took too long; exiting anyway', { deadlineMs: STOP_DEADLINE_MS });
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    Promise.resolve(started)
+      .catch(() => undefined)
+      .then(() => exporter.stop())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error('stop failed', { err });
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // As Prometheus does: SIGHUP re-reads the config file; a bad one is logged and refused.
+  process.on('SIGHUP', () => {
+    exporter.reload().catch(() => undefined);
+  });
+  started = exporter.start();
+  await started;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  let config: ExporterConfig;
+  try {
+    config = await loadConfig(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(2, err.message);
+    throw err;
+  }
+  if (config.showHelp) {
+    process.stdout.write(helpText(PROGRAM));
+    return;
+  }
+  if (config.showVersion) {
+    process.stdout.write(`${PROGRAM} ${VERSION} (Node.js ${process.version})\n`);
+    return;
+  }
+  if (config.command !== undefined) {
+    try {
+      // Loaded only for a command, so the exporter starts no slower for having them.
+      const { processIo, runCommand } = await import('./cli/index.js');
+      process.exit(await runCommand(config, processIo()));
+    } catch (err) {
+      if (isInputError(err)) fail(2, err.message);
+      throw err;
+    }
+  }
+  const logger = createLogger({ level: config.logLevel }).child({});
+  try {
+    await runExporter(config, logger);
+  } catch (err) {
+    if (isInputError(err)) fail(2, err.message);
+    const message = err instanceof Error ? err.message : String(err);
+    logger.error('cannot start', { err });
+    fail(1, message);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  // A command's modules, loaded late, can still run out of descriptors.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'EMFILE' || code === 'ENFILE')
+    fail(2, openFilesTooLowMessage(readOpenFilesLimit() ?? 0));
+  // Last resort: still one line, never a stack trace at the user.
+  const message = err instanceof Error ? err.message : String(err);
+  fail(1, `unexpected error: ${message}`);
+});
