@@ -9,9 +9,11 @@
  * hook lets at most LOADS_IN_FLIGHT files be read at a time. The hook runs on a
  * loader thread and costs about half a second at start, so it is only used where it
  * is needed. Whatever still fails for want of descriptors is one line and exit 2.
+ * Node's warnings are JSON lines from here on, like every other line on stderr.
  */
 import { register } from 'node:module';
 import { openFilesTooLowMessage, readOpenFilesLimit } from './probe/fd-budget.js';
+import { captureWarningsEarly } from './util/log-capture.js';
 
 /** At or above this soft limit the loader's fan-out fits with room to spare. */
 const UNGATED_FROM = 2048;
@@ -41,6 +43,8 @@ function tooFewDescriptors(err: unknown): boolean {
   return code === 'EMFILE' || code === 'ENFILE';
 }
 
+// A warning while loading (a deprecation in a dependency) is a JSON line too.
+captureWarningsEarly();
 try {
   if (softLimit !== undefined && softLimit < UNGATED_FROM) {
     register(`data:text/javascript,${encodeURIComponent(LOAD_GATE)}`);

@@ -9,6 +9,7 @@ import { selectSource } from './discovery/select.js';
 import { Exporter } from './exporter.js';
 import { openFilesTooLowMessage, readOpenFilesLimit } from './probe/fd-budget.js';
 import { createLogger, type Logger } from './util/log.js';
+import { captureProcessOutput } from './util/log-capture.js';
 import { VERSION } from './version.js';
 
 /** How long a stop may take before we exit anyway; orchestrators wait about 30 s. */
@@ -29,6 +30,7 @@ function isInputError(err: unknown): err is Error & { code: string } {
 }
 
 async function runExporter(config: ExporterConfig, logger: Logger): Promise<void> {
+  captureProcessOutput(logger);
   const exporter = new Exporter({
     config,
     createSource: (current) => selectSource(current, { logger }),

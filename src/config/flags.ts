@@ -399,10 +399,17 @@ export function parseFlags(argv: readonly string[]): Flags {
 
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    parsed = parseArgs({
+      args: [...argv],
+      options,
+      strict: true,
+      allowPositionals: true,
+      tokens: true,
+    });
   } catch (error) {
     throw flagError(diagnose(argv, options) ?? firstLine(error), error);
   }
+  checkGivenOnce(parsed.tokens ?? []);
 
   const given = parsed.values as Record<string, string | boolean | undefined>;
   const values: Record<string, unknown> = {};
@@ -429,6 +436,24 @@ export function parseFlags(argv: readonly string[]): Flags {
   checkTogether(flags, given);
   checkCommandFlags(command, given);
   return flags;
+}
+
+/**
+ * parseArgs keeps the last of a repeated value flag; a flag given twice is more likely
+ * a mistake (a copied command line, a chart value beside an extra arg) than a wish.
+ */
+function checkGivenOnce(tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>): void {
+  const seen = new Map<string, string | undefined>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || FLAGS[token.name as FlagName]?.kind !== 'value') continue;
+    if (seen.has(token.name)) {
+      const first = showValue(seen.get(token.name) ?? '');
+      throw flagError(
+        `--${token.name}: expected once, got it twice (${first}, then ${showValue(token.value ?? '')})`,
+      );
+    }
+    seen.set(token.name, token.value);
+  }
 }
 
 function parseCommand(positionals: readonly string[]): Command | undefined {

@@ -47,11 +47,13 @@ export function selectSource(config: ExporterConfig, options: SelectSourceOption
     });
     return new StaticSource(staticOptions);
   }
+  // Loaded before anything is logged: a bad kubeconfig is then the one line on stderr.
+  const kubeConfig = loadKubeConfig(location);
   options.logger.info('discovery: kubernetes', {
     from: location.kind === 'file' ? location.paths.join(',') : 'in-cluster',
   });
   const kubernetes = new KubernetesSource(discovery.kubernetes, {
-    kubeConfig: loadKubeConfig(location),
+    kubeConfig,
     logger: options.logger,
   });
   // The machine itself is a stand-in for "no nodes given", not a node of the cluster.
