@@ -21,7 +21,7 @@ import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { ResultStore } from './results/store.js';
 import { createApp, type ServerHandle, startServer } from './server/app.js';
-import { DEFAULT_HTTP_LIMITS } from './server/security.js';
+import { DEFAULT_HTTP_LIMITS, type WebConfigEvent } from './server/security.js';
 import { loadWebConfig } from './server/web-config.js';
 import { type Clock, systemClock } from './util/clock.js';
 import type { Logger } from './util/log.js';
@@ -64,6 +64,9 @@ function fitToOpenFilesLimit(configured: number, logger: Logger): DescriptorPlan
   }
   return plan;
 }
+
+/** A served certificate closer than this to its notAfter is warned about at each (re)load. */
+export const CERTIFICATE_WARNING_MS = 14 * 86_400_000;
 
 /** How long start() waits for discovery's first snapshot before it probes what it has. */
 export const FIRST_SNAPSHOT_WAIT_MS = 10_000;
@@ -172,6 +175,8 @@ export class Exporter {
     if (webConfigFile !== undefined) loadWebConfig(webConfigFile);
     const icmp = this.#pinger.open();
     this.metrics.setIcmpEnabled(icmp.enabled);
+    // The files were loaded (by main) just before: that first load counts as a success.
+    this.metrics.setConfigReloadSuccessTime(this.#clock.now() / 1000);
     this.#pipeline.setEchoEnabled(icmp.enabled);
     await this.#startSource(this.#source);
     const app = createApp({
@@ -195,6 +200,7 @@ export class Exporter {
       ...(webConfigFile !== undefined && { webConfigFile }),
       limits: { maxConnections: this.#descriptors.connections },
       logger: this.#logger,
+      onWebConfig: this.#onWebConfig,
     });
     this.#logger.info('listening', { url: this.#server.url });
     // The first cycle is a burst over every target: it must not run over none because
@@ -245,18 +251,23 @@ export class Exporter {
   }
 
   async #reload(): Promise<void> {
+    // The web config first: its refusal is logged where it is read, and counts too.
+    this.#server?.refreshWebConfig();
+    this.#warnIfCertificateExpires();
     let next: ExporterConfig;
+    let source: Source;
     try {
       next = await reloadConfig(this.#config);
+      // A kubeconfig that no longer loads is refused like a bad config file.
+      source = this.#options.createSource(next);
     } catch (err) {
-      this.metrics.setConfigReloadSuccessful(false);
       this.#logger.error('configuration reload refused; the running configuration stays', {
         reason: err instanceof Error ? err.message : String(err),
       });
+      this.#noteLoad('config', false);
       throw err;
     }
     const previous = this.#source;
-    const source = this.#options.createSource(next);
     this.#config = next;
     this.#source = source;
     await previous.stop();
@@ -264,8 +275,49 @@ export class Exporter {
     // its first list, so the targets never empty in between.
     this.#pipeline.setSettings(planSettings(next));
     await this.#startSource(source);
-    this.metrics.setConfigReloadSuccessful(true);
+    this.#noteLoad('config', true);
     this.#logger.info('configuration reloaded', { file: next.configFile });
+  }
+
+  /**
+   * The config file (with the kubeconfig it names) and the web config are loaded
+   * apart; imanager_config_last_reload_successful is 1 only while the last load of each
+   * was good, and the timestamp moves only then.
+   */
+  #noteLoad(part: 'config' | 'web', ok: boolean): void {
+    this.#loadsGood[part] = ok;
+    const all = this.#loadsGood.config && this.#loadsGood.web;
+    this.metrics.setConfigReloadSuccessful(all);
+    if (all && ok) this.metrics.setConfigReloadSuccessTime(this.#clock.now() / 1000);
+  }
+
+  readonly #loadsGood = { config: true, web: true };
+  /** The served certificate's notAfter, Unix ms; undefined without TLS. */
+  #certificateNotAfterMs: number | undefined;
+
+  #onWebConfig = (event: WebConfigEvent): void => {
+    this.#noteLoad('web', event.ok);
+    if (!event.ok) return;
+    this.#certificateNotAfterMs = event.loaded.tls?.certificateNotAfterMs;
+    const notAfter = this.#certificateNotAfterMs;
+    this.metrics.setWebCertificateExpiry(notAfter === undefined ? undefined : notAfter / 1000);
+    this.#warnIfCertificateExpires();
+  };
+
+  /** At each load and reload: a certificate that has expired, or will within 14 days. */
+  #warnIfCertificateExpires(): void {
+    const notAfter = this.#certificateNotAfterMs;
+    if (notAfter === undefined) return;
+    const leftMs = notAfter - this.#clock.now();
+    if (leftMs > CERTIFICATE_WARNING_MS) return;
+    const fields = {
+      file: this.#config.web.configFile,
+      notAfter: new Date(notAfter).toISOString(),
+      daysLeft: Math.floor(leftMs / 86_400_000),
+      hint: 'renew it: the file is re-read at the next connection, no restart needed',
+    };
+    if (leftMs <= 0) this.#logger.warn('the served TLS certificate has expired', fields);
+    else this.#logger.warn('the served TLS certificate expires within 14 days', fields);
   }
 
   #startSource(source: Source): Promise<void> {

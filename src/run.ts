@@ -85,6 +85,17 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${PROGRAM} ${VERSION} (Node.js ${process.version})\n`);
     return;
   }
+  if (config.checkConfig) {
+    try {
+      // Loaded only here: a start does not pay for it.
+      const { checkConfigFiles } = await import('./config-check.js');
+      process.stdout.write(`${checkConfigFiles(config).join('\n')}\n`);
+      return;
+    } catch (err) {
+      if (isInputError(err)) fail(2, err.message);
+      throw err;
+    }
+  }
   if (config.command !== undefined) {
     try {
       // Loaded only for a command, so the exporter starts no slower for having them.

@@ -162,6 +162,9 @@ export const FLAGS = {
     help: 'YAML file: static nodes, port overrides, custom ports. Without one, this machine is probed.',
     parse: filePath,
   }),
+  'config.check': switchFlag({
+    help: 'Check the flags and every file they name (config, web config, kubeconfig), print the result, and exit 0 or 2 without starting.',
+  }),
   'web.listen-address': valueFlag({
     placeholder: 'ADDRESS',
     default: ':19101',
@@ -319,6 +322,8 @@ export interface Flags {
   };
   readonly showHelp: boolean;
   readonly showVersion: boolean;
+  /** `--config.check`: load and check every file, then exit without starting. */
+  readonly checkConfig: boolean;
   /** The flags of the one-shot commands; present when a command was given. */
   readonly commandFlags?: CommandFlags;
 }
@@ -374,6 +379,7 @@ function toFlags(command: Command | undefined, v: FlagValues): Flags {
     },
     showHelp: v.help,
     showVersion: v.version,
+    checkConfig: v['config.check'],
     ...(command === undefined ? {} : { commandFlags: toCommandFlags(v) }),
   };
 }

@@ -197,6 +197,7 @@ export function buildConfig(flags: Flags, file: FileConfig | undefined): Exporte
     embeddedDefault: file === undefined,
     showHelp: flags.showHelp,
     showVersion: flags.showVersion,
+    checkConfig: flags.checkConfig,
   });
 }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Metrics } from '../metrics/collector.js';
 import { type Logger, silentLogger } from '../util/log.js';
-import { createProtectedServer, type HttpLimits } from './security.js';
+import { createProtectedServer, type HttpLimits, type WebConfigEvent } from './security.js';
 import { createSharedRender } from './shared-render.js';
 import { createStatusPage, STATUS_PAGE_HEADERS, type StatusSource } from './status-page.js';
 
@@ -157,6 +157,8 @@ export interface ListenOptions {
   readonly limits?: Partial<HttpLimits>;
   /** Where web config reloads are reported. Default: silent. */
   readonly logger?: Logger;
+  /** Every load and re-read of the web config, good or refused. */
+  readonly onWebConfig?: (event: WebConfigEvent) => void;
 }
 
 export interface ServerHandle {
@@ -164,6 +166,8 @@ export interface ServerHandle {
   readonly address: AddressInfo;
   /** `http://host:port` (`https://` with TLS), IPv6 hosts in brackets. */
   readonly url: string;
+  /** Re-reads the web config if its files changed (SIGHUP). */
+  refreshWebConfig(): void;
   /** Stops listening and drops every connection, idle keep-alive ones included. */
   close(): Promise<void>;
 }
@@ -184,8 +188,9 @@ export async function startServer(
   app: RequestListener,
   options: ListenOptions,
 ): Promise<ServerHandle> {
-  const { server, tls } = createProtectedServer(app, {
+  const { server, tls, refreshWebConfig } = createProtectedServer(app, {
     ...(options.webConfigFile !== undefined && { webConfigFile: options.webConfigFile }),
+    ...(options.onWebConfig && { onWebConfig: options.onWebConfig }),
     ...(options.limits && { limits: options.limits }),
     ...(options.logger && { logger: options.logger }),
   });
@@ -209,6 +214,7 @@ export async function startServer(
       resolve({
         address,
         url: `${tls ? 'https' : 'http'}://${host}:${address.port}`,
+        refreshWebConfig,
         close: () => {
           closing ??= new Promise<void>((done) => {
             server.close(() => done());

@@ -53,9 +53,19 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
   maxConnections: 256,
 });
 
+/** What became of a read of the web config: in force now, or refused (the old one stays). */
+export type WebConfigEvent =
+  | { readonly ok: true; readonly loaded: LoadedWebConfig }
+  | { readonly ok: false; readonly reason: string };
+
 export interface ProtectedServerOptions {
   /** `--web.config.file`. Absent: plain HTTP without auth, limits still apply. */
   readonly webConfigFile?: string;
+  /**
+   * Called with the first load, and with every re-read since: the exporter's reload
+   * status and certificate expiry follow the web config through it.
+   */
+  readonly onWebConfig?: (event: WebConfigEvent) => void;
   /** Replaces some of DEFAULT_HTTP_LIMITS (tests use short timeouts). */
   readonly limits?: Partial<HttpLimits>;
   /** Where reloads and refused reloads are reported. Default: silent. */
@@ -67,6 +77,8 @@ export interface ProtectedServer {
   readonly server: HttpServer | HttpsServer;
   /** True when the server speaks TLS. */
   readonly tls: boolean;
+  /** Re-reads the web config now if its files changed (SIGHUP); else a connection does. */
+  refreshWebConfig(): void;
 }
 
 /**
@@ -83,7 +95,7 @@ export function createProtectedServer(
   const webConfig =
     options.webConfigFile === undefined
       ? undefined
-      : new WebConfigWatch(options.webConfigFile, logger);
+      : new WebConfigWatch(options.webConfigFile, logger, options.onWebConfig);
   const serverOptions: HttpServerOptions = {
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headersTimeoutMs,
@@ -121,14 +133,15 @@ export function createProtectedServer(
   }
   server.maxConnections = limits.maxConnections;
 
+  const refreshWebConfig = () => {
+    if (!webConfig?.refresh() || !tls) return;
+    (server as HttpsServer).setSecureContext(secureOptions(webConfig.active.loaded));
+  };
   if (webConfig) {
     // Before the TLS listener wraps the socket, so this very handshake uses a renewed certificate.
-    server.prependListener('connection', () => {
-      if (!webConfig.refresh() || !tls) return;
-      (server as HttpsServer).setSecureContext(secureOptions(webConfig.active.loaded));
-    });
+    server.prependListener('connection', refreshWebConfig);
   }
-  return { server, tls };
+  return { server, tls, refreshWebConfig };
 }
 
 /** What a request passes through, as of the latest good web config. */
@@ -158,15 +171,18 @@ class WebConfigWatch {
   active: Active;
   readonly #path: string;
   readonly #logger: Logger;
+  readonly #onEvent: (event: WebConfigEvent) => void;
   /** The files' stat when last read (or last refused), to notice any change. */
   #seen: string;
 
-  constructor(path: string, logger: Logger) {
+  constructor(path: string, logger: Logger, onEvent?: (event: WebConfigEvent) => void) {
     this.#path = path;
     this.#logger = logger;
+    this.#onEvent = onEvent ?? (() => {});
     const loaded = loadWebConfig(path);
     this.#seen = fingerprint(loaded.files);
     this.active = activate(loaded);
+    this.#onEvent({ ok: true, loaded });
   }
 
   /**
@@ -183,6 +199,7 @@ class WebConfigWatch {
       loaded = loadWebConfig(this.#path);
     } catch (err) {
       this.#logger.warn('web config not reloaded; the previous one stays in force', { err });
+      this.#onEvent({ ok: false, reason: err instanceof Error ? err.message : String(err) });
       return false;
     }
     const restart = needsRestart(this.active.loaded, loaded);
@@ -191,6 +208,7 @@ class WebConfigWatch {
         `web config not reloaded: ${restart} takes a restart; the previous one stays in force`,
         { file: this.#path },
       );
+      this.#onEvent({ ok: false, reason: `${restart} takes a restart` });
       return false;
     }
     // The stat taken before reading, when the files are the same ones: a change made
@@ -199,6 +217,7 @@ class WebConfigWatch {
     this.#seen = sameFiles ? now : fingerprint(loaded.files);
     this.active = activate(loaded);
     this.#logger.info('web config reloaded', { file: this.#path });
+    this.#onEvent({ ok: true, loaded });
     return true;
   }
 }

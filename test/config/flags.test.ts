@@ -24,6 +24,7 @@ const DEFAULTS: Flags = {
   discovery: { mode: 'auto', namespaces: [] },
   showHelp: false,
   showVersion: false,
+  checkConfig: false,
 };
 
 describe('parseFlags', () => {
@@ -92,6 +93,7 @@ describe('parseFlags', () => {
       discovery: { mode: 'auto', namespaces: [] },
       showHelp: false,
       showVersion: false,
+      checkConfig: false,
     });
   });
 

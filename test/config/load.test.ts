@@ -362,6 +362,7 @@ describe('loadConfig with a good file', () => {
       embeddedDefault: false,
       showHelp: false,
       showVersion: false,
+      checkConfig: false,
     };
     assert.deepEqual(config, expected);
   });
