@@ -17,7 +17,10 @@ export function checkConfigFiles(config: ExporterConfig): string[] {
   if (webConfigFile !== undefined) {
     const loaded = loadWebConfig(webConfigFile);
     const notAfter = loaded.tls?.certificateNotAfterMs;
-    const expiry = notAfter === undefined ? '' : ` (certificate valid until ${new Date(notAfter).toISOString()})`;
+    const expiry =
+      notAfter === undefined
+        ? ''
+        : ` (certificate valid until ${new Date(notAfter).toISOString()})`;
     lines.push(`web config file ${webConfigFile}: OK${expiry}`);
   }
   // Builds the source without starting it: a kubeconfig is read and checked, no API called.
