@@ -21,7 +21,7 @@ import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { ResultStore } from './results/store.js';
 import { createApp, type ServerHandle, startServer } from './server/app.js';
-import { DEFAULT_HTTP_LIMITS, type WebConfigEvent } from './server/security.js';
+import { DEFAULT_HTTP_LIMITS, quarterOf, type WebConfigEvent } from './server/security.js';
 import { loadWebConfig } from './server/web-config.js';
 import { type Clock, systemClock } from './util/clock.js';
 import type { Logger } from './util/log.js';
@@ -198,7 +198,10 @@ export class Exporter {
       ...(host !== undefined && { host }),
       port,
       ...(webConfigFile !== undefined && { webConfigFile }),
-      limits: { maxConnections: this.#descriptors.connections },
+      limits: {
+        maxConnections: this.#descriptors.connections,
+        maxConnectionsPerSource: quarterOf(this.#descriptors.connections),
+      },
       logger: this.#logger,
       onWebConfig: this.#onWebConfig,
     });

@@ -15,6 +15,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { type Logger, silentLogger } from '../util/log.js';
 import { type BasicAuth, createBasicAuth } from './auth.js';
@@ -42,16 +43,33 @@ export interface HttpLimits {
    * file descriptors that the probes' connects need.
    */
   readonly maxConnections: number;
+  /**
+   * Open connections (TLS handshakes included) from one source address at most: 300
+   * connections that trickled their headers from one address once left no room for
+   * any other client. The exporter sets a quarter of maxConnections.
+   */
+  readonly maxConnectionsPerSource: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
   maxHeaderBytes: 16 * 1024,
-  headersTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
   requestTimeoutMs: 30_000,
   timeoutCheckIntervalMs: 1000,
   maxBodyBytes: 1024,
   maxConnections: 256,
+  maxConnectionsPerSource: 64,
 });
+
+/** What one source may hold: its own limit, never more than all. */
+export function perSourceCap(limits: HttpLimits): number {
+  return Math.max(1, Math.min(limits.maxConnectionsPerSource, limits.maxConnections));
+}
+
+/** The per-source share the exporter gives a connection cap: a quarter of it, at least 1. */
+export function quarterOf(maxConnections: number): number {
+  return Math.max(1, Math.floor(maxConnections / 4));
+}
 
 /** What became of a read of the web config: in force now, or refused (the old one stays). */
 export type WebConfigEvent =
@@ -132,6 +150,7 @@ export function createProtectedServer(
     server = createHttpServer(serverOptions, handler);
   }
   server.maxConnections = limits.maxConnections;
+  limitPerSource(server, perSourceCap(limits), logger);
 
   const refreshWebConfig = () => {
     if (!webConfig?.refresh() || !tls) return;
@@ -142,6 +161,40 @@ export function createProtectedServer(
     server.prependListener('connection', refreshWebConfig);
   }
   return { server, tls, refreshWebConfig };
+}
+
+/**
+ * Drops a connection past `cap` from the same address at once, before TLS or HTTP
+ * spend anything on it. First among the 'connection' listeners, so it counts the
+ * handshake too. One debug line per source until its count falls back under the cap.
+ */
+function limitPerSource(server: HttpServer | HttpsServer, cap: number, logger: Logger): void {
+  const open = new Map<string, number>();
+  const warned = new Set<string>();
+  server.prependListener('connection', (socket: Socket) => {
+    const source = socket.remoteAddress ?? '';
+    const count = open.get(source) ?? 0;
+    if (count >= cap) {
+      if (!warned.has(source)) {
+        warned.add(source);
+        logger.warn('connections from one address past its limit are dropped', {
+          remote: source,
+          limit: cap,
+        });
+      }
+      socket.destroy();
+      return;
+    }
+    open.set(source, count + 1);
+    socket.once('close', () => {
+      const left = (open.get(source) ?? 1) - 1;
+      if (left > 0) open.set(source, left);
+      else {
+        open.delete(source);
+        warned.delete(source);
+      }
+    });
+  });
 }
 
 /** What a request passes through, as of the latest good web config. */
@@ -309,14 +362,27 @@ function guard(app: RequestListener, limits: HttpLimits, current: () => Active):
       app(req, res);
       return;
     }
-    auth.check(req.headers.authorization).then(
-      (ok) => {
-        if (ok) {
-          app(req, res);
-          return;
+    // A client that leaves while its check waits is dropped from the queue unrun.
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    const source = req.socket.remoteAddress ?? '';
+    auth.admit(req.headers.authorization, { source, signal: gone.signal }).then(
+      (outcome) => {
+        switch (outcome) {
+          case 'ok':
+            app(req, res);
+            return;
+          case 'gone':
+            return;
+          case 'throttled':
+            res.setHeader('Retry-After', '60');
+            res.setHeader('Connection', 'close');
+            reply(res, 429, 'Too Many Requests: too many failed logins from this address\n');
+            return;
+          case 'denied':
+            res.setHeader('WWW-Authenticate', 'Basic');
+            reply(res, 401, 'Unauthorized\n');
         }
-        res.setHeader('WWW-Authenticate', 'Basic');
-        reply(res, 401, 'Unauthorized\n');
       },
       () => reply(res, 500, 'Internal Server Error\n'),
     );
