@@ -6,7 +6,7 @@
 # --quick: shorter runs of everything (about 5 minutes instead of 17); the figures are
 # rougher, for a check that the benchmarks still work. --only: just these runs
 # (connect-latency, probe-throughput, probe-throughput-50k, probe-throughput-dropped,
-# check-scale, scrape-cost, memory, detection-latency, steady-cpu). Other options go to probe-throughput (e.g. --targets 50000).
+# check-scale, scrape-cost, memory, detection-latency, steady-cpu, serving). Other options go to probe-throughput (e.g. --targets 50000).
 # Each prints one JSON object, kept in bench/results/*.tmp.json, and a summary line; at
 # the end every figure goes into one bench/results/<UTC timestamp>.json, with the load
 # average at the start and the end, and the goals table is printed (bench/goals.ts).
@@ -133,6 +133,9 @@ if wanted detection-latency; then
   run detection-latency bench/detection-latency.ts ${detection[@]+"${detection[@]}"}
 fi
 if wanted steady-cpu; then run steady-cpu bench/steady-cpu.ts ${cpu[@]+"${cpu[@]}"}; fi
+if wanted serving; then
+  if [ $quick -eq 1 ]; then run serving bench/serving.ts --quick; else run serving bench/serving.ts; fi
+fi
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== load average at the end: $load_end" >&2

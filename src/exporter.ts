@@ -8,7 +8,12 @@ import { type ExporterConfig, reloadConfig } from './config/index.js';
 import type { Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
 import { type CycleJob, isEcho, type PlanSettings, ProbePipeline } from './pipeline.js';
-import { FD_RESERVE, fitConcurrency, readFdBudget } from './probe/fd-budget.js';
+import {
+  type DescriptorPlan,
+  FD_RESERVE,
+  planDescriptors,
+  readFdBudget,
+} from './probe/fd-budget.js';
 import { UNREACHABLE_LINGER_MS } from './probe/handle-connect.js';
 import { IcmpPinger } from './probe/icmp.js';
 import { createProbePool, type ProbePool, workerCount } from './probe/pool.js';
@@ -16,6 +21,7 @@ import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { ResultStore } from './results/store.js';
 import { createApp, type ServerHandle, startServer } from './server/app.js';
+import { DEFAULT_HTTP_LIMITS, quarterOf, type WebConfigEvent } from './server/security.js';
 import { StatusData } from './server/status/latest.js';
 import { loadWebConfig } from './server/web-config.js';
 import { type Clock, systemClock } from './util/clock.js';
@@ -35,24 +41,33 @@ export interface ExporterOptions {
 }
 
 /**
- * The configured concurrency, or less so that probes leave FD_RESERVE descriptors for
- * scrapes and discovery: /metrics must answer most when probes fail.
+ * The configured concurrency and HTTP connection cap, or less of each so that both fit
+ * the open-files limit beside FD_RESERVE: /metrics must answer most when probes fail,
+ * and a flood of connections must not take the probes' descriptors. Logs one warning
+ * when either is lowered; throws OPEN_FILES_TOO_LOW where nothing fits.
  */
-function fitToOpenFilesLimit(configured: number, logger: Logger): number {
+function fitToOpenFilesLimit(configured: number, logger: Logger): DescriptorPlan {
   const budget = readFdBudget();
-  const fit = fitConcurrency(configured, budget);
-  if (fit.lowered) {
+  const plan = planDescriptors(
+    { probes: configured, connections: DEFAULT_HTTP_LIMITS.maxConnections },
+    budget,
+  );
+  if (plan.lowered) {
     logger.warn('probe concurrency lowered to fit the open-files limit', {
       configured,
-      concurrency: fit.concurrency,
+      concurrency: plan.probes,
+      connections: plan.connections,
       openFilesLimit: budget.softLimit,
       open: budget.open,
       reserve: FD_RESERVE,
       hint: 'raise the limit (ulimit -n, LimitNOFILE=) or lower --probe.concurrency',
     });
   }
-  return fit.concurrency;
+  return plan;
 }
+
+/** A served certificate closer than this to its notAfter is warned about at each (re)load. */
+export const CERTIFICATE_WARNING_MS = 14 * 86_400_000;
 
 /** How long start() waits for discovery's first snapshot before it probes what it has. */
 export const FIRST_SNAPSHOT_WAIT_MS = 10_000;
@@ -88,8 +103,12 @@ export class Exporter {
   /** Reloads run one at a time: a SIGHUP during a POST /-/reload waits its turn. */
   #reloading: Promise<unknown> = Promise.resolve();
   #server: ServerHandle | undefined;
+  /** How the open-files limit is split between probes and HTTP connections. */
+  readonly #descriptors: DescriptorPlan;
 
   constructor(options: ExporterOptions) {
+    // First: a limit too low to run stops the start before anything is said or opened.
+    this.#descriptors = fitToOpenFilesLimit(options.config.probe.concurrency, options.logger);
     this.#options = options;
     this.#config = options.config;
     this.#clock = options.clock ?? systemClock;
@@ -117,7 +136,7 @@ export class Exporter {
       names: { refreshMs: Math.max(intervalMs, 5_000) },
       onJudged: (job, result) => this.#onJudged(job, result),
     });
-    const concurrency = fitToOpenFilesLimit(options.config.probe.concurrency, options.logger);
+    const concurrency = this.#descriptors.probes;
     this.#scheduler = new Scheduler<CycleJob>({
       intervalMs,
       timeoutMs,
@@ -163,6 +182,8 @@ export class Exporter {
     if (webConfigFile !== undefined) loadWebConfig(webConfigFile);
     const icmp = this.#pinger.open();
     this.metrics.setIcmpEnabled(icmp.enabled);
+    // The files were loaded (by main) just before: that first load counts as a success.
+    this.metrics.setConfigReloadSuccessTime(this.#clock.now() / 1000);
     this.#pipeline.setEchoEnabled(icmp.enabled);
     await this.#startSource(this.#source);
     const app = createApp({
@@ -187,7 +208,12 @@ export class Exporter {
       ...(host !== undefined && { host }),
       port,
       ...(webConfigFile !== undefined && { webConfigFile }),
+      limits: {
+        maxConnections: this.#descriptors.connections,
+        maxConnectionsPerSource: quarterOf(this.#descriptors.connections),
+      },
       logger: this.#logger,
+      onWebConfig: this.#onWebConfig,
     });
     this.#logger.info('listening', { url: this.#server.url });
     // The first cycle is a burst over every target: it must not run over none because
@@ -249,18 +275,23 @@ export class Exporter {
   }
 
   async #reload(): Promise<void> {
+    // The web config first: its refusal is logged where it is read, and counts too.
+    this.#server?.refreshWebConfig();
+    this.#warnIfCertificateExpires();
     let next: ExporterConfig;
+    let source: Source;
     try {
       next = await reloadConfig(this.#config);
+      // A kubeconfig that no longer loads is refused like a bad config file.
+      source = this.#options.createSource(next);
     } catch (err) {
-      this.metrics.setConfigReloadSuccessful(false);
       this.#logger.error('configuration reload refused; the running configuration stays', {
         reason: err instanceof Error ? err.message : String(err),
       });
+      this.#noteLoad('config', false);
       throw err;
     }
     const previous = this.#source;
-    const source = this.#options.createSource(next);
     this.#config = next;
     this.#source = source;
     await previous.stop();
@@ -268,8 +299,49 @@ export class Exporter {
     // its first list, so the targets never empty in between.
     this.#pipeline.setSettings(planSettings(next));
     await this.#startSource(source);
-    this.metrics.setConfigReloadSuccessful(true);
+    this.#noteLoad('config', true);
     this.#logger.info('configuration reloaded', { file: next.configFile });
+  }
+
+  /**
+   * The config file (with the kubeconfig it names) and the web config are loaded
+   * apart; imanager_config_last_reload_successful is 1 only while the last load of each
+   * was good, and the timestamp moves only then.
+   */
+  #noteLoad(part: 'config' | 'web', ok: boolean): void {
+    this.#loadsGood[part] = ok;
+    const all = this.#loadsGood.config && this.#loadsGood.web;
+    this.metrics.setConfigReloadSuccessful(all);
+    if (all && ok) this.metrics.setConfigReloadSuccessTime(this.#clock.now() / 1000);
+  }
+
+  readonly #loadsGood = { config: true, web: true };
+  /** The served certificate's notAfter, Unix ms; undefined without TLS. */
+  #certificateNotAfterMs: number | undefined;
+
+  #onWebConfig = (event: WebConfigEvent): void => {
+    this.#noteLoad('web', event.ok);
+    if (!event.ok) return;
+    this.#certificateNotAfterMs = event.loaded.tls?.certificateNotAfterMs;
+    const notAfter = this.#certificateNotAfterMs;
+    this.metrics.setWebCertificateExpiry(notAfter === undefined ? undefined : notAfter / 1000);
+    this.#warnIfCertificateExpires();
+  };
+
+  /** At each load and reload: a certificate that has expired, or will within 14 days. */
+  #warnIfCertificateExpires(): void {
+    const notAfter = this.#certificateNotAfterMs;
+    if (notAfter === undefined) return;
+    const leftMs = notAfter - this.#clock.now();
+    if (leftMs > CERTIFICATE_WARNING_MS) return;
+    const fields = {
+      file: this.#config.web.configFile,
+      notAfter: new Date(notAfter).toISOString(),
+      daysLeft: Math.floor(leftMs / 86_400_000),
+      hint: 'renew it: the file is re-read at the next connection, no restart needed',
+    };
+    if (leftMs <= 0) this.#logger.warn('the served TLS certificate has expired', fields);
+    else this.#logger.warn('the served TLS certificate expires within 14 days', fields);
   }
 
   #startSource(source: Source): Promise<void> {

@@ -1,128 +1,59 @@
 #!/usr/bin/env node
 /**
- * The command line: route to a command, or parse the exporter's flags and config,
- * wire the exporter, handle signals. Exit status 2 for bad input (one line, no stack
- * trace), 1 when the exporter cannot run, 0 on a clean stop.
+ * The entry point, kept to Node's own modules and one small file: it decides how the
+ * rest is loaded, then loads it (src/run.ts does the work).
+ *
+ * Node's ESM loader reads a module's imports all at once: @kubernetes/client-node
+ * alone imports some 700 files side by side, so below about `ulimit -n 768` loading
+ * died with EMFILE and a stack trace, `--version` included. Under a low limit a load
+ * hook lets at most LOADS_IN_FLIGHT files be read at a time. The hook runs on a
+ * loader thread and costs about half a second at start, so it is only used where it
+ * is needed. Whatever still fails for want of descriptors is one line and exit 2.
+ * Node's warnings are JSON lines from here on, like every other line on stderr.
  */
-import { ConfigError, type ExporterConfig, loadConfig } from './config/index.js';
-import { DiscoveryError } from './discovery/kubernetes/errors.js';
-import { createLogger, type Logger } from './util/log.js';
-import { VERSION } from './version.js';
+import { register } from 'node:module';
+import { openFilesTooLowMessage, readOpenFilesLimit } from './probe/fd-budget.js';
+import { captureWarningsEarly } from './util/log-capture.js';
 
-/** How long a stop may take before we exit anyway; orchestrators wait about 30 s. */
-const STOP_DEADLINE_MS = 5000;
+/** At or above this soft limit the loader's fan-out fits with room to spare. */
+const UNGATED_FROM = 2048;
+const LOADS_IN_FLIGHT = 8;
 
-const PROGRAM = 'imanager-port-exporter';
-
-function fail(status: number, message: string): never {
-  process.stderr.write(`${PROGRAM}: ${message}\n`);
-  process.exit(status);
+/** A counting semaphore around every load: plain JavaScript, as a data: URL needs no file. */
+const LOAD_GATE = `
+let active = 0;
+const waiting = [];
+export async function load(url, context, nextLoad) {
+  if (active >= ${LOADS_IN_FLIGHT}) await new Promise((resume) => waiting.push(resume));
+  else active++;
+  try {
+    return await nextLoad(url, context);
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
+  }
 }
+`;
 
-/** An error that is the user's to fix: bad flags, bad config, no cluster config, a right the process lacks. */
-function isInputError(err: unknown): err is Error & { code: string } {
-  if (err instanceof ConfigError || err instanceof DiscoveryError) return true;
+const softLimit = readOpenFilesLimit();
+
+function tooFewDescriptors(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ICMP_UNAVAILABLE';
+  return code === 'EMFILE' || code === 'ENFILE';
 }
 
-async function runExporter(config: ExporterConfig, logger: Logger): Promise<void> {
-  // Imported here: a command (catalog, firewall) never loads the Kubernetes client.
-  const [{ Exporter }, { selectSource }] = await Promise.all([
-    import('./exporter.js'),
-    import('./discovery/select.js'),
-  ]);
-  const exporter = new Exporter({
-    config,
-    createSource: (current) => selectSource(current, { logger }),
-    logger,
-    version: VERSION,
-  });
-  // Handlers first: a signal that arrives while starting still stops cleanly.
-  let started: Promise<void> | undefined;
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('stopping', { signal });
-    setTimeout(() => {
-      logger.error('stop took too long; exiting anyway', { deadlineMs: STOP_DEADLINE_MS });
-      process.exit(1);
-    }, STOP_DEADLINE_MS).unref();
-    Promise.resolve(started)
-      .catch(() => undefined)
-      .then(() => exporter.stop())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error('stop failed', { err });
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  // As Prometheus does: SIGHUP re-reads the config file; a bad one is logged and refused.
-  process.on('SIGHUP', () => {
-    exporter.reload().catch(() => undefined);
-  });
-  started = exporter.start();
-  await started;
+// A warning while loading (a deprecation in a dependency) is a JSON line too.
+captureWarningsEarly();
+try {
+  if (softLimit !== undefined && softLimit < UNGATED_FROM) {
+    register(`data:text/javascript,${encodeURIComponent(LOAD_GATE)}`);
+  }
+  await import('./run.js');
+} catch (err) {
+  const message = tooFewDescriptors(err)
+    ? openFilesTooLowMessage(softLimit ?? 0)
+    : `cannot load: ${err instanceof Error ? err.message : String(err)}`;
+  process.stderr.write(`imanager-port-exporter: ${message}\n`);
+  process.exit(tooFewDescriptors(err) ? 2 : 1);
 }
-
-/** A word in argv that is not a flag or a flag's value: a command (cli/ knows which). */
-function mayNameCommand(argv: readonly string[]): boolean {
-  return argv.some((arg) => !arg.startsWith('-'));
-}
-
-async function runCli(argv: readonly string[]): Promise<boolean> {
-  // Loaded only for a command or help, so the exporter starts no slower for having them.
-  const cli = await import('./cli/index.js');
-  const command = cli.findCommand(argv);
-  if (!command) return false;
-  const status = await cli.runCommand(command, argv, cli.processIo());
-  process.exitCode = status;
-  return true;
-}
-
-async function main(argv: readonly string[]): Promise<void> {
-  if (mayNameCommand(argv)) {
-    try {
-      if (await runCli(argv)) return;
-    } catch (err) {
-      if (isInputError(err)) fail(2, err.message);
-      throw err;
-    }
-  }
-  let config: ExporterConfig;
-  try {
-    config = await loadConfig(argv);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(2, err.message);
-    throw err;
-  }
-  if (config.showHelp) {
-    const { globalHelp } = await import('./cli/index.js');
-    process.stdout.write(globalHelp());
-    return;
-  }
-  if (config.showVersion) {
-    process.stdout.write(`${PROGRAM} ${VERSION} (Node.js ${process.version})\n`);
-    return;
-  }
-  const logger = createLogger({ level: config.logLevel }).child({});
-  try {
-    await runExporter(config, logger);
-  } catch (err) {
-    if (isInputError(err)) fail(2, err.message);
-    const message = err instanceof Error ? err.message : String(err);
-    logger.error('cannot start', { err });
-    fail(1, message);
-  }
-}
-
-main(process.argv.slice(2)).catch((err: unknown) => {
-  // Last resort: still one line, never a stack trace at the user.
-  const message = err instanceof Error ? err.message : String(err);
-  fail(1, `unexpected error: ${message}`);
-});

@@ -465,6 +465,22 @@ function exporterRules(config: MonitoringConfig): DocumentedAlert[] {
         'The log names the bad field and value; fix the file and reload.',
       dashboard: exporterDashboard,
     }),
+    rule(config, 'ImanagerWebCertificateExpiring', {
+      when: `the TLS certificate /metrics is served with expires within ${config.certificateWarningDays} days, or has expired`,
+      expr:
+        '# value: seconds until the served certificate expires; negative once it has\n' +
+        `min ${by(config)} (imanager_web_certificate_expiry_timestamp_seconds - time())\n` +
+        `  < ${config.certificateWarningDays} * 86400\n`,
+      for: config.for.webCertificateExpiring,
+      severity: 'warning',
+      summary: "The iManager port exporter's TLS certificate expires soon",
+      description:
+        'The certificate the exporter serves /metrics with expires in {{ $value | humanizeDuration }} ' +
+        '(negative: it has expired), and then Prometheus can no longer scrape it. Renew the ' +
+        'certificate file named in --web.config.file: it is read again at the next connection, ' +
+        'no restart needed.',
+      dashboard: exporterDashboard,
+    }),
   ];
 }
 

@@ -27,6 +27,7 @@ export interface AlertDurations {
   readonly discoveryFailing: string;
   readonly probeCycleTooSlow: string;
   readonly configReloadFailed: string;
+  readonly webCertificateExpiring: string;
 }
 
 export interface MonitoringConfig {
@@ -95,6 +96,8 @@ export interface MonitoringConfig {
    * Twice the default 15 s probe interval: past it, results are older than one interval.
    */
   readonly probeCycleSlowSeconds: number;
+  /** ImanagerWebCertificateExpiring fires this many days before the served certificate expires (the exporter warns at 14). */
+  readonly certificateWarningDays: number;
   /**
    * The dashboards call data stale once the exporter's last scrape is older than this:
    * two of the chart's 30 s scrape intervals.
@@ -133,10 +136,12 @@ export const DEFAULT_CONFIG: MonitoringConfig = {
     discoveryFailing: '10m',
     probeCycleTooSlow: '15m',
     configReloadFailed: '5m',
+    webCertificateExpiring: '15m',
   },
   keepFiringFor: '3m',
   flapping: { window: '30m', changes: 6 },
   probeCycleSlowSeconds: 30,
+  certificateWarningDays: 14,
   staleAfterSeconds: 60,
 };
 

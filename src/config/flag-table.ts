@@ -91,10 +91,17 @@ export function parseTable<T extends FlagTable>(
   const options = parseArgsOptions(table);
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    parsed = parseArgs({
+      args: [...argv],
+      options,
+      strict: true,
+      allowPositionals: true,
+      tokens: true,
+    });
   } catch (error) {
     throw flagError(diagnose(argv, options, owner) ?? firstLine(error), error);
   }
+  checkGivenOnce(table, parsed.tokens ?? []);
   const raw = parsed.values as Record<string, string | boolean | undefined>;
   const values: Record<string, unknown> = {};
   for (const [name, flag] of Object.entries(table)) {
@@ -107,6 +114,27 @@ export function parseTable<T extends FlagTable>(
   }
   const given = new Set(Object.keys(raw).filter((name) => raw[name] !== undefined));
   return { values: values as FlagValues<T>, given, positionals: parsed.positionals };
+}
+
+/**
+ * parseArgs keeps the last of a repeated value flag; a flag given twice is more likely
+ * a mistake (a copied command line, a chart value beside an extra arg) than a wish.
+ */
+function checkGivenOnce(
+  table: FlagTable,
+  tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>,
+): void {
+  const seen = new Map<string, string | undefined>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || table[token.name]?.kind !== 'value') continue;
+    if (seen.has(token.name)) {
+      const first = showValue(seen.get(token.name) ?? '');
+      throw flagError(
+        `--${token.name}: expected once, got it twice (${first}, then ${showValue(token.value ?? '')})`,
+      );
+    }
+    seen.set(token.name, token.value);
+  }
 }
 
 function parseValue(

@@ -120,6 +120,13 @@ export const CONFIG_FLAGS = {
   }),
 } as const;
 
+/** `--config.check`: the exporter's own, as `promtool check config` is Prometheus'. */
+export const CONFIG_CHECK_FLAGS = {
+  'config.check': switchFlag({
+    help: 'Check the flags and every file they name (config, web config, kubeconfig), print the result, and exit 0 or 2 without starting.',
+  }),
+} as const;
+
 /** Where the exporter serves; its own, no command reads them. */
 export const WEB_FLAGS = {
   'web.listen-address': valueFlag({
@@ -233,6 +240,7 @@ export const VERSION_FLAGS = {
 /** Every flag of the exporter; the order here is the order in `--help`. */
 export const FLAGS = {
   ...CONFIG_FLAGS,
+  ...CONFIG_CHECK_FLAGS,
   ...WEB_FLAGS,
   ...PROBE_FLAGS,
   ...LOG_FLAGS,
@@ -271,6 +279,8 @@ export interface Flags {
   };
   readonly showHelp: boolean;
   readonly showVersion: boolean;
+  /** `--config.check`: load and check every file, then exit without starting. */
+  readonly checkConfig: boolean;
 }
 
 /** Lazily: parsing the defaults is cheap, but not at import time. */
@@ -312,6 +322,7 @@ export function flagsFrom(
     },
     showHelp: v.help,
     showVersion: v.version,
+    checkConfig: v['config.check'],
   };
   checkTogether(flags, given);
   return flags;

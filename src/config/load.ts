@@ -3,7 +3,6 @@
  * frozen. Parsing the file text is pure (parseConfigText), so tests and a reload
  * use it without touching the disk.
  */
-import { readFile as readFileFromDisk } from 'node:fs/promises';
 import { type Document, parseDocument } from 'yaml';
 import type { ClusterFacts } from '../catalog/conditions.js';
 import {
@@ -23,6 +22,13 @@ import { checkConfigFile } from './checks.js';
 import { ConfigError, formatPath, showValue } from './errors.js';
 import { type Flags, NODE_NAME, parseFlags } from './flags.js';
 import { deepFreeze } from './freeze.js';
+import {
+  checkTextSize,
+  decodeUtf8,
+  findForbidden,
+  InputLimitError,
+  readConfigBytes,
+} from './input-limits.js';
 import { type ConfigIssue, describeIssue, fallbackExpected } from './issues.js';
 import { type ConfigFile, configFileSchema } from './schema.js';
 
@@ -133,8 +139,9 @@ export async function reloadConfig(
   return buildConfig(running, parseConfigText(text, running.configFile));
 }
 
-function readUtf8(path: string): Promise<string> {
-  return readFileFromDisk(path, 'utf8');
+/** At most MAX_CONFIG_BYTES, strictly UTF-8: a replaced byte would change a name unseen. */
+async function readUtf8(path: string): Promise<string> {
+  return decodeUtf8(await readConfigBytes(path));
 }
 
 async function readConfigFile(
@@ -144,6 +151,9 @@ async function readConfigFile(
   try {
     return await read(path);
   } catch (error) {
+    if (error instanceof InputLimitError) {
+      throw new ConfigError('CONFIG_INVALID', `${path}: ${error.message}`, { cause: error });
+    }
     throw new ConfigError('CONFIG_UNREADABLE', `${path}: cannot read: ${readFailure(error)}`, {
       cause: error,
     });
@@ -194,6 +204,7 @@ export function buildConfig(flags: Flags, file: FileConfig | undefined): Exporte
     embeddedDefault: file === undefined,
     showHelp: flags.showHelp,
     showVersion: flags.showVersion,
+    checkConfig: flags.checkConfig,
   });
 }
 
@@ -223,6 +234,11 @@ export function parseConfigText(text: string, sourceName: string): FileConfig {
   const fail = (message: string, cause?: unknown) =>
     new ConfigError('CONFIG_INVALID', `${sourceName}: ${message}`, { cause });
 
+  try {
+    checkTextSize(text);
+  } catch (error) {
+    throw fail((error as Error).message, error);
+  }
   // The library's warnings (a collection as a key) would go to stderr as a Node warning,
   // outside the JSON log; every problem that matters fails below with a ConfigError.
   const document = parseDocument(text, { logLevel: 'error' });
@@ -238,6 +254,8 @@ export function parseConfigText(text: string, sourceName: string): FileConfig {
   }
   // A file of comments only is an empty configuration, not an error.
   if (value === null || value === undefined) value = {};
+  const forbidden = findForbidden(value);
+  if (forbidden) throw fail(atPath({ path: forbidden.path, message: forbidden.message }));
 
   const parsed = configFileSchema.safeParse(value, {
     reportInput: true,

@@ -68,19 +68,28 @@ export function selectSource(config: DiscoverySettings, options: SelectSourceOpt
     });
     return new StaticSource(staticOptions);
   }
-  options.logger.info('discovery: kubernetes', {
-    from: location.kind === 'file' ? location.paths.join(',') : 'in-cluster',
-  });
   // Once the client is loaded (a reload), the kubeconfig is read now, as before the lazy
-  // import: a bad one refuses the reload while the running source carries on.
-  const kubernetes: Source = client
-    ? new client.KubernetesSource(discovery.kubernetes, {
-        kubeConfig: client.loadKubeConfig(location),
-        logger: options.logger,
-      })
-    : new LazyKubernetesSource(discovery.kubernetes, location, options.logger);
+  // import: a bad one refuses the reload while the running source carries on. Either way
+  // it is read before anything is logged: a bad kubeconfig is then the one line on stderr.
+  let kubernetes: Source;
+  if (client) {
+    const kubeConfig = client.loadKubeConfig(location);
+    logKubernetes(options.logger, location);
+    kubernetes = new client.KubernetesSource(discovery.kubernetes, {
+      kubeConfig,
+      logger: options.logger,
+    });
+  } else {
+    kubernetes = new LazyKubernetesSource(discovery.kubernetes, location, options.logger);
+  }
   // The machine itself is a stand-in for "no nodes given", not a node of the cluster.
   return config.embeddedDefault ? kubernetes : withStaticNodes(kubernetes, config.nodes);
+}
+
+function logKubernetes(logger: Logger, location: KubeConfigLocation): void {
+  logger.info('discovery: kubernetes', {
+    from: location.kind === 'file' ? location.paths.join(',') : 'in-cluster',
+  });
 }
 
 type KubernetesModules = Pick<typeof import('./kubernetes/kubeconfig.js'), 'loadKubeConfig'> &
@@ -118,10 +127,9 @@ class LazyKubernetesSource implements Source {
   async start(onChange: (snapshot: DiscoverySnapshot) => void): Promise<void> {
     const { loadKubeConfig, KubernetesSource } = await loadClient();
     if (this.#stopped) return;
-    const source = new KubernetesSource(this.options, {
-      kubeConfig: loadKubeConfig(this.location),
-      logger: this.logger,
-    });
+    const kubeConfig = loadKubeConfig(this.location);
+    logKubernetes(this.logger, this.location);
+    const source = new KubernetesSource(this.options, { kubeConfig, logger: this.logger });
     this.#source = source;
     await source.start(onChange);
   }

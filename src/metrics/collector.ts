@@ -75,6 +75,10 @@ export interface Metrics {
   setIcmpEnabled(enabled: boolean): void;
   /** False after a rejected reload; true again after the next good one. Starts true. */
   setConfigReloadSuccessful(successful: boolean): void;
+  /** When every configuration file was last in force after a load (Unix seconds). */
+  setConfigReloadSuccessTime(seconds: number): void;
+  /** The served certificate's notAfter (Unix seconds); undefined removes the series (no TLS). */
+  setWebCertificateExpiry(seconds: number | undefined): void;
   /**
    * The whole /metrics text as UTF-8, in a buffer the caller owns. A family that fails
    * to render is left out whole and logged; the others are still returned.
@@ -121,6 +125,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const icmpEnabled = gauge(registry, 'imanager_icmp_enabled');
   const reloadSuccessful = gauge(registry, 'imanager_config_last_reload_successful');
   reloadSuccessful.set(1);
+  const reloadSuccessTime = gauge(
+    registry,
+    'imanager_config_last_reload_success_timestamp_seconds',
+  );
+  // Registered only while a certificate is served: a gauge without labels would show 0,
+  // which reads as "expired in 1970" and would page.
+  let certificateExpiry: Gauge<string> | undefined;
   gauge(registry, 'imanager_exporter_build_info').set(
     { version: options.version, nodejs_version: process.versions.node },
     1,
@@ -274,6 +285,17 @@ export function createMetrics(options: MetricsOptions): Metrics {
     setCycleDuration: (seconds) => cycleDuration.set(seconds),
     setIcmpEnabled: (enabled) => icmpEnabled.set(enabled ? 1 : 0),
     setConfigReloadSuccessful: (successful) => reloadSuccessful.set(successful ? 1 : 0),
+    setConfigReloadSuccessTime: (seconds) => reloadSuccessTime.set(seconds),
+    setWebCertificateExpiry: (seconds) => {
+      if (seconds === undefined) {
+        if (certificateExpiry)
+          registry.removeSingleMetric('imanager_web_certificate_expiry_timestamp_seconds');
+        certificateExpiry = undefined;
+        return;
+      }
+      certificateExpiry ??= gauge(registry, 'imanager_web_certificate_expiry_timestamp_seconds');
+      certificateExpiry.set(seconds);
+    },
     render: () => renderInto(new RenderArena()),
     async renderLent() {
       const arena = spareArenas.pop() ?? new RenderArena();

@@ -142,7 +142,17 @@ export const METRICS = {
   },
   imanager_config_last_reload_successful: {
     type: 'gauge',
-    help: '1 if the last configuration load succeeded, 0 after a rejected reload.',
+    help: '1 if the last load of every configuration file succeeded, 0 after a refused reload of the config file, the kubeconfig or the web config.',
+    labels: [],
+  },
+  imanager_config_last_reload_success_timestamp_seconds: {
+    type: 'gauge',
+    help: 'Unix time of the last load after which every configuration file was in force (the start, or a reload).',
+    labels: [],
+  },
+  imanager_web_certificate_expiry_timestamp_seconds: {
+    type: 'gauge',
+    help: 'Unix time when the TLS certificate the server presents expires (its notAfter); absent without TLS.',
     labels: [],
   },
   imanager_exporter_build_info: {

@@ -3,12 +3,19 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Metrics } from '../metrics/collector.js';
 import { type Logger, silentLogger } from '../util/log.js';
-import { createProtectedServer, type HttpLimits } from './security.js';
-import { createSharedRender } from './shared-render.js';
+import { createProtectedServer, type HttpLimits, type WebConfigEvent } from './security.js';
+import { createSharedRender, sendShared } from './shared-render.js';
 import { createStatusPage, STATUS_PAGE_HEADERS, type StatusSource } from './status-page.js';
 
 // Level 1: half the CPU of the default level for 15% more bytes, on a core the probes share.
 const GZIP_LEVEL = 1;
+
+/**
+ * A /metrics response must be sent within this: three times Prometheus's default scrape
+ * timeout, so a slow link still gets a 15 MB body, and a client that stopped reading
+ * lets go of its render.
+ */
+export const DEFAULT_WRITE_DEADLINE_MS = 30_000;
 
 export interface AppOptions {
   /** Renders /metrics at each scrape; into a lent buffer when it has renderLent. */
@@ -26,6 +33,8 @@ export interface AppOptions {
    * When given, POST /-/reload calls it; when absent, /-/reload does not exist.
    */
   readonly reload?: () => Promise<void>;
+  /** A /metrics response not sent within this is cut. Default DEFAULT_WRITE_DEADLINE_MS. */
+  readonly writeDeadlineMs?: number;
 }
 
 type Handler = (req: Request, res: Response) => void | Promise<void>;
@@ -39,6 +48,7 @@ export function createApp(options: AppOptions): Express {
   app.set('etag', false);
 
   const { metrics } = options;
+  const writeDeadlineMs = options.writeDeadlineMs ?? DEFAULT_WRITE_DEADLINE_MS;
   const shared = createSharedRender(
     metrics.renderLent
       ? () => (metrics.renderLent as NonNullable<typeof metrics.renderLent>)()
@@ -48,24 +58,17 @@ export function createApp(options: AppOptions): Express {
   route(app, '/metrics', {
     GET: async (req, res) => {
       const scrape = await shared();
-      res.set('Content-Type', metrics.contentType);
-      res.set('Vary', 'Accept-Encoding');
-      if (acceptsGzip(req)) {
+      try {
+        res.set('Content-Type', metrics.contentType);
+        res.set('Vary', 'Accept-Encoding');
         // Off the event loop: a 15 MB body must not hold up the probes.
-        let zipped: Buffer;
-        try {
-          zipped = await scrape.gzipped();
-        } finally {
-          scrape.done();
-        }
-        res.set('Content-Encoding', 'gzip');
-        res.set('Content-Length', String(zipped.length));
-        res.end(zipped);
-      } else {
-        // The body's memory goes back once the socket has sent it.
-        res.once('close', () => scrape.done());
-        res.set('Content-Length', String(scrape.body.length));
-        res.end(scrape.body);
+        const body = acceptsGzip(req) ? await scrape.gzipped() : scrape.body;
+        if (acceptsGzip(req)) res.set('Content-Encoding', 'gzip');
+        res.set('Content-Length', String(body.length));
+        // From the shared body, with backpressure, cut at the deadline: see shared-render.ts.
+        await sendShared(res, body, { writeDeadlineMs });
+      } finally {
+        scrape.done();
       }
     },
   });
@@ -160,6 +163,8 @@ export interface ListenOptions {
   readonly limits?: Partial<HttpLimits>;
   /** Where web config reloads are reported. Default: silent. */
   readonly logger?: Logger;
+  /** Every load and re-read of the web config, good or refused. */
+  readonly onWebConfig?: (event: WebConfigEvent) => void;
 }
 
 export interface ServerHandle {
@@ -167,6 +172,8 @@ export interface ServerHandle {
   readonly address: AddressInfo;
   /** `http://host:port` (`https://` with TLS), IPv6 hosts in brackets. */
   readonly url: string;
+  /** Re-reads the web config if its files changed (SIGHUP). */
+  refreshWebConfig(): void;
   /** Stops listening and drops every connection, idle keep-alive ones included. */
   close(): Promise<void>;
 }
@@ -187,8 +194,9 @@ export async function startServer(
   app: RequestListener,
   options: ListenOptions,
 ): Promise<ServerHandle> {
-  const { server, tls } = createProtectedServer(app, {
+  const { server, tls, refreshWebConfig } = createProtectedServer(app, {
     ...(options.webConfigFile !== undefined && { webConfigFile: options.webConfigFile }),
+    ...(options.onWebConfig && { onWebConfig: options.onWebConfig }),
     ...(options.limits && { limits: options.limits }),
     ...(options.logger && { logger: options.logger }),
   });
@@ -212,6 +220,7 @@ export async function startServer(
       resolve({
         address,
         url: `${tls ? 'https' : 'http'}://${host}:${address.port}`,
+        refreshWebConfig,
         close: () => {
           closing ??= new Promise<void>((done) => {
             server.close(() => done());

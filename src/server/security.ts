@@ -15,6 +15,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { type Logger, silentLogger } from '../util/log.js';
 import { type BasicAuth, createBasicAuth } from './auth.js';
@@ -42,20 +43,47 @@ export interface HttpLimits {
    * file descriptors that the probes' connects need.
    */
   readonly maxConnections: number;
+  /**
+   * Open connections (TLS handshakes included) from one source address at most: 300
+   * connections that trickled their headers from one address once left no room for
+   * any other client. The exporter sets a quarter of maxConnections.
+   */
+  readonly maxConnectionsPerSource: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
   maxHeaderBytes: 16 * 1024,
-  headersTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
   requestTimeoutMs: 30_000,
   timeoutCheckIntervalMs: 1000,
   maxBodyBytes: 1024,
   maxConnections: 256,
+  maxConnectionsPerSource: 64,
 });
+
+/** What one source may hold: its own limit, never more than all. */
+export function perSourceCap(limits: HttpLimits): number {
+  return Math.max(1, Math.min(limits.maxConnectionsPerSource, limits.maxConnections));
+}
+
+/** The per-source share the exporter gives a connection cap: a quarter of it, at least 1. */
+export function quarterOf(maxConnections: number): number {
+  return Math.max(1, Math.floor(maxConnections / 4));
+}
+
+/** What became of a read of the web config: in force now, or refused (the old one stays). */
+export type WebConfigEvent =
+  | { readonly ok: true; readonly loaded: LoadedWebConfig }
+  | { readonly ok: false; readonly reason: string };
 
 export interface ProtectedServerOptions {
   /** `--web.config.file`. Absent: plain HTTP without auth, limits still apply. */
   readonly webConfigFile?: string;
+  /**
+   * Called with the first load, and with every re-read since: the exporter's reload
+   * status and certificate expiry follow the web config through it.
+   */
+  readonly onWebConfig?: (event: WebConfigEvent) => void;
   /** Replaces some of DEFAULT_HTTP_LIMITS (tests use short timeouts). */
   readonly limits?: Partial<HttpLimits>;
   /** Where reloads and refused reloads are reported. Default: silent. */
@@ -67,6 +95,8 @@ export interface ProtectedServer {
   readonly server: HttpServer | HttpsServer;
   /** True when the server speaks TLS. */
   readonly tls: boolean;
+  /** Re-reads the web config now if its files changed (SIGHUP); else a connection does. */
+  refreshWebConfig(): void;
 }
 
 /**
@@ -83,7 +113,7 @@ export function createProtectedServer(
   const webConfig =
     options.webConfigFile === undefined
       ? undefined
-      : new WebConfigWatch(options.webConfigFile, logger);
+      : new WebConfigWatch(options.webConfigFile, logger, options.onWebConfig);
   const serverOptions: HttpServerOptions = {
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headersTimeoutMs,
@@ -120,15 +150,51 @@ export function createProtectedServer(
     server = createHttpServer(serverOptions, handler);
   }
   server.maxConnections = limits.maxConnections;
+  limitPerSource(server, perSourceCap(limits), logger);
 
+  const refreshWebConfig = () => {
+    if (!webConfig?.refresh() || !tls) return;
+    (server as HttpsServer).setSecureContext(secureOptions(webConfig.active.loaded));
+  };
   if (webConfig) {
     // Before the TLS listener wraps the socket, so this very handshake uses a renewed certificate.
-    server.prependListener('connection', () => {
-      if (!webConfig.refresh() || !tls) return;
-      (server as HttpsServer).setSecureContext(secureOptions(webConfig.active.loaded));
-    });
+    server.prependListener('connection', refreshWebConfig);
   }
-  return { server, tls };
+  return { server, tls, refreshWebConfig };
+}
+
+/**
+ * Drops a connection past `cap` from the same address at once, before TLS or HTTP
+ * spend anything on it. First among the 'connection' listeners, so it counts the
+ * handshake too. One debug line per source until its count falls back under the cap.
+ */
+function limitPerSource(server: HttpServer | HttpsServer, cap: number, logger: Logger): void {
+  const open = new Map<string, number>();
+  const warned = new Set<string>();
+  server.prependListener('connection', (socket: Socket) => {
+    const source = socket.remoteAddress ?? '';
+    const count = open.get(source) ?? 0;
+    if (count >= cap) {
+      if (!warned.has(source)) {
+        warned.add(source);
+        logger.warn('connections from one address past its limit are dropped', {
+          remote: source,
+          limit: cap,
+        });
+      }
+      socket.destroy();
+      return;
+    }
+    open.set(source, count + 1);
+    socket.once('close', () => {
+      const left = (open.get(source) ?? 1) - 1;
+      if (left > 0) open.set(source, left);
+      else {
+        open.delete(source);
+        warned.delete(source);
+      }
+    });
+  });
 }
 
 /** What a request passes through, as of the latest good web config. */
@@ -158,15 +224,18 @@ class WebConfigWatch {
   active: Active;
   readonly #path: string;
   readonly #logger: Logger;
+  readonly #onEvent: (event: WebConfigEvent) => void;
   /** The files' stat when last read (or last refused), to notice any change. */
   #seen: string;
 
-  constructor(path: string, logger: Logger) {
+  constructor(path: string, logger: Logger, onEvent?: (event: WebConfigEvent) => void) {
     this.#path = path;
     this.#logger = logger;
+    this.#onEvent = onEvent ?? (() => {});
     const loaded = loadWebConfig(path);
     this.#seen = fingerprint(loaded.files);
     this.active = activate(loaded);
+    this.#onEvent({ ok: true, loaded });
   }
 
   /**
@@ -183,6 +252,7 @@ class WebConfigWatch {
       loaded = loadWebConfig(this.#path);
     } catch (err) {
       this.#logger.warn('web config not reloaded; the previous one stays in force', { err });
+      this.#onEvent({ ok: false, reason: err instanceof Error ? err.message : String(err) });
       return false;
     }
     const restart = needsRestart(this.active.loaded, loaded);
@@ -191,6 +261,7 @@ class WebConfigWatch {
         `web config not reloaded: ${restart} takes a restart; the previous one stays in force`,
         { file: this.#path },
       );
+      this.#onEvent({ ok: false, reason: `${restart} takes a restart` });
       return false;
     }
     // The stat taken before reading, when the files are the same ones: a change made
@@ -199,6 +270,7 @@ class WebConfigWatch {
     this.#seen = sameFiles ? now : fingerprint(loaded.files);
     this.active = activate(loaded);
     this.#logger.info('web config reloaded', { file: this.#path });
+    this.#onEvent({ ok: true, loaded });
     return true;
   }
 }
@@ -290,14 +362,27 @@ function guard(app: RequestListener, limits: HttpLimits, current: () => Active):
       app(req, res);
       return;
     }
-    auth.check(req.headers.authorization).then(
-      (ok) => {
-        if (ok) {
-          app(req, res);
-          return;
+    // A client that leaves while its check waits is dropped from the queue unrun.
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    const source = req.socket.remoteAddress ?? '';
+    auth.admit(req.headers.authorization, { source, signal: gone.signal }).then(
+      (outcome) => {
+        switch (outcome) {
+          case 'ok':
+            app(req, res);
+            return;
+          case 'gone':
+            return;
+          case 'throttled':
+            res.setHeader('Retry-After', '60');
+            res.setHeader('Connection', 'close');
+            reply(res, 429, 'Too Many Requests: too many failed logins from this address\n');
+            return;
+          case 'denied':
+            res.setHeader('WWW-Authenticate', 'Basic');
+            reply(res, 401, 'Unauthorized\n');
         }
-        res.setHeader('WWW-Authenticate', 'Basic');
-        reply(res, 401, 'Unauthorized\n');
       },
       () => reply(res, 500, 'Internal Server Error\n'),
     );

@@ -92,6 +92,8 @@ export interface TlsMaterial {
   readonly cert: string;
   readonly key: string;
   readonly clientCa?: string;
+  /** When the served (leaf) certificate expires, Unix ms: for the expiry warning and metric. */
+  readonly certificateNotAfterMs?: number;
 }
 
 /** A web config with its PEM files read: what the server runs with. */
@@ -357,11 +359,12 @@ export function loadWebConfig(path: string): LoadedWebConfig {
     key: read(tls.key, 'key_file'),
     ...(tls.clientCa && { clientCa: read(tls.clientCa, 'client_ca_file') }),
   };
-  checkMaterial(material, tls, path);
-  return { config, tls: material, files };
+  const notAfterMs = checkMaterial(material, tls, path);
+  return { config, tls: { ...material, certificateNotAfterMs: notAfterMs }, files };
 }
 
-function checkMaterial(material: TlsMaterial, tls: TlsSettings, sourceName: string): void {
+/** Throws ConfigError unless the material can serve; returns the certificate's notAfter (Unix ms). */
+function checkMaterial(material: TlsMaterial, tls: TlsSettings, sourceName: string): number {
   const name = (source: PemSource | undefined, fileKey: string, inlineKey: string) =>
     `tls_server_config.${source && 'inline' in source ? inlineKey : fileKey}`;
   const fail = (key: string, what: string, cause: unknown) =>
@@ -394,6 +397,7 @@ function checkMaterial(material: TlsMaterial, tls: TlsSettings, sourceName: stri
       throw fail(name(tls.clientCa, 'client_ca_file', 'client_ca'), 'not PEM certificates', error);
     }
   }
+  return Date.parse(cert.validTo);
 }
 
 function readText(file: string, sourceName: string, key: string | undefined): string {

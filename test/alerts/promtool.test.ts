@@ -134,6 +134,7 @@ describe('alerts/imanager-ports.rules.yml', () => {
       ImanagerDiscoveryFailing: ['source'],
       ImanagerProbeCycleTooSlow: [],
       ImanagerConfigReloadFailed: [],
+      ImanagerWebCertificateExpiring: [],
     };
     assert.deepEqual([...byName.keys()].sort(), Object.keys(named).sort());
     for (const [alert, labels] of Object.entries(named)) {

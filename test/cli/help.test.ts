@@ -61,7 +61,7 @@ describe('help per command', () => {
     for (const line of result.stdout.split('\n')) assert.ok(line.length <= 100, line);
   });
 
-  test('help of a command that does not exist, and a flag of another command: exit 2, one line', async () => {
+  test('help of a command that does not exist, a flag of another command, a flag given twice: exit 2, one line', async () => {
     const cases: [string[], string][] = [
       [
         ['help', 'serve'],
@@ -74,6 +74,10 @@ describe('help per command', () => {
       [['check', '--format=ufw'], 'unknown flag --format for check'],
       [['catalog', 'extra'], 'catalog: unexpected argument "extra"'],
       [['--output=json'], 'unknown flag --output'],
+      [
+        ['check', '--output=json', '--output=table'],
+        '--output: expected once, got it twice ("json", then "table")',
+      ],
     ];
     for (const [args, message] of cases) {
       const result = await runNode(MAIN, args);

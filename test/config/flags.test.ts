@@ -24,6 +24,7 @@ const DEFAULTS: Flags = {
   discovery: { mode: 'auto', namespaces: [] },
   showHelp: false,
   showVersion: false,
+  checkConfig: false,
 };
 
 describe('parseFlags', () => {
@@ -92,6 +93,7 @@ describe('parseFlags', () => {
       discovery: { mode: 'auto', namespaces: [] },
       showHelp: false,
       showVersion: false,
+      checkConfig: false,
     });
   });
 
@@ -118,13 +120,21 @@ describe('parseFlags', () => {
     assert.equal(parseFlags(['--version']).showVersion, true);
   });
 
-  it('lets the last of a repeated flag win', () => {
-    assert.equal(parseFlags(['--log.level=debug', '--log.level=error']).logLevel, 'error');
+  it('takes a switch given twice (it cannot mean two things)', () => {
+    assert.equal(
+      parseFlags(['--web.enable-lifecycle', '--web.enable-lifecycle']).web.enableLifecycle,
+      true,
+    );
   });
 });
 
 describe('parseFlags with bad flags', () => {
   const BAD_FLAGS: ReadonlyArray<readonly [argv: readonly string[], message: string]> = [
+    // The parser would keep the last; a repeat is more often a mistake than a wish.
+    [
+      ['--probe.interval=15s', '--probe.interval', '30s'],
+      '--probe.interval: expected once, got it twice ("15s", then "30s")',
+    ],
     [
       ['--probe.interval=fast'],
       '--probe.interval: expected a duration such as 15s, 1m30s or 500ms, got "fast"',

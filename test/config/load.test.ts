@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ROLES } from '../../src/catalog/types.js';
 import { ConfigError } from '../../src/config/errors.js';
+import { MAX_CONFIG_BYTES } from '../../src/config/input-limits.js';
 import {
   buildConfig,
   EMBEDDED_DEFAULT_NODE,
@@ -145,6 +147,23 @@ const BAD_CONFIGS: ReadonlyArray<readonly [file: string, code: string, message: 
     'cannot read: EISDIR: illegal operation on a directory',
   ],
   ['invalid-missing.yml', 'CONFIG_UNREADABLE', 'cannot read: ENOENT: no such file or directory'],
+  // Keys that name an object's machinery: `__proto__` used to vanish without a word.
+  ['invalid-proto-key.yml', 'CONFIG_INVALID', 'ports.__proto__: unknown key'],
+  ['invalid-constructor-key.yml', 'CONFIG_INVALID', 'ports.imanager-ui.constructor: unknown key'],
+  ['invalid-prototype-key.yml', 'CONFIG_INVALID', 'customPorts[0].prototype: unknown key'],
+  // A NUL or an escape in a name makes a label that no longer names the node.
+  [
+    'invalid-nul-in-name.yml',
+    'CONFIG_INVALID',
+    'nodes[0].name: expected no control characters, got U+0000',
+  ],
+  [
+    'invalid-control-in-name.yml',
+    'CONFIG_INVALID',
+    'nodes[0].name: expected no control characters, got U+001B',
+  ],
+  // The bytes C3 28: a decoder that replaces them would rename the node.
+  ['invalid-utf8-in-name.yml', 'CONFIG_INVALID', 'not valid UTF-8 at byte 24'],
 ];
 
 async function loadError(argv: readonly string[]): Promise<ConfigError> {
@@ -162,6 +181,37 @@ function assertOneLine(message: string): void {
   assert.doesNotMatch(message, /\bat .*:\d+:\d+/, 'message has a stack frame');
   assert.doesNotMatch(message, /\bat [\w.<>]+ \(/, 'message has a stack frame');
 }
+
+describe('the size cap', () => {
+  it('refuses a file past MAX_CONFIG_BYTES before parsing it, naming its size', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ipe-config-size-'));
+    try {
+      const path = join(dir, 'big.yml');
+      await writeFile(path, `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
+      const error = await loadError(['--config.file', path]);
+      assert.equal(error.code, 'CONFIG_INVALID');
+      assert.equal(
+        error.message,
+        `${path}: the file is ${MAX_CONFIG_BYTES + 3} bytes; a config file may be at most ${MAX_CONFIG_BYTES} bytes (4 MiB)`,
+      );
+      // Text from another reader is held to the same cap.
+      const injected = await loadConfig(['--config.file', 'x.yml'], {
+        readFile: async () => `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`,
+      }).catch((err: Error) => err);
+      assert.ok(injected instanceof ConfigError);
+      assert.match(
+        injected.message,
+        /^x\.yml: the file is \d+ bytes; a config file may be at most/,
+      );
+      // Just under the cap is read.
+      await writeFile(path, `# ${'x'.repeat(MAX_CONFIG_BYTES - 10)}\n`);
+      const config = await loadConfig(['--config.file', path]);
+      assert.equal(config.configFile, path);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('loadConfig with a bad file', () => {
   for (const [file, code, message] of BAD_CONFIGS) {
@@ -312,6 +362,7 @@ describe('loadConfig with a good file', () => {
       embeddedDefault: false,
       showHelp: false,
       showVersion: false,
+      checkConfig: false,
     };
     assert.deepEqual(config, expected);
   });

@@ -144,6 +144,8 @@ function fullMetrics(store = fullStore()) {
   metrics.setCycleDuration(12.5);
   metrics.setIcmpEnabled(true);
   metrics.setConfigReloadSuccessful(false);
+  metrics.setConfigReloadSuccessTime(1_700_000_100);
+  metrics.setWebCertificateExpiry(1_800_000_000);
   return metrics;
 }
 
@@ -236,6 +238,20 @@ describe('createMetrics().render', () => {
     for (const name of types.keys()) {
       if (name.startsWith('imanager_')) assert.ok(name in METRICS, `${name} is in the contract`);
     }
+  });
+
+  it('has no certificate expiry series without a certificate (a 0 would read as expired)', async () => {
+    const metrics = fullMetrics();
+    metrics.setWebCertificateExpiry(undefined);
+    const { types, samples } = parseExposition((await metrics.render()).toString('utf8'));
+    assert.ok(!types.has('imanager_web_certificate_expiry_timestamp_seconds'));
+    assert.ok(!samples.some((s) => s.name === 'imanager_web_certificate_expiry_timestamp_seconds'));
+    metrics.setWebCertificateExpiry(1_800_000_001);
+    const again = parseExposition((await metrics.render()).toString('utf8')).samples;
+    assert.equal(
+      again.find((s) => s.name === 'imanager_web_certificate_expiry_timestamp_seconds')?.value,
+      '1800000001',
+    );
   });
 
   it('gives NodePort targets, and only them, k8s_namespace, k8s_service and group', async () => {

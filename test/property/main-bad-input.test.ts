@@ -9,7 +9,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runNode } from '../helpers/node-child.js';
+import { fileURLToPath } from 'node:url';
+import { collect, nodeArgv, runNode, spawnWithDeadline } from '../helpers/node-child.js';
 
 const MAIN = 'src/main.ts';
 const PROGRAM = 'imanager-port-exporter';
@@ -70,21 +71,34 @@ interface Case {
 
 const CASES: readonly Case[] = [
   // The YAML library quotes a whole garbage token in its message: 30,000 characters.
-  { name: 'binary garbage', content: garbage(64 * 1024, 0x5eed), says: /line \d+, column \d+: / },
+  // Random bytes are not UTF-8, and a decoder that replaced them would hide it.
+  {
+    name: 'binary garbage',
+    content: garbage(64 * 1024, 0x5eed),
+    says: /: not valid UTF-8 at byte \d+$/,
+  },
   {
     name: 'binary garbage that starts like YAML',
     content: Buffer.concat([Buffer.from('nodes:\n  - '), garbage(4096, 42)]),
-    says: /line \d+, column \d+: /,
+    says: /: not valid UTF-8 at byte \d+$/,
   },
+  // Past the size cap, refused before parsing (a 50 MB file took 20 s and 2 GB).
   {
     name: 'a 10 MB YAML with one bad value at the end',
     content: hugeNodeList(),
-    says: /nodes\[\d{4,}\]\.roles\[0\]: expected one of .*, got "master"$/,
+    says: /: the file is \d+ bytes; a config file may be at most 4194304 bytes \(4 MiB\)$/,
   },
   {
     name: 'a 10 MB scalar',
     content: `${'x'.repeat(10 * 1024 * 1024)}\n`,
-    says: /expected a mapping/,
+    says: /: the file is 10485761 bytes; a config file may be at most/,
+  },
+  {
+    name: 'YAML garbage that is valid UTF-8',
+    content: `nodes:\n  - ${garbage(4096, 42)
+      .toString('latin1')
+      .replace(/[^\u0020-\u007e\u00a0-\u00ff]/g, '')}`,
+    says: /line \d+, column \d+: |: expected /,
   },
   { name: 'a YAML bomb of aliases', content: yamlBomb(), says: /alias/i },
   { name: 'a directory', says: /cannot read: EISDIR/ },
@@ -92,7 +106,7 @@ const CASES: readonly Case[] = [
     name: 'unicode line breaks in a key',
     content:
       'nodes:\n  - { name: a, address: 127.0.0.1, roles: [worker], "r\u2028o\u0085les\u2029": [] }\n',
-    says: /unknown key/,
+    says: /nodes\[0\]: expected no control characters, got U\+0085 in a key$/,
   },
   {
     name: 'unicode everywhere',
@@ -103,7 +117,7 @@ const CASES: readonly Case[] = [
   {
     name: 'a NUL and control characters',
     content: 'nodes: "\u0000\u0007\u001b[31mred"\n',
-    says: /nodes: expected a list of nodes/,
+    says: /nodes: expected no control characters, got U\+0000$/,
   },
   {
     name: 'a collection as a key',
@@ -169,4 +183,86 @@ describe('the program with nasty config files', { concurrency: 3 }, () => {
       assert.doesNotMatch(lines[0] ?? '', /[\r\u0085\u2028\u2029]/);
     });
   }
+});
+
+describe('the program with a garbage kubeconfig', { concurrency: 3 }, () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ipe-kubeconfig-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const KUBECONFIGS: readonly { name: string; content: string | Buffer; says: RegExp }[] = [
+    // The YAML parser's message is five lines with a picture of the line.
+    {
+      name: 'broken YAML',
+      content: 'garbage: [\n',
+      says: /cannot load kubeconfig .*: unexpected end/,
+    },
+    { name: 'binary garbage', content: garbage(3000, 7), says: /cannot load kubeconfig / },
+    { name: 'a word', content: 'hello\n', says: /no current context with a cluster server/ },
+    { name: 'wrong types', content: 'clusters: 5\ncontexts: x\n', says: /kubeconfig / },
+  ];
+  for (const [i, c] of KUBECONFIGS.entries()) {
+    it(`${c.name}: exit 2 and one line`, { timeout: CHILD_DEADLINE_MS + 5_000 }, async () => {
+      const path = join(dir, `kubeconfig-${i}`);
+      await writeFile(path, c.content);
+      const result = await runNode(
+        MAIN,
+        [
+          '--discovery=kubernetes',
+          `--kubeconfig=${path}`,
+          '--web.listen-address=127.0.0.1:0',
+          '--probe.icmp=off',
+        ],
+        { timeoutMs: CHILD_DEADLINE_MS },
+      );
+      assert.equal(result.code, 2, `exit ${result.code}; stderr: ${result.stderr.slice(0, 2000)}`);
+      const lines = result.stderr.split('\n');
+      assert.equal(lines.length, 2, `one line, got:\n${result.stderr.slice(0, 2000)}`);
+      assert.ok(lines[0]?.startsWith(`${PROGRAM}: `), lines[0]);
+      assert.match(lines[0] ?? '', c.says);
+      assert.doesNotMatch(lines[0] ?? '', /\bat \S+ \(|node:internal/);
+    });
+  }
+});
+
+describe('the running exporter', () => {
+  it('writes only JSON lines: Node warnings and console output included', {
+    timeout: 60_000,
+  }, async () => {
+    const warn = fileURLToPath(new URL('../fixtures/emit-warning.mjs', import.meta.url));
+    const child = spawnWithDeadline(
+      nodeArgv(MAIN, ['--web.listen-address=127.0.0.1:0', '--probe.icmp=off']),
+      { env: { NODE_OPTIONS: `--import=${warn}` }, timeoutMs: 50_000 },
+    );
+    const done = collect(child);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    // Bounded: the child's own deadline ends it at the latest.
+    for (let i = 0; i < 400 && !stderr.includes('console output'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGTERM');
+    const result = await done;
+    const lines = result.stderr.split('\n').filter((line) => line !== '');
+    const parsed = lines.map((line) => {
+      try {
+        return JSON.parse(line) as { msg: string; name?: string; text?: string };
+      } catch {
+        return assert.fail(`not a JSON line: ${line}`);
+      }
+    });
+    const warnings = parsed.filter((l) => l.msg === 'node warning').map((l) => l.name);
+    assert.deepEqual(warnings.sort(), ['MaxListenersExceededWarning', 'Warning', 'Warning']);
+    assert.ok(
+      parsed.some(
+        (l) => l.msg === 'console output' && l.text === 'a library writing to the console',
+      ),
+    );
+  });
 });

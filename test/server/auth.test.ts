@@ -97,7 +97,7 @@ describe('createBasicAuth', () => {
 
   it('runs one bcrypt at a time, however many requests arrive together', async () => {
     const { counts, compare } = countedCompare();
-    const auth = createBasicAuth({ alice: ALICE }, { compare });
+    const auth = createBasicAuth({ alice: ALICE }, { compare, queuedPerSource: 6 });
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) => auth.check(basic('alice', `guess-${i}`))),
     );

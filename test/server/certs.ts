@@ -25,6 +25,9 @@ export interface TestCertificates {
   /** Server certificates for IP 127.0.0.1, common names `server-1` and `server-2`. */
   readonly server1: KeyPair;
   readonly server2: KeyPair;
+  /** Server certificates for 127.0.0.1 that expired in 2020, and that last a year. */
+  readonly expiredServer: KeyPair;
+  readonly yearServer: KeyPair;
   /** A client certificate the CA signed. */
   readonly client: KeyPair;
   /** A client certificate from another CA. */
@@ -101,6 +104,62 @@ async function signed(dir: string, name: string, ca: string, extensions: string)
   return pair(dir, name);
 }
 
+/**
+ * A certificate with the exact validity given (openssl ca, since `x509 -days` cannot
+ * make one that has already expired): `YYYYMMDDHHMMSSZ` dates.
+ */
+async function signedBetween(
+  dir: string,
+  name: string,
+  ca: string,
+  extensions: string,
+  startDate: string,
+  endDate: string,
+): Promise<KeyPair> {
+  await openssl(
+    ['req', '-new', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`],
+    dir,
+  );
+  await writeFile(join(dir, `${name}.ext`), extensions);
+  const db = `${name}.index`;
+  await writeFile(join(dir, db), '');
+  await writeFile(join(dir, `${name}.serial`), '1000\n');
+  await writeFile(
+    join(dir, `${name}.cnf`),
+    `[ca]\ndefault_ca = d\n[d]\ndatabase = ${db}\nnew_certs_dir = .\nserial = ${name}.serial\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n`,
+  );
+  await openssl(
+    [
+      'ca',
+      '-batch',
+      '-config',
+      `${name}.cnf`,
+      '-in',
+      `${name}.csr`,
+      '-out',
+      `${name}.crt`,
+      '-startdate',
+      startDate,
+      '-enddate',
+      endDate,
+      '-keyfile',
+      `${ca}.key`,
+      '-cert',
+      `${ca}.crt`,
+      '-notext',
+      '-extfile',
+      `${name}.ext`,
+    ],
+    dir,
+  );
+  return pair(dir, name);
+}
+
+/** `YYYYMMDDHHMMSSZ`, as openssl ca takes dates. */
+function opensslDate(ms: number): string {
+  return `${new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+}
+
 async function pair(dir: string, name: string): Promise<KeyPair> {
   const certFile = join(dir, `${name}.crt`);
   const keyFile = join(dir, `${name}.key`);
@@ -124,6 +183,22 @@ export async function makeCertificates(): Promise<TestCertificates> {
     ca,
     server1: await signed(dir, 'server-1', 'ca', SERVER_EXT),
     server2: await signed(dir, 'server-2', 'ca', SERVER_EXT),
+    expiredServer: await signedBetween(
+      dir,
+      'server-expired',
+      'ca',
+      SERVER_EXT,
+      '20190101000000Z',
+      '20200101000000Z',
+    ),
+    yearServer: await signedBetween(
+      dir,
+      'server-year',
+      'ca',
+      SERVER_EXT,
+      opensslDate(Date.now() - 86_400_000),
+      opensslDate(Date.now() + 365 * 86_400_000),
+    ),
     client: await signed(dir, 'client', 'ca', CLIENT_EXT),
     strangerClient: await signed(dir, 'stranger-client', 'stranger-ca', CLIENT_EXT),
     remove: () => rm(dir, { recursive: true, force: true }),

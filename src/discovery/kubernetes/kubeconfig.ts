@@ -19,6 +19,15 @@ export {
   SERVICE_ACCOUNT_TOKEN_PATH,
 } from './location.js';
 
+/**
+ * The YAML parser's message is several lines (a picture of the bad line); the first
+ * says what is wrong and where: one line for the user.
+ */
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]?.trim() || 'invalid';
+}
+
 /** Reads the config; throws DiscoveryError KUBECONFIG_INVALID naming the file. */
 export function loadKubeConfig(location: KubeConfigLocation): KubeConfig {
   const kc = new KubeConfig();
@@ -39,7 +48,7 @@ export function loadKubeConfig(location: KubeConfigLocation): KubeConfig {
   } catch (error) {
     throw new DiscoveryError(
       'KUBECONFIG_INVALID',
-      `cannot load kubeconfig ${where}: ${(error as Error).message}`,
+      `cannot load kubeconfig ${where}: ${firstLine(error)}`,
       { cause: error },
     );
   }

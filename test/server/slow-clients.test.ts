@@ -1,0 +1,166 @@
+/**
+ * Clients that never read, on real sockets: the memory they can pin is bounded by
+ * design. Renders alive stay at the cap however many such clients come one after
+ * another; each connection holds one chunk of user-space buffer, not a copy; and a
+ * response not sent by the write deadline is cut and its render let go.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { createApp, type ServerHandle, startServer } from '../../src/server/app.js';
+import { type LentBody, sendShared } from '../../src/server/shared-render.js';
+
+/** 8 MB of text: far more than a loopback socket buffers, so a client that never reads stalls it. */
+const BODY = Buffer.from('imanager_port_up{node="n"} 1\n'.repeat(300_000));
+
+/** Renders counted: made, and released. `alive` is what pins memory. */
+function countingRenderer() {
+  const state = { renders: 0, released: 0, maxAlive: 0 };
+  const renderLent = async (): Promise<LentBody> => {
+    state.renders++;
+    state.maxAlive = Math.max(state.maxAlive, state.renders - state.released);
+    // A body of its own per render, as the collector's arenas are.
+    const body = Buffer.from(BODY);
+    return { body, release: () => void state.released++ };
+  };
+  return { state, renderLent };
+}
+
+/** Sends a GET and never reads: the answer stays in the kernel's buffers, then ours. */
+function stalledScrape(port: number, gzip = false): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.pause();
+      socket.write(
+        `GET /metrics HTTP/1.1\r\nHost: x\r\n${gzip ? 'Accept-Encoding: gzip\r\n' : ''}\r\n`,
+      );
+      resolve(socket);
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** Waits (bounded) until `done`, checking every 20 ms. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(done(), what);
+}
+
+describe('clients that never read', () => {
+  const { state, renderLent } = countingRenderer();
+  let server: ServerHandle;
+  const sockets: Socket[] = [];
+
+  before(async () => {
+    const app = createApp({
+      version: 'test',
+      readiness: () => true,
+      metrics: {
+        contentType: 'text/plain',
+        render: async () => Buffer.from(BODY),
+        renderLent,
+      },
+      writeDeadlineMs: 60_000,
+    });
+    server = await startServer(app, { host: '127.0.0.1', port: 0 });
+  });
+
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await server?.close();
+  });
+
+  it('30 of them, one after another, pin at most 2 renders', async () => {
+    for (let i = 0; i < 30; i++) {
+      const before = state.renders;
+      sockets.push(await stalledScrape(server.address.port, i % 2 === 1));
+      // Each waits for the server to have taken it up: a render, or the shared one.
+      await until(() => state.renders > before || state.renders >= 2, `scrape ${i} was not served`);
+    }
+    assert.ok(state.maxAlive <= 2, `${state.maxAlive} renders alive at once`);
+    assert.ok(state.renders - state.released <= 2);
+    // When they go, so do the renders.
+    for (const s of sockets.splice(0)) s.destroy();
+    await until(() => state.released === state.renders, 'renders let go after the clients left');
+  });
+});
+
+describe('the write deadline', () => {
+  it('cuts a response that is not sent in time, and lets its render go', async () => {
+    const { state, renderLent } = countingRenderer();
+    const app = createApp({
+      version: 'test',
+      readiness: () => true,
+      metrics: { contentType: 'text/plain', render: async () => Buffer.from(BODY), renderLent },
+      writeDeadlineMs: 300,
+    });
+    const server = await startServer(app, { host: '127.0.0.1', port: 0 });
+    try {
+      const socket = await stalledScrape(server.address.port);
+      socket.on('error', () => undefined);
+      // The server lets go of the render when it cuts the response.
+      await until(() => state.renders === 1 && state.released === 1, 'the render was let go');
+      // Then what the client gets, once it reads, stops short of the body.
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.resume();
+      await closed;
+      assert.ok(socket.bytesRead < BODY.length, `${socket.bytesRead} bytes: the response was cut`);
+      assert.equal(state.renders, 1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('sendShared', () => {
+  let server: ReturnType<typeof createServer>;
+  let port = 0;
+  let response: ServerResponse | undefined;
+  let outcome: Promise<string> | undefined;
+
+  before(async () => {
+    server = createServer((_req, res) => {
+      response = res;
+      res.setHeader('Content-Length', BODY.length);
+      outcome = sendShared(res, BODY, { writeDeadlineMs: 60_000, chunkBytes: 64 * 1024 });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    port = (server.address() as { port: number }).port;
+  });
+
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('buffers one chunk per stalled connection, not a copy of the body', async () => {
+    const socket = await stalledScrape(port);
+    try {
+      // The kernel's buffers fill first; then Node's own queue starts to hold bytes.
+      await until(() => (response?.socket?.writableLength ?? 0) > 0, 'the socket backed up');
+      const queued = response?.socket?.writableLength ?? 0;
+      assert.ok(queued <= 2 * 64 * 1024, `${queued} bytes queued in user space`);
+      assert.ok(queued < BODY.length / 10);
+    } finally {
+      socket.destroy();
+    }
+    assert.equal(await outcome, 'closed');
+  });
+
+  it('sends every byte to a client that reads', async () => {
+    const received = await new Promise<number>((resolve, reject) => {
+      let bytes = 0;
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      });
+      socket.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      socket.on('end', () => resolve(bytes));
+      socket.on('error', reject);
+    });
+    assert.ok(received > BODY.length, 'headers and the whole body');
+    assert.equal(await outcome, 'sent');
+  });
+});
