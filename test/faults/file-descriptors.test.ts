@@ -274,10 +274,6 @@ describe('the program with a low open-files limit', { timeout: 120_000 }, () => 
         '--probe.interval=2s',
         '--probe.timeout=1s',
         '--probe.icmp=off',
-        // The main-thread engine. With probe threads (the default, auto) a descriptor
-        // shortage stalls the cycle: no result and no log line comes back within 9 s.
-        // Known, not yet fixed; this test holds the accounting where it works.
-        '--probe.workers=0',
       ],
       { wrapper: ['prlimit', `--nofile=${LIMIT}`, '--'] },
     );
