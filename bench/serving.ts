@@ -135,7 +135,7 @@ function get(
   options: { gzip?: boolean; localAddress?: string; authorization?: string } = {},
 ): Promise<Got> {
   const started = performance.now();
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const req = request(
       url,
       {
@@ -158,11 +158,16 @@ function get(
             body,
           });
         });
-        res.on('error', reject);
+        res.on('error', () =>
+          resolve({ status: 0, ms: Number.NaN, bytes: 0, body: Buffer.alloc(0) }),
+        );
       },
     );
     req.setTimeout(60_000, () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
+    // A failed request is a figure (status 0), not the end of the run.
+    req.on('error', () =>
+      resolve({ status: 0, ms: performance.now() - started, bytes: 0, body: Buffer.alloc(0) }),
+    );
     req.end();
   });
 }
@@ -248,7 +253,11 @@ async function measure(targets: number, dir: string) {
     const stalled: Socket[] = [];
     for (let i = 0; i < 30; i++) {
       const gzip = i % 2 ? 'Accept-Encoding: gzip\r\n' : '';
-      stalled.push(await stalledClient(run.url, `GET /metrics HTTP/1.1\r\nHost: x\r\n${gzip}\r\n`));
+      const socket = await stalledClient(
+        run.url,
+        `GET /metrics HTTP/1.1\r\nHost: x\r\n${gzip}\r\n`,
+      ).catch(() => undefined);
+      if (socket) stalled.push(socket);
       await sleep(QUICK ? 20 : 100);
     }
     await sleep(2000);
@@ -349,6 +358,7 @@ const results = [];
 for (const targets of SIZES) {
   process.stderr.write(`serving: ${targets} targets...\n`);
   results.push(await measure(targets, dir));
+  process.stderr.write(`serving: ${JSON.stringify(results.at(-1))}\n`);
 }
 const report = { bench: 'serving', quick: QUICK, loadAverage: loadavg(), results };
 if (values.json) {
