@@ -29,6 +29,7 @@ import { loadConfig } from '../src/config/index.js';
 import type { DiscoverySnapshot, Source, SourceStatus } from '../src/discovery/types.js';
 import { Exporter } from '../src/exporter.js';
 import { METRICS } from '../src/metrics/names.js';
+import { PROBE_STATES } from '../src/probe/types.js';
 import type { ResultStore } from '../src/results/store.js';
 import { createLogger } from '../src/util/log.js';
 import { type ClusterOptions, clusterNodes, NODE_PORT_RANGE, snapshotAt } from './cluster.js';
@@ -269,6 +270,7 @@ async function naiveBaseline(store: ResultStore, reps: number) {
         vantage: t.vantage,
         node: t.node,
         address: t.address,
+        ip: t.ip,
         port: t.port,
         protocol: t.protocol,
       };
@@ -281,12 +283,12 @@ async function naiveBaseline(store: ResultStore, reps: number) {
         required: String(t.required),
         expected: t.expected,
         ...(t.nodePort && {
-          namespace: t.nodePort.namespace,
+          k8s_namespace: t.nodePort.namespace,
           k8s_service: t.nodePort.service,
           group: t.nodePort.group,
         }),
       };
-      const code = ['open', 'refused', 'timeout', 'unreachable', 'error'].indexOf(r.state);
+      const code = PROBE_STATES.indexOf(r.state);
       up.set(all, code === 0 ? 1 : 0);
       state.set(all, code);
       duration.set(id, r.durationSeconds);
