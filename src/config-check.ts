@@ -5,6 +5,12 @@
  * fails throws the same one-line error a start would (exit 2 in main).
  */
 import type { ExporterConfig } from './config/index.js';
+import { loadKubeConfig } from './discovery/kubernetes/kubeconfig.js';
+import {
+  chooseDiscovery,
+  findKubeConfig,
+  processEnvironment,
+} from './discovery/kubernetes/location.js';
 import { selectSource } from './discovery/select.js';
 import { loadWebConfig } from './server/web-config.js';
 import { silentLogger } from './util/log.js';
@@ -23,8 +29,13 @@ export function checkConfigFiles(config: ExporterConfig): string[] {
         : ` (certificate valid until ${new Date(notAfter).toISOString()})`;
     lines.push(`web config file ${webConfigFile}: OK${expiry}`);
   }
-  // Builds the source without starting it: a kubeconfig is read and checked, no API called.
+  // Builds the source without starting it; the Kubernetes source reads its kubeconfig
+  // only when it starts, so the kubeconfig it would use is read here: no API called.
   const source = selectSource(config, { logger: silentLogger });
+  const location = findKubeConfig(config.discovery.kubeconfig, processEnvironment());
+  if (location && chooseDiscovery(config.discovery.mode, location) === 'kubernetes') {
+    loadKubeConfig(location);
+  }
   lines.push(`discovery: ${source.name}: OK`);
   return lines;
 }

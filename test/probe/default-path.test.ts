@@ -140,7 +140,8 @@ describe('check and --probe.workers', { timeout: 60_000 }, () => {
   ] as const) {
     test(`${flag ?? 'no flag (auto)'}: probes on ${expected} worker threads`, async () => {
       const { logger, lines } = collectingLogger('debug');
-      const argv = ['check', `--config.file=${config}`, '--probe.icmp=off'];
+      // The flags check shares with the exporter; collectCheck is check's engine.
+      const argv = [`--config.file=${config}`, '--probe.icmp=off'];
       const loaded = await loadConfig(flag === undefined ? argv : [...argv, flag]);
       const report = await collectCheck(loaded, { logger });
       const wiring = lines.filter((line) => line.msg === 'tcp probes');
