@@ -2,7 +2,8 @@
 
 /** The value of imanager_port_up for the target at address:port, or undefined. */
 export function portUp(text: string, address: string, port: number): string | undefined {
-  const needle = `address="${address}",port="${port}"`;
+  // The identifying labels in their order (IDENTIFYING_LABELS): address, ip, port.
+  const needle = `address="${address}",ip="${address}",port="${port}"`;
   let from = 0;
   for (;;) {
     const at = text.indexOf('imanager_port_up{', from);

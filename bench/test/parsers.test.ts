@@ -175,9 +175,9 @@ describe('/proc/PID/status', () => {
 describe('/metrics: one target', () => {
   const text = [
     '# TYPE imanager_port_up gauge',
-    'imanager_port_up{vantage="central",node="n1",address="127.0.1.1",port="22001",protocol="tcp"} 1',
-    'imanager_port_up{vantage="central",node="n1",address="127.0.1.1",port="22002",protocol="tcp"} 0',
-    'imanager_port_state{vantage="central",node="n1",address="127.0.1.1",port="22001",protocol="tcp"} 0',
+    'imanager_port_up{vantage="central",node="n1",address="127.0.1.1",ip="127.0.1.1",port="22001",protocol="tcp"} 1',
+    'imanager_port_up{vantage="central",node="n1",address="127.0.1.1",ip="127.0.1.1",port="22002",protocol="tcp"} 0',
+    'imanager_port_state{vantage="central",node="n1",address="127.0.1.1",ip="127.0.1.1",port="22001",protocol="tcp"} 0',
   ].join('\n');
 
   test('the value of imanager_port_up for an address and port', () => {
