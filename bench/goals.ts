@@ -230,7 +230,10 @@ function main(): void {
         readFileSync(file, 'utf8'),
       );
     }
-    const first = Object.values(runs)[0] as { machine?: unknown } | undefined;
+    // The machine, from the first run that records it (connect-latency does not).
+    const first = (Object.values(runs) as { machine?: unknown }[]).find(
+      (run) => run?.machine !== undefined,
+    );
     const rows = goalRows(runs);
     const result = {
       startedAt: values['started-at'] ?? null,
