@@ -228,19 +228,7 @@ export class ResultStore {
     }
     labelStart[size] = pos;
 
-    this.table = {
-      size,
-      targets: kept,
-      labelBytes: labels.subarray(0, pos),
-      labelStart: labelStart.subarray(0, size + 1),
-      identifyingEnd: identifyingEnd.subarray(0, size),
-      state: state.subarray(0, size),
-      durationSeconds: durationSeconds.subarray(0, size),
-      probedAtMs: probedAtMs.subarray(0, size),
-      lastChangeMs: lastChangeMs.subarray(0, size),
-      error,
-      memory,
-    };
+    this.table = tableOf(memory, size, kept, pos, error);
     this.spare = old.memory;
     this.slotOf = slotOf;
     this.byCategory = byCategory;
@@ -375,19 +363,7 @@ export class ResultStore {
     for (const [category, count] of this.byCategory) {
       if (count <= 0) this.byCategory.delete(category);
     }
-    this.table = {
-      size,
-      targets,
-      labelBytes: labels.subarray(0, pos),
-      labelStart: labelStart.subarray(0, size + 1),
-      identifyingEnd: identifyingEnd.subarray(0, size),
-      state: state.subarray(0, size),
-      durationSeconds: durationSeconds.subarray(0, size),
-      probedAtMs: probedAtMs.subarray(0, size),
-      lastChangeMs: lastChangeMs.subarray(0, size),
-      error,
-      memory,
-    };
+    this.table = tableOf(memory, size, targets, pos, error);
     return true;
   }
 
@@ -617,17 +593,28 @@ function icmpKey(node: string, address: string, ip: string): string {
 
 function emptyTable(): Columns {
   const memory = new TableMemory(0, 0);
+  return tableOf(memory, 0, [], memory.labels.length, []);
+}
+
+/** The first `size` rows of `memory` as a table, with `labelEnd` bytes of label text. */
+function tableOf(
+  memory: TableMemory,
+  size: number,
+  targets: readonly Target[],
+  labelEnd: number,
+  error: (string | undefined)[],
+): Columns {
   return {
-    size: 0,
-    targets: [],
-    labelBytes: memory.labels,
-    labelStart: memory.labelStart,
-    identifyingEnd: memory.identifyingEnd,
-    state: memory.state,
-    durationSeconds: memory.durationSeconds,
-    probedAtMs: memory.probedAtMs,
-    lastChangeMs: memory.lastChangeMs,
-    error: [],
+    size,
+    targets,
+    labelBytes: memory.labels.subarray(0, labelEnd),
+    labelStart: memory.labelStart.subarray(0, size + 1),
+    identifyingEnd: memory.identifyingEnd.subarray(0, size),
+    state: memory.state.subarray(0, size),
+    durationSeconds: memory.durationSeconds.subarray(0, size),
+    probedAtMs: memory.probedAtMs.subarray(0, size),
+    lastChangeMs: memory.lastChangeMs.subarray(0, size),
+    error,
     memory,
   };
 }

@@ -5,7 +5,7 @@
  * or, below MATRIX_MAX_TARGETS, the matrix's cells; never the whole store. The HTML is
  * status-page.ts's job.
  */
-import type { Category, Role, Scope } from '../catalog/types.js';
+import type { Role } from '../catalog/types.js';
 import { PROBE_STATES, type ProbeState } from '../probe/types.js';
 import type { ExpectedState, Target } from '../targets/types.js';
 import type { Verdict } from '../targets/verdict.js';
@@ -21,6 +21,7 @@ import {
 } from './status/rows.js';
 import { UNPROBED_CODE, VERDICT_CODES } from './status/snapshot.js';
 import {
+  type ColumnIdentity,
   type ColumnTally,
   countCell,
   groupFailures,
@@ -78,14 +79,7 @@ const DEFAULTS = {
 } as const;
 
 /** One port across the nodes. */
-export interface StatusColumn {
-  readonly port: number;
-  readonly name: string;
-  readonly component: string;
-  readonly category: Category;
-  readonly scope: Scope;
-  readonly group: PortGroup;
-  readonly nodePort?: { readonly namespace: string; readonly service: string };
+export interface StatusColumn extends ColumnIdentity {
   /** Targets of this column that fail, over the nodes in scope. */
   readonly failing: number;
 }

@@ -44,7 +44,8 @@ export interface NodeTally {
   latencyMax: number;
 }
 
-export interface ColumnTally {
+/** What names one port across the nodes: a column of the page. */
+export interface ColumnIdentity {
   readonly port: number;
   /** Catalog id, custom port id, or the NodePort's service port name. */
   readonly name: string;
@@ -53,6 +54,9 @@ export interface ColumnTally {
   readonly scope: Scope;
   readonly group: PortGroup;
   readonly nodePort?: { readonly namespace: string; readonly service: string };
+}
+
+export interface ColumnTally extends ColumnIdentity {
   /** Catalog index, then custom in order of appearance, then NodePorts by group and number. */
   readonly rank: number;
   /** Targets of this port in the scope, and how many of them fail. */
