@@ -171,6 +171,27 @@ interface Round {
   readonly extra: Record<string, unknown>;
 }
 
+/** One contender's round: its probes, its time, and the states it saw. */
+function roundOf(
+  contender: Round['contender'],
+  round: number,
+  probes: number,
+  time: { readonly wallSeconds: number; readonly cpuSeconds: number },
+  states: ReadonlyMap<string, string>,
+  extra: Record<string, unknown>,
+): Round {
+  return {
+    contender,
+    round,
+    probes,
+    wallSeconds: time.wallSeconds,
+    cpuSeconds: time.cpuSeconds,
+    probesPerSecond: probes / time.wallSeconds,
+    states: countStates(states.values()),
+    extra,
+  };
+}
+
 function countStates(states: Iterable<string>): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const state of states) counts[state] = (counts[state] ?? 0) + 1;
@@ -249,17 +270,7 @@ class World {
     const states = new Map(report.targets.map((t) => [`${t.ip}:${t.port}`, t.state]));
     this.#lastCheck = states;
     this.#ports = [...new Set(report.targets.map((t) => t.port))].sort((a, b) => a - b);
-    const probes = report.targets.length;
-    return {
-      contender: 'check',
-      round: roundIndex,
-      probes,
-      wallSeconds: time.wallSeconds,
-      cpuSeconds: time.cpuSeconds,
-      probesPerSecond: probes / time.wallSeconds,
-      states: countStates(states.values()),
-      extra: {},
-    };
+    return roundOf('check', roundIndex, report.targets.length, time, states, {});
   }
 
   async runNmap(roundIndex: number): Promise<Round> {
@@ -287,17 +298,10 @@ class World {
       const theirs = states.get(key);
       if (theirs !== undefined && theirs !== state) disagreements++;
     }
-    const probes = this.#addresses.length * this.#ports.length;
-    return {
-      contender: 'nmap',
-      round: roundIndex,
-      probes,
-      wallSeconds: time.wallSeconds,
-      cpuSeconds: time.cpuSeconds,
-      probesPerSecond: probes / time.wallSeconds,
-      states: countStates(states.values()),
-      extra: { disagreementsWithCheck: disagreements, args: ['nmap', ...args].join(' ') },
-    };
+    return roundOf('nmap', roundIndex, this.#addresses.length * this.#ports.length, time, states, {
+      disagreementsWithCheck: disagreements,
+      args: ['nmap', ...args].join(' '),
+    });
   }
 
   /** Seconds from exec to every target having its imanager_port_up series. */

@@ -147,19 +147,24 @@ describe('IncrementalPlanner', () => {
   });
 });
 
+/** The pipeline of a central exporter over `store`, IPv4, the default catalog. */
+function pipelineOver(store: ResultStore): ProbePipeline {
+  return new ProbePipeline({
+    settings: {
+      vantage: 'central',
+      catalog: NO_CATALOG_CHANGES,
+      ipFamilies: ['ipv4'],
+      nodePortRange: { min: 30000, max: 32767 },
+    },
+    store,
+    logger: silentLogger,
+  });
+}
+
 describe('ProbePipeline on a churn event', () => {
   test('plans the touched targets only; the store has exactly the new set', () => {
     const store = new ResultStore();
-    const pipeline = new ProbePipeline({
-      settings: {
-        vantage: 'central',
-        catalog: NO_CATALOG_CHANGES,
-        ipFamilies: ['ipv4'],
-        nodePortRange: { min: 30000, max: 32767 },
-      },
-      store,
-      logger: silentLogger,
-    });
+    const pipeline = pipelineOver(store);
     try {
       pipeline.setSnapshot(snapshot(NODES, NODE_PORTS));
       const all = store.size;
@@ -200,16 +205,7 @@ describe('the store on churn events', () => {
       calls.setTargets++;
       setTargets(targets);
     };
-    const pipeline = new ProbePipeline({
-      settings: {
-        vantage: 'central',
-        catalog: NO_CATALOG_CHANGES,
-        ipFamilies: ['ipv4'],
-        nodePortRange: { min: 30000, max: 32767 },
-      },
-      store,
-      logger: silentLogger,
-    });
+    const pipeline = pipelineOver(store);
     try {
       let seed = 11;
       const random = (n: number) => {
