@@ -2,14 +2,20 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Category } from '../catalog/types.js';
 import type { SourceStatus } from '../discovery/types.js';
 import { PROBE_STATES } from '../probe/types.js';
-import {
-  type ColumnsLease,
-  type ResultStore,
-  type TargetTable,
-  UNPROBED,
-} from '../results/store.js';
+import type { ColumnsLease, ResultStore } from '../results/store.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { METRICS, type MetricName } from './names.js';
+import { isShared, RenderArena } from './render-arena.js';
+import {
+  renderThread as processRenderThread,
+  RenderThread,
+  RenderThreadError,
+} from './render-thread.js';
+import {
+  type TargetValues,
+  targetFamiliesBound,
+  writeTargetFamiliesSliced,
+} from './target-families.js';
 
 /** The Prometheus text exposition format, version 0.0.4. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -52,7 +58,13 @@ export interface MetricsOptions {
   readonly processMetrics?: boolean;
   /** Where a family that failed to render is reported. Default: silent. */
   readonly logger?: Logger;
-  /** The event loop turns at least this often during a render. Default DEFAULT_RENDER_SLICE_MS. */
+  /**
+   * Write the per-target families on the render thread (render-thread.ts), off the
+   * event loop that times the probes: the process's thread by default, or this one;
+   * false renders in the loop, in slices.
+   */
+  readonly renderThread?: boolean | RenderThread;
+  /** In the loop, it turns at least this often during a render. Default DEFAULT_RENDER_SLICE_MS. */
   readonly renderSliceMs?: number;
 }
 
@@ -94,6 +106,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const logger = options.logger ?? silentLogger;
   const sourceStatus = options.sourceStatus ?? (() => []);
   const sliceMs = options.renderSliceMs ?? DEFAULT_RENDER_SLICE_MS;
+  const thread =
+    options.renderThread === false
+      ? undefined
+      : options.renderThread instanceof RenderThread
+        ? options.renderThread
+        : processRenderThread;
+  thread?.useLogger(logger);
   const registry = new Registry();
 
   // Tens of thousands of probes per cycle: counted in an array, handed to prom-client
@@ -219,26 +238,44 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   /** The families prom-client renders well: few series each. */
   async function renderSmallFamilies(): Promise<string> {
-    const names = registry.getMetricsAsArray().map((m) => m.name);
-    const rendered = await Promise.allSettled(
-      names.map((name) => registry.getSingleMetricAsString(name)),
-    );
     const small: string[] = [];
-    rendered.forEach((r, i) => {
-      if (r.status === 'fulfilled') small.push(r.value);
-      else
-        logger.error('metric family failed, left out of this scrape', {
-          metric: names[i],
-          err: r.reason,
-        });
-    });
+    let sliceStarted = performance.now();
+    // One family at a time, the loop turning between them past a slice: a family with
+    // a series per node (1,000 of them at 20,000 targets) takes milliseconds.
+    for (const { name } of registry.getMetricsAsArray()) {
+      try {
+        small.push(await registry.getSingleMetricAsString(name));
+      } catch (err) {
+        logger.error('metric family failed, left out of this scrape', { metric: name, err });
+      }
+      if (performance.now() - sliceStarted >= sliceMs) {
+        await turnOfTheLoop();
+        sliceStarted = performance.now();
+      }
+    }
     return small.length > 0 ? `${small.join('\n\n')}\n` : '';
+  }
+
+  /** The per-target families into `out`: on the render thread when it can read the table. */
+  async function writeTargets(
+    out: Buffer,
+    table: ColumnsLease['table'],
+    values: TargetValues,
+  ): Promise<number> {
+    if (thread?.usable && isShared(table)) {
+      try {
+        return await thread.write(out, table, values);
+      } catch (err) {
+        if (!(err instanceof RenderThreadError)) throw err;
+      }
+    }
+    return writeTargetFamiliesSliced(out, table, values, sliceMs);
   }
 
   /**
    * The per-target families, then prom-client's. The per-target values are copied
-   * first, so one scrape shows one instant even though it is written in slices with
-   * the loop turning (and results arriving) between them.
+   * first, so one scrape shows one instant even though results keep arriving while it
+   * is written, on the render thread or in slices of the loop.
    */
   async function renderInto(arena: RenderArena): Promise<Buffer> {
     // Leased: the store must not reuse the label bytes while the slices read them.
@@ -261,7 +298,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       let pos = 0;
       if (lease && values) {
         try {
-          pos = await writeTargetFamiliesSliced(out, lease.table, values, sliceMs);
+          pos = await writeTargets(out, lease.table, values);
         } catch (err) {
           pos = 0;
           logger.error('per-target metrics failed, left out of this scrape', { err });
@@ -379,218 +416,6 @@ class ProbeCounts {
   }
 }
 
-/** The per-target values one scrape renders: the store's columns at one instant. */
-interface TargetValues {
-  readonly state: Uint8Array;
-  readonly durationSeconds: Float64Array;
-  readonly lastChangeMs: Float64Array;
-}
-
-/**
- * The memory one scrape renders into: the output buffer and the copy of the values.
- * Kept from scrape to scrape, so a scrape writes into pages already mapped: fresh
- * pages cost a fault each (and the kernel zeroes them), about 1 KB per target.
- */
-class RenderArena {
-  #out: Buffer = Buffer.alloc(0);
-  #state = new Uint8Array(0);
-  #durationSeconds = new Float64Array(0);
-  #lastChangeMs = new Float64Array(0);
-
-  snapshot(t: TargetTable): TargetValues {
-    const n = t.size;
-    if (this.#state.length < n || this.#state.length > 2 * n + 1024) {
-      const capacity = Math.ceil(n * 1.25);
-      this.#state = new Uint8Array(capacity);
-      this.#durationSeconds = new Float64Array(capacity);
-      this.#lastChangeMs = new Float64Array(capacity);
-    }
-    this.#state.set(t.state.subarray(0, n));
-    this.#durationSeconds.set(t.durationSeconds.subarray(0, n));
-    this.#lastChangeMs.set(t.lastChangeMs.subarray(0, n));
-    return {
-      state: this.#state.subarray(0, n),
-      durationSeconds: this.#durationSeconds.subarray(0, n),
-      lastChangeMs: this.#lastChangeMs.subarray(0, n),
-    };
-  }
-
-  /**
-   * A buffer of at least `bytes`, with 5% to spare so that a few more targets need no
-   * new one (the bound is already a few percent above what a render writes).
-   */
-  reserve(bytes: number): Buffer {
-    if (this.#out.length < bytes || this.#out.length > 1.5 * bytes + 65536) {
-      this.#out = Buffer.allocUnsafeSlow(Math.ceil(bytes * 1.05));
-    }
-    return this.#out;
-  }
-}
-
-function header(name: MetricName): string {
-  const spec = METRICS[name];
-  return `# HELP ${name} ${spec.help}\n# TYPE ${name} ${spec.type}\n`;
-}
-
-/** The per-target families, in output order. */
-const FAMILIES = ['up', 'state', 'duration', 'change'] as const;
-type Family = (typeof FAMILIES)[number];
-
-const HEADERS: Readonly<Record<Family, Buffer>> = {
-  up: Buffer.from(header('imanager_port_up')),
-  state: Buffer.from(`\n${header('imanager_port_state')}`),
-  duration: Buffer.from(`\n${header('imanager_port_connect_duration_seconds')}`),
-  change: Buffer.from(`\n${header('imanager_port_last_change_timestamp_seconds')}`),
-};
-const OPEN: Readonly<Record<Family, Buffer>> = {
-  up: Buffer.from('imanager_port_up{'),
-  state: Buffer.from('imanager_port_state{'),
-  duration: Buffer.from('imanager_port_connect_duration_seconds{'),
-  change: Buffer.from('imanager_port_last_change_timestamp_seconds{'),
-};
-/** `} <state>\n` per state code; imanager_port_up is 1 for code 0 (open) only. */
-const STATE_LINE_END = PROBE_STATES.map((_, code) => Buffer.from(`} ${code}\n`));
-const UP_LINE_END = PROBE_STATES.map((_, code) => Buffer.from(`} ${code === 0 ? 1 : 0}\n`));
-/** `-1.7976931348623157e+308`: the longest a JavaScript number prints. */
-const MAX_NUMBER_LENGTH = 24;
-/** Bytes of one target's four lines beside its label bytes. */
-const LINE_OVERHEAD =
-  OPEN.up.length +
-  OPEN.state.length +
-  OPEN.duration.length +
-  OPEN.change.length +
-  2 * 4 +
-  2 * (3 + MAX_NUMBER_LENGTH);
-const HEADER_BYTES =
-  HEADERS.up.length + HEADERS.state.length + HEADERS.duration.length + HEADERS.change.length;
-
-/** The most bytes the four families can take for these values. */
-function targetFamiliesBound(t: TargetTable, v: TargetValues): number {
-  const { labelStart, identifyingEnd } = t;
-  let bound = HEADER_BYTES;
-  for (let i = 0; i < t.size; i++) {
-    if (v.state[i] === UNPROBED) continue;
-    const start = labelStart[i] as number;
-    bound +=
-      LINE_OVERHEAD +
-      2 * ((labelStart[i + 1] as number) - start) +
-      2 * ((identifyingEnd[i] as number) - start);
-  }
-  return bound;
-}
-
-/** Writes the lines of rows [from, to) of one family at `pos`; returns the new end. */
-type RowWriter = (
-  out: Buffer,
-  pos: number,
-  t: TargetTable,
-  v: TargetValues,
-  from: number,
-  to: number,
-) => number;
-
-const WRITERS: Readonly<Record<Family, RowWriter>> = {
-  up(out, pos, t, v, from, to) {
-    for (let i = from; i < to; i++) {
-      const code = v.state[i] as number;
-      if (code === UNPROBED) continue;
-      pos = put(out, pos, OPEN.up);
-      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.labelStart[i + 1] as number);
-      pos = put(out, pos, UP_LINE_END[code] as Buffer);
-    }
-    return pos;
-  },
-  state(out, pos, t, v, from, to) {
-    for (let i = from; i < to; i++) {
-      const code = v.state[i] as number;
-      if (code === UNPROBED) continue;
-      pos = put(out, pos, OPEN.state);
-      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.labelStart[i + 1] as number);
-      pos = put(out, pos, STATE_LINE_END[code] as Buffer);
-    }
-    return pos;
-  },
-  duration(out, pos, t, v, from, to) {
-    for (let i = from; i < to; i++) {
-      if (v.state[i] === UNPROBED) continue;
-      pos = put(out, pos, OPEN.duration);
-      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.identifyingEnd[i] as number);
-      pos = putValue(out, pos, v.durationSeconds[i] as number);
-    }
-    return pos;
-  },
-  change(out, pos, t, v, from, to) {
-    for (let i = from; i < to; i++) {
-      if (v.state[i] === UNPROBED) continue;
-      pos = put(out, pos, OPEN.change);
-      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.identifyingEnd[i] as number);
-      pos = putValue(out, pos, (v.lastChangeMs[i] as number) / 1000);
-    }
-    return pos;
-  },
-};
-
-/**
- * The four per-target families as UTF-8, copied from the label bytes the store built
- * when each target was set: a scrape escapes and encodes nothing. Targets without a
- * result yet have no series, so a restart does not page with a false
- * imanager_port_up 0. In one go, into a buffer of its own; the server's scrapes use
- * the sliced path below, which yields to the event loop.
- */
-export function renderTargetFamilies(t: TargetTable): Buffer {
-  const out = Buffer.allocUnsafe(targetFamiliesBound(t, t));
-  let pos = 0;
-  for (const family of FAMILIES) {
-    pos = put(out, pos, HEADERS[family]);
-    pos = WRITERS[family](out, pos, t, t, 0, t.size);
-  }
-  return out.subarray(0, pos);
-}
-
-/** Rows written between two looks at the clock. */
-const ROWS_PER_CHECK = 512;
-
-/** renderTargetFamilies, letting the loop turn every `sliceMs`; returns the bytes written. */
-async function writeTargetFamiliesSliced(
-  out: Buffer,
-  t: TargetTable,
-  v: TargetValues,
-  sliceMs: number,
-): Promise<number> {
-  let pos = 0;
-  let sliceStarted = performance.now();
-  for (const family of FAMILIES) {
-    pos = put(out, pos, HEADERS[family]);
-    const write = WRITERS[family];
-    for (let row = 0; row < t.size; ) {
-      const end = Math.min(t.size, row + ROWS_PER_CHECK);
-      pos = write(out, pos, t, v, row, end);
-      row = end;
-      if (performance.now() - sliceStarted >= sliceMs) {
-        await new Promise((resolve) => setImmediate(resolve));
-        sliceStarted = performance.now();
-      }
-    }
-  }
-  return pos;
-}
-
-function put(out: Buffer, pos: number, bytes: Buffer): number {
-  out.set(bytes, pos);
-  return pos + bytes.length;
-}
-
-function copy(out: Buffer, pos: number, from: Buffer, start: number, end: number): number {
-  out.set(from.subarray(start, end), pos);
-  return pos + end - start;
-}
-
-/** `} <value>\n`, the value as the text format spells it (ASCII only). */
-function putValue(out: Buffer, pos: number, v: number): number {
-  const text = Number.isFinite(v) ? `${v}` : Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
-  out[pos++] = 0x7d; // }
-  out[pos++] = 0x20;
-  for (let j = 0; j < text.length; j++) out[pos++] = text.charCodeAt(j);
-  out[pos++] = 0x0a;
-  return pos;
+function turnOfTheLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

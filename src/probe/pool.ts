@@ -13,8 +13,9 @@
  */
 import { availableParallelism } from 'node:os';
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type Logger, silentLogger } from '../util/log.js';
+import { startModuleWorker } from '../util/worker.js';
 import { handleProber, tcpBinding } from './handle-connect.js';
 import { tcpProbe } from './tcp.js';
 import type { ProbeRequest, ProbeResult, Prober } from './types.js';
@@ -147,24 +148,11 @@ class PoolWorker {
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
 
-/**
- * The worker's entry: compiled, pool-worker.js beside this file. Run from source under
- * tsx (tests), Node 20 does not apply `--import tsx` to workers, so the worker
- * registers tsx itself before it imports pool-worker.ts.
- */
 function startWorker(data: PoolWorkerData): Worker {
-  if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./pool-worker.js', import.meta.url), {
-      workerData: data,
-      resourceLimits: WORKER_LIMITS,
-    });
-  }
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./pool-worker.ts', import.meta.url).href;
-  const code =
-    `import(${JSON.stringify(tsx)})` +
-    `.then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData: data, resourceLimits: WORKER_LIMITS });
+  return startModuleWorker(import.meta.url, 'pool-worker', {
+    workerData: data,
+    resourceLimits: WORKER_LIMITS,
+  });
 }
 
 export function createProbePool(options: ProbePoolOptions): ProbePool {

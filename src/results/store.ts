@@ -555,8 +555,8 @@ export class ResultStore {
  */
 class TableMemory {
   readonly labels: Buffer;
-  readonly labelStart: Uint32Array;
-  readonly identifyingEnd: Uint32Array;
+  readonly labelStart: Uint32Array<ArrayBufferLike>;
+  readonly identifyingEnd: Uint32Array<ArrayBufferLike>;
   readonly state: Uint8Array;
   readonly durationSeconds: Float64Array;
   readonly probedAtMs: Float64Array;
@@ -564,11 +564,12 @@ class TableMemory {
 
   constructor(rows: number, labelBytes: number) {
     const capacity = rows === 0 ? 0 : Math.ceil(rows * 1.125) + 16;
-    this.labels = Buffer.allocUnsafeSlow(
-      labelBytes === 0 ? 0 : Math.ceil(labelBytes * 1.125) + 1024,
+    // Shared memory: the /metrics render thread reads the labels where they are.
+    this.labels = Buffer.from(
+      new SharedArrayBuffer(labelBytes === 0 ? 0 : Math.ceil(labelBytes * 1.125) + 1024),
     );
-    this.labelStart = new Uint32Array(capacity + 1);
-    this.identifyingEnd = new Uint32Array(capacity);
+    this.labelStart = new Uint32Array(new SharedArrayBuffer(4 * (capacity + 1)));
+    this.identifyingEnd = new Uint32Array(new SharedArrayBuffer(4 * capacity));
     this.state = new Uint8Array(capacity);
     this.durationSeconds = new Float64Array(capacity);
     this.probedAtMs = new Float64Array(capacity);

@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import {
-  createMetrics,
-  METRICS_CONTENT_TYPE,
-  renderTargetFamilies,
-} from '../../src/metrics/collector.js';
+import { Worker } from 'node:worker_threads';
+import { createMetrics, METRICS_CONTENT_TYPE } from '../../src/metrics/collector.js';
 import { METRICS, type MetricSpec, RESERVED_LABELS } from '../../src/metrics/names.js';
+import { RenderThread } from '../../src/metrics/render-thread.js';
 import { ResultStore } from '../../src/results/store.js';
 import { createLogger } from '../../src/util/log.js';
+import { collectingLogger } from '../helpers/logger.js';
 import { catalogTarget, nodePortTarget } from '../results/targets.js';
 import { parseExposition } from './exposition.js';
+import { renderTargetFamilies } from './target-families.js';
 
 const GOLDEN = new URL('./testdata/metrics.golden.prom', import.meta.url);
 const PROMTOOL = '/usr/bin/promtool';
@@ -416,8 +416,13 @@ describe('createMetrics().renderLent', () => {
     const metrics = fullMetrics();
     const lent = await metrics.renderLent();
     const owned = (await metrics.render()).toString('utf8');
-    // Process metrics move between two renders; the rest must not.
-    const stable = (text: string) => text.replace(/^(process|nodejs)_.*$/gm, '');
+    // Process metrics move between two renders (a family appears after the first GC);
+    // the rest must not.
+    const stable = (text: string) =>
+      text
+        .split('\n')
+        .filter((line) => !/^(# (HELP|TYPE) )?(process|nodejs)_/.test(line) && line !== '')
+        .join('\n');
     assert.equal(stable(lent.body.toString('utf8')), stable(owned));
     lent.release();
   });
@@ -437,9 +442,15 @@ describe('createMetrics().renderLent', () => {
     next.release();
   });
 
-  it('lets the event loop turn while it renders many targets', async () => {
+  it('lets the event loop turn while it renders many targets in the loop', async () => {
     const { store } = bigStore(3000);
-    const metrics = createMetrics({ version: '1', store, processMetrics: false, renderSliceMs: 0 });
+    const metrics = createMetrics({
+      version: '1',
+      store,
+      processMetrics: false,
+      renderThread: false,
+      renderSliceMs: 0,
+    });
     let turned = false;
     setImmediate(() => {
       turned = true;
@@ -450,26 +461,86 @@ describe('createMetrics().renderLent', () => {
     lent.release();
   });
 
-  it('shows the results of one instant, though results arrive between its slices', async () => {
-    const { store, targets } = bigStore(3000);
-    const metrics = createMetrics({ version: '1', store, processMetrics: false, renderSliceMs: 0 });
-    const pending = metrics.renderLent();
-    // At the render's first turn of the loop, every port closes.
-    setImmediate(() => {
-      for (const t of targets)
-        store.record(t, { state: 'refused', durationSeconds: 0.002 }, T0 + 1);
+  for (const [where, renderThread] of [
+    ['in the loop', false],
+    ['on the render thread', new RenderThread()],
+  ] as const) {
+    it(`shows the results of one instant, though results arrive as it renders ${where}`, async () => {
+      const { store, targets } = bigStore(3000);
+      const metrics = createMetrics({
+        version: '1',
+        store,
+        processMetrics: false,
+        renderThread,
+        renderSliceMs: 0,
+      });
+      const pending = metrics.renderLent();
+      // At the render's first turn of the loop, every port closes.
+      setImmediate(() => {
+        for (const t of targets)
+          store.record(t, { state: 'refused', durationSeconds: 0.002 }, T0 + 1);
+      });
+      const lent = await pending;
+      const { samples } = parseExposition(lent.body.toString('utf8'));
+      const values = (name: string) =>
+        new Set(samples.filter((s) => s.name === name).map((s) => s.value));
+      assert.deepEqual(values('imanager_port_up'), new Set(['1']));
+      assert.deepEqual(values('imanager_port_state'), new Set(['0']));
+      assert.deepEqual(values('imanager_port_connect_duration_seconds'), new Set(['0.001']));
+      lent.release();
+      // The next scrape shows the new instant.
+      const next = await metrics.renderLent();
+      assert.match(next.body.toString('utf8'), /^imanager_port_up\{[^}]*port="1",[^}]*\} 0$/m);
+      next.release();
     });
-    const lent = await pending;
-    const { samples } = parseExposition(lent.body.toString('utf8'));
-    const values = (name: string) =>
-      new Set(samples.filter((s) => s.name === name).map((s) => s.value));
-    assert.deepEqual(values('imanager_port_up'), new Set(['1']));
-    assert.deepEqual(values('imanager_port_state'), new Set(['0']));
-    assert.deepEqual(values('imanager_port_connect_duration_seconds'), new Set(['0.001']));
-    lent.release();
-    // The next scrape shows the new instant.
-    const next = await metrics.renderLent();
-    assert.match(next.body.toString('utf8'), /^imanager_port_up\{[^}]*port="1",[^}]*\} 0$/m);
-    next.release();
+  }
+});
+
+describe('the /metrics render thread', () => {
+  function bigStore(n: number): ResultStore {
+    const store = new ResultStore();
+    const targets = Array.from({ length: n }, (_, i) => catalogTarget({ port: i + 1 }));
+    store.setTargets(targets);
+    targets.forEach((t, i) => {
+      store.record(t, { state: i % 3 ? 'open' : 'refused', durationSeconds: i / 7 }, T0 + i);
+    });
+    return store;
+  }
+
+  async function renderText(metrics: ReturnType<typeof createMetrics>): Promise<string> {
+    const lent = await metrics.renderLent();
+    try {
+      return lent.body.toString('utf8');
+    } finally {
+      lent.release();
+    }
+  }
+
+  it('writes, byte for byte, what the loop writes', async () => {
+    for (const store of [goldenStore(), bigStore(5000)]) {
+      const thread = new RenderThread();
+      const options = { version: '1', store, processMetrics: false } as const;
+      const inLoop = await renderText(createMetrics({ ...options, renderThread: false }));
+      const onThread = await renderText(createMetrics({ ...options, renderThread: thread }));
+      assert.equal(thread.written, 1, 'the thread wrote the per-target families');
+      assert.equal(onThread, inLoop);
+      await thread.stop();
+    }
+  });
+
+  it('serves from the loop, and says so once, when the thread dies', async () => {
+    const store = bigStore(2000);
+    const { logger, lines } = collectingLogger();
+    const dying = new RenderThread(() => new Worker('process.exit(3)', { eval: true }));
+    const options = { version: '1', store, processMetrics: false, logger } as const;
+    const expected = await renderText(createMetrics({ ...options, renderThread: false }));
+    const metrics = createMetrics({ ...options, renderThread: dying });
+    assert.equal(await renderText(metrics), expected);
+    assert.equal(await renderText(metrics), expected);
+    assert.equal(dying.usable, false);
+    assert.equal(dying.written, 0);
+    const warnings = lines.filter((l) => /render thread failed/.test(String(l.msg)));
+    assert.equal(warnings.length, 1, JSON.stringify(lines));
+    assert.match(String(warnings[0]?.why), /exited with code 3/);
   });
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterNode, NodePort } from '../../src/discovery/types.js';
-import { renderTargetFamilies } from '../../src/metrics/collector.js';
 import { ResultStore, UNPROBED } from '../../src/results/store.js';
 import type { Target } from '../../src/targets/types.js';
+import { renderTargetFamilies } from '../metrics/target-families.js';
 import { catalogTarget, nodePortTarget } from './targets.js';
 
 const T0 = 1_700_000_000_000;
