@@ -278,7 +278,10 @@ async function measure(targets: number, dir: string) {
     };
     for (const s of stalled.splice(0)) s.destroy();
 
-    // 50 scrapers and 4 status-page clients: loop delay and connect times.
+    // 50 scrapers and 4 status-page clients: loop delay and connect times. The quiet
+    // figures wait an interval and a bit first, so that every target was last probed
+    // with no client at all (the phases above load the server too).
+    await sleep((INTERVAL_SECONDS + 3) * 1000);
     const quiet = await connectTimes(run.url);
     await sleep(1000);
     await loopDelay(run); // starts the window
