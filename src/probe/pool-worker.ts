@@ -74,12 +74,13 @@ function reporter(id: number): ConnectReport {
 }
 
 /**
- * Connects started in one loop turn, at most. A probe's time runs from its connect()
- * to the callback that sees the answer, and no callback runs until the turn ends: a
- * turn that started 70 connects would add the other 69 connects' cost (about 40 us
- * each) to the first one's time. Smaller turns keep the measured time the network's.
+ * How long one loop turn goes on starting connects. A probe's time runs from its
+ * connect() to the callback that sees the answer, and no callback runs until the turn
+ * ends: a turn that started 70 connects added the other 69 connects' cost (about 40 us
+ * each) to the first one's time. A short turn keeps the time measured the network's;
+ * a turn per connect would cost a loop turn a probe.
  */
-const CONNECTS_PER_TURN = 8;
+const TURN_MS = 0.5;
 
 /** Requests received and not yet started, oldest first. */
 const waiting: RequestBatch[] = [];
@@ -87,12 +88,11 @@ let waitingAt = 0;
 let draining = false;
 
 function startSome(): void {
-  let started = 0;
-  while (started < CONNECTS_PER_TURN && waiting.length > 0) {
+  const turnEnds = performance.now() + TURN_MS;
+  while (waiting.length > 0 && performance.now() < turnEnds) {
     const batch = waiting[0] as RequestBatch;
     const i = waitingAt++;
     start(batch, i);
-    started++;
     if (waitingAt >= batch.ids.length) {
       waiting.shift();
       waitingAt = 0;
