@@ -92,14 +92,14 @@ export function catalogTable(view: CatalogJson): Table {
   return {
     columns: [
       { header: 'port', align: 'right' },
-      { header: 'id' },
-      { header: 'component' },
-      { header: 'category' },
-      { header: 'scope' },
-      { header: 'roles' },
-      { header: 'required' },
-      { header: 'kubernetes' },
-      { header: 'purpose' },
+      'id',
+      'component',
+      'category',
+      'scope',
+      'roles',
+      'required',
+      'kubernetes',
+      'purpose',
     ],
     rows,
   };

@@ -19,7 +19,8 @@ export interface Column {
 }
 
 export interface Table {
-  readonly columns: readonly Column[];
+  /** A string is a left-aligned column with that header, as a string is a plain cell. */
+  readonly columns: readonly (Column | string)[];
   readonly rows: readonly (readonly (Cell | string)[])[];
 }
 
@@ -36,6 +37,10 @@ export function paint(text: string, tone: Tone, colour: boolean): string {
   if (!colour || tone === 'plain' || text === '') return text;
   const [on, off] = ANSI[tone];
   return `${on}${text}${off}`;
+}
+
+function columnOf(value: Column | string): Column {
+  return typeof value === 'string' ? { header: value } : value;
 }
 
 function cellOf(value: Cell | string | undefined): Cell {
@@ -57,7 +62,7 @@ const MIN_LAST_COLUMN = 20;
 
 /** Columns two spaces apart, headers in capitals, no trailing spaces. */
 export function renderTextTable(table: Table, options: TextTableOptions): string {
-  const { columns } = table;
+  const columns = table.columns.map(columnOf);
   const indent = options.indent ?? '';
   const rows = table.rows.map((row) => columns.map((_, i) => cellOf(row[i])));
   const headers = columns.map((column) => ({ text: column.header.toUpperCase(), tone: 'dim' }));
@@ -123,7 +128,7 @@ function markdownCell(text: string): string {
 
 /** A GitHub-flavoured Markdown table. */
 export function renderMarkdownTable(table: Table): string {
-  const { columns } = table;
+  const columns = table.columns.map(columnOf);
   const header = `| ${columns.map((c) => markdownCell(c.header)).join(' | ')} |`;
   const rule = `| ${columns.map((c) => (c.align === 'right' ? '---:' : '---')).join(' | ')} |`;
   const rows = table.rows.map(

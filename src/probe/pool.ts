@@ -14,6 +14,7 @@
 import { availableParallelism } from 'node:os';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
+import { errorWithCode } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { startModuleWorker } from '../util/worker.js';
 import { handleProber, tcpBinding } from './handle-connect.js';
@@ -70,14 +71,7 @@ export function workerCount(
 
 export type ProbePoolErrorCode = 'PROBE_POOL_INVALID_OPTIONS';
 
-export class ProbePoolError extends Error {
-  readonly code: ProbePoolErrorCode;
-  constructor(code: ProbePoolErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ProbePoolError';
-    this.code = code;
-  }
-}
+export class ProbePoolError extends errorWithCode<ProbePoolErrorCode>('ProbePoolError') {}
 
 /** Main thread -> worker: the probes of one turn, column by column. */
 export interface RequestBatch {

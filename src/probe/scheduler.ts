@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../util/clock.js';
+import { errorWithCode } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { ConcurrencyLimit, RESOURCE_EXHAUSTED } from './concurrency-limit.js';
 import { AddressPacer } from './pacing.js';
@@ -89,14 +90,7 @@ export type SchedulerErrorCode =
   | 'SCHEDULER_ALREADY_STARTED'
   | 'SCHEDULER_STOPPED';
 
-export class SchedulerError extends Error {
-  readonly code: SchedulerErrorCode;
-  constructor(code: SchedulerErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'SchedulerError';
-    this.code = code;
-  }
-}
+export class SchedulerError extends errorWithCode<SchedulerErrorCode>('SchedulerError') {}
 
 /** 32-bit FNV-1a: cheap, stable across runs and platforms, good enough to scatter names. */
 function fnv1a(text: string): number {

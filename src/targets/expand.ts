@@ -4,7 +4,7 @@
  * each keyed by its IP. Pure: the answers come in, targets come out; the names are
  * resolved elsewhere (probe/names.ts), beside probing.
  */
-import { type Target, targetKey } from './types.js';
+import { newTarget, type Target } from './types.js';
 
 /** What is known of an address now (probe/names.ts NameAnswer, as the planner needs it). */
 export type AddressAnswer =
@@ -49,22 +49,7 @@ export function expandTargets(
   return { targets, probed };
 }
 
-/** The target with its IP, as one literal (see planner.ts on why not a spread). */
+/** The target with its IP; its key changes with it. */
 function withIp(t: Target, ip: string): Target {
-  return {
-    vantage: t.vantage,
-    node: t.node,
-    address: t.address,
-    ip,
-    protocol: t.protocol,
-    key: targetKey({ ...t, ip }),
-    port: t.port,
-    category: t.category,
-    component: t.component,
-    portName: t.portName,
-    scope: t.scope,
-    required: t.required,
-    expected: t.expected,
-    ...(t.nodePort && { nodePort: t.nodePort }),
-  };
+  return newTarget({ ...t, ip });
 }

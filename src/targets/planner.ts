@@ -4,7 +4,7 @@ import { applicability, type ClusterFacts, NO_FACTS } from '../catalog/condition
 import type { CatalogEntry } from '../catalog/types.js';
 import type { ClusterNode, DiscoverySnapshot, NodePort } from '../discovery/types.js';
 import { meshPeers, type Shard, shardOf } from './spread.js';
-import { type ExpectedState, type Target, targetKey, type Vantage } from './types.js';
+import { type ExpectedState, newTarget, type Target, type Vantage } from './types.js';
 
 /** Everything the planner needs; it reads nothing else. */
 export interface PlanInput {
@@ -38,6 +38,14 @@ function ipOf(address: string): string {
   return isIP(address) === 0 ? '' : address;
 }
 
+/** What a target says about its port, from a catalog entry or a NodePort. */
+type PortFacts = Omit<Target, 'key' | 'vantage' | 'node' | 'address' | 'ip'>;
+
+/** The target of a port at one address of a node. */
+function targetAt(vantage: Vantage, node: ClusterNode, address: string, port: PortFacts): Target {
+  return newTarget({ vantage, node: node.name, address, ip: ipOf(address), ...port });
+}
+
 function catalogTarget(
   vantage: Vantage,
   node: ClusterNode,
@@ -61,23 +69,16 @@ function catalogTarget(
   }
   // A port bound to the node's loopback is reached there, not at the node's address.
   const address = entry.localhostOnly && vantage === node.name ? '127.0.0.1' : nodeAddress;
-  const base = { vantage, node: node.name, address, ip: ipOf(address), protocol: entry.protocol };
-  // One literal, not a spread of `base`: see nodePortTarget.
-  return {
-    vantage: base.vantage,
-    node: base.node,
-    address: base.address,
-    ip: base.ip,
-    protocol: base.protocol,
-    key: targetKey({ ...base, port: entry.port }),
+  return targetAt(vantage, node, address, {
     port: entry.port,
+    protocol: entry.protocol,
     category: entry.category,
     component: entry.component,
     portName: entry.id,
     scope: entry.scope,
     required,
     expected,
-  };
+  });
 }
 
 function nodePortTarget(
@@ -89,18 +90,9 @@ function nodePortTarget(
   // With externalTrafficPolicy Local only nodes with a ready endpoint answer; the
   // others may drop or refuse, and neither is a fault.
   const answersHere = nodePort.readyNodes === undefined || nodePort.readyNodes.includes(node.name);
-  const base = { vantage, node: node.name, address, ip: ipOf(address), protocol: 'tcp' as const };
-  // One literal with every field, not a spread of `base`: V8 gave each spread-built
-  // target a hidden class of its own (100,000 of them at 100,000 targets: 40 MB of
-  // maps, and every read of a target field megamorphic).
-  return {
-    vantage: base.vantage,
-    node: base.node,
-    address: base.address,
-    ip: base.ip,
-    protocol: base.protocol,
-    key: targetKey({ ...base, port: nodePort.nodePort }),
+  return targetAt(vantage, node, address, {
     port: nodePort.nodePort,
+    protocol: 'tcp',
     category: 'nodeport',
     component: nodePort.service,
     portName: nodePort.portName,
@@ -112,7 +104,7 @@ function nodePortTarget(
       service: nodePort.service,
       group: nodePort.group,
     },
-  };
+  });
 }
 
 /** What planning one node or one NodePort needs besides the node: the same for every node. */

@@ -240,11 +240,11 @@ function resultText(checked: CheckedTarget, verdict: Verdict): string {
 
 const COLUMNS = [
   { header: 'port', align: 'right' },
-  { header: 'name' },
-  { header: 'expected' },
-  { header: 'state' },
+  'name',
+  'expected',
+  'state',
   { header: 'latency', align: 'right' },
-  { header: 'result' },
+  'result',
 ] as const;
 
 function row(checked: CheckedTarget) {
@@ -418,7 +418,7 @@ export function renderCheckMarkdown(report: CheckReport): string {
       `**Not as expected**\n\n${groups.map((group) => `- ${markdownText(failureLine(group))}`).join('\n')}`,
     );
   }
-  const columns = [{ header: 'node' }, { header: 'address' }, ...COLUMNS];
+  const columns = ['node', 'address', ...COLUMNS];
   const rows = ordered(report).map((checked) => [
     checked.target.node,
     checked.target.address,

@@ -201,13 +201,7 @@ function statusCell(port: PreflightPort, report: PreflightReport): { text: strin
 
 function portsTable(report: PreflightReport): Table {
   return {
-    columns: [
-      { header: 'port', align: 'right' },
-      { header: 'name' },
-      { header: 'component' },
-      { header: 'required' },
-      { header: 'status' },
-    ],
+    columns: [{ header: 'port', align: 'right' }, 'name', 'component', 'required', 'status'],
     rows: report.ports.map((p) => [
       String(p.entry.port),
       p.entry.id,

@@ -1,5 +1,7 @@
 /** Errors of Kubernetes discovery, and what a failed API call means to an operator. */
 
+import { errorWithCode } from '../../util/errors.js';
+
 export type DiscoveryErrorCode =
   /** `--discovery=kubernetes`, but no kubeconfig and no in-cluster service account. */
   | 'KUBECONFIG_NOT_FOUND'
@@ -8,15 +10,7 @@ export type DiscoveryErrorCode =
   /** An option out of range: a bad label selector, regex, role or duration. */
   | 'INVALID_OPTION';
 
-export class DiscoveryError extends Error {
-  readonly code: DiscoveryErrorCode;
-
-  constructor(code: DiscoveryErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DiscoveryError';
-    this.code = code;
-  }
-}
+export class DiscoveryError extends errorWithCode<DiscoveryErrorCode>('DiscoveryError') {}
 
 /** The kinds of failure an operator acts on differently. */
 export type ApiFailureKind =
