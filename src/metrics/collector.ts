@@ -353,13 +353,24 @@ export function createMetrics(options: MetricsOptions): Metrics {
   };
 }
 
-function gauge(
+/** A prom-client metric class, as this file builds its families. */
+type FamilyClass<T> = new (settings: {
+  name: string;
+  help: string;
+  labelNames: readonly string[];
+  registers: Registry[];
+  collect?: (this: T) => void;
+}) => T;
+
+/** A family of the contract (names.ts), with its help and labels, in `registry`. */
+function registered<T>(
+  Kind: FamilyClass<T>,
   registry: Registry,
   name: MetricName,
-  collect?: (this: Gauge<string>) => void,
-): Gauge<string> {
+  collect?: (this: T) => void,
+): T {
   const spec = METRICS[name];
-  return new Gauge({
+  return new Kind({
     name,
     help: spec.help,
     labelNames: spec.labels,
@@ -368,20 +379,11 @@ function gauge(
   });
 }
 
-function counter(
-  registry: Registry,
-  name: MetricName,
-  collect?: (this: Counter<string>) => void,
-): Counter<string> {
-  const spec = METRICS[name];
-  return new Counter({
-    name,
-    help: spec.help,
-    labelNames: spec.labels,
-    registers: [registry],
-    ...(collect ? { collect } : {}),
-  });
-}
+const gauge = (registry: Registry, name: MetricName, collect?: (this: Gauge<string>) => void) =>
+  registered<Gauge<string>>(Gauge, registry, name, collect);
+
+const counter = (registry: Registry, name: MetricName, collect?: (this: Counter<string>) => void) =>
+  registered<Counter<string>>(Counter, registry, name, collect);
 
 const STATE_INDEX: ReadonlyMap<string, number> = new Map(PROBE_STATES.map((s, i) => [s, i]));
 

@@ -80,63 +80,65 @@ export function targetFamiliesBound(t: LabelColumns, v: TargetValues): number {
   return bound;
 }
 
+/** How one family's line for a row is written: its name, its labels, its value. */
+interface FamilyLine {
+  readonly open: Buffer;
+  /** The state families carry every label; the timing ones only the identifying labels. */
+  readonly allLabels: boolean;
+  /** Writes `} <value>\n` for row i; returns the new end. */
+  end(out: Uint8Array, pos: number, v: TargetValues, i: number): number;
+}
+
+const LINES: Readonly<Record<Family, FamilyLine>> = {
+  up: {
+    open: OPEN.up,
+    allLabels: true,
+    end: (out, pos, v, i) => put(out, pos, UP_LINE_END[v.state[i] as number] as Buffer),
+  },
+  state: {
+    open: OPEN.state,
+    allLabels: true,
+    end: (out, pos, v, i) => put(out, pos, STATE_LINE_END[v.state[i] as number] as Buffer),
+  },
+  duration: {
+    open: OPEN.duration,
+    allLabels: false,
+    end: (out, pos, v, i) => putValue(out, pos, v.durationSeconds[i] as number),
+  },
+  change: {
+    open: OPEN.change,
+    allLabels: false,
+    end: (out, pos, v, i) => putValue(out, pos, (v.lastChangeMs[i] as number) / 1000),
+  },
+};
+
 /** Writes the lines of rows [from, to) of one family at `pos`; returns the new end. */
-type RowWriter = (
+function writeRows(
+  line: FamilyLine,
   out: Uint8Array,
   pos: number,
   t: LabelColumns,
   v: TargetValues,
   from: number,
   to: number,
-) => number;
-
-const WRITERS: Readonly<Record<Family, RowWriter>> = {
-  up(out, pos, t, v, from, to) {
-    for (let i = from; i < to; i++) {
-      const code = v.state[i] as number;
-      if (code === UNPROBED) continue;
-      pos = put(out, pos, OPEN.up);
-      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.labelStart[i + 1] as number);
-      pos = put(out, pos, UP_LINE_END[code] as Buffer);
-    }
-    return pos;
-  },
-  state(out, pos, t, v, from, to) {
-    for (let i = from; i < to; i++) {
-      const code = v.state[i] as number;
-      if (code === UNPROBED) continue;
-      pos = put(out, pos, OPEN.state);
-      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.labelStart[i + 1] as number);
-      pos = put(out, pos, STATE_LINE_END[code] as Buffer);
-    }
-    return pos;
-  },
-  duration(out, pos, t, v, from, to) {
-    for (let i = from; i < to; i++) {
-      if (v.state[i] === UNPROBED) continue;
-      pos = put(out, pos, OPEN.duration);
-      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.identifyingEnd[i] as number);
-      pos = putValue(out, pos, v.durationSeconds[i] as number);
-    }
-    return pos;
-  },
-  change(out, pos, t, v, from, to) {
-    for (let i = from; i < to; i++) {
-      if (v.state[i] === UNPROBED) continue;
-      pos = put(out, pos, OPEN.change);
-      pos = copy(out, pos, t.labelBytes, t.labelStart[i] as number, t.identifyingEnd[i] as number);
-      pos = putValue(out, pos, (v.lastChangeMs[i] as number) / 1000);
-    }
-    return pos;
-  },
-};
+): number {
+  const { labelBytes, labelStart } = t;
+  const ends = line.allLabels ? labelStart.subarray(1) : t.identifyingEnd;
+  for (let i = from; i < to; i++) {
+    if (v.state[i] === UNPROBED) continue;
+    pos = put(out, pos, line.open);
+    pos = copy(out, pos, labelBytes, labelStart[i] as number, ends[i] as number);
+    pos = line.end(out, pos, v, i);
+  }
+  return pos;
+}
 
 /** The four families for every row, in one go; returns the bytes written to `out`. */
 export function writeTargetFamilies(out: Uint8Array, t: LabelColumns, v: TargetValues): number {
   let pos = 0;
   for (const family of FAMILIES) {
     pos = put(out, pos, HEADERS[family]);
-    pos = WRITERS[family](out, pos, t, v, 0, t.size);
+    pos = writeRows(LINES[family], out, pos, t, v, 0, t.size);
   }
   return pos;
 }
@@ -158,10 +160,10 @@ export async function writeTargetFamiliesSliced(
   let sliceStarted = performance.now();
   for (const family of FAMILIES) {
     pos = put(out, pos, HEADERS[family]);
-    const write = WRITERS[family];
+    const line = LINES[family];
     for (let row = 0; row < t.size; ) {
       const end = Math.min(t.size, row + ROWS_PER_CHECK);
-      pos = write(out, pos, t, v, row, end);
+      pos = writeRows(line, out, pos, t, v, row, end);
       row = end;
       if (performance.now() - sliceStarted >= sliceMs) {
         await new Promise((resolve) => setImmediate(resolve));
