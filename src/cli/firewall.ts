@@ -46,11 +46,7 @@ export interface FirewallRule {
 }
 
 /** A catalog entry left out, and why, so the output says so. */
-export interface SkippedPort {
-  readonly port: string;
-  readonly id: string;
-  readonly reason: string;
-}
+export type SkippedPort = Readonly<{ port: string; id: string; reason: string }>;
 
 export interface FirewallPlan {
   readonly roles: readonly Role[];
