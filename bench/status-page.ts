@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { effectiveCatalog } from '../src/catalog/overrides.js';
 import { DEFAULT_NODEPORT_RANGE } from '../src/catalog/ports.js';
 import type { ClusterNode, NodePort } from '../src/discovery/types.js';
+import { EXPOSITION_LABELS } from '../src/metrics/labels.js';
 import type { ProbeResult } from '../src/probe/types.js';
 import { ResultStore } from '../src/results/store.js';
 import { StatusData } from '../src/server/status/latest.js';
@@ -103,7 +104,7 @@ export function benchStore(targets: number): { store: ResultStore; nodes: number
     }),
     snapshot: { nodes, nodePorts, kubernetesVersion: '1.28' },
   });
-  const store = new ResultStore();
+  const store = new ResultStore({ labels: EXPOSITION_LABELS });
   store.setTargets(planned);
   store.setNodes(nodes);
   store.setNodePorts(nodePorts, DEFAULT_NODEPORT_RANGE);

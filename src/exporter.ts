@@ -7,6 +7,7 @@
 import { type ExporterConfig, reloadConfig } from './config/index.js';
 import type { Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
+import { EXPOSITION_LABELS } from './metrics/labels.js';
 import { type CycleJob, isEcho, type PlanSettings, ProbePipeline } from './pipeline.js';
 import {
   type DescriptorPlan,
@@ -77,7 +78,7 @@ const POOL_START_WAIT_MS = 5_000;
 const FIRST_NAMES_WAIT_MS = 1_000;
 
 export class Exporter {
-  readonly store = new ResultStore();
+  readonly store = new ResultStore({ labels: EXPOSITION_LABELS });
   /** The status page's snapshots, taken at each cycle's end so a page request never walks the store. */
   readonly #statusData: StatusData;
   readonly metrics: Metrics;

@@ -8,8 +8,9 @@ import {
   renderTargetFamilies,
 } from '../../src/metrics/collector.js';
 import { METRICS, type MetricSpec, RESERVED_LABELS } from '../../src/metrics/names.js';
-import { ResultStore } from '../../src/results/store.js';
+import type { ResultStore } from '../../src/results/store.js';
 import { createLogger } from '../../src/util/log.js';
+import { newStore } from '../helpers/store.js';
 import { catalogTarget, nodePortTarget } from '../results/targets.js';
 import { parseExposition } from './exposition.js';
 
@@ -19,7 +20,7 @@ const T0 = 1_700_000_000_000;
 
 /** Every kind of target and all five states; fixed times, so the output is stable. */
 function goldenStore(): ResultStore {
-  const store = new ResultStore();
+  const store = newStore();
   const apiserver = catalogTarget();
   const registry = catalogTarget({
     port: 5000,
@@ -172,7 +173,7 @@ describe('per-target families', () => {
   });
 
   it('have headers and no series while nothing is probed', () => {
-    const store = new ResultStore();
+    const store = newStore();
     store.setTargets([catalogTarget()]);
     const { types, samples } = parseExposition(renderTargetFamilies(store.columns()).toString());
     assert.equal(samples.length, 0);
@@ -196,7 +197,7 @@ describe('per-target families', () => {
   });
 
   it('spell values that are not finite the way the text format does', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     store.record(t, { state: 'error', durationSeconds: Number.NaN }, T0);
@@ -391,7 +392,7 @@ describe('createMetrics().render', () => {
   it('names the Prometheus text format 0.0.4 as its content type', () => {
     const metrics = createMetrics({
       version: '1',
-      store: new ResultStore(),
+      store: newStore(),
       processMetrics: false,
     });
     assert.equal(metrics.contentType, 'text/plain; version=0.0.4; charset=utf-8');
@@ -405,7 +406,7 @@ describe('createMetrics().renderLent', () => {
     store: ResultStore;
     targets: ReturnType<typeof catalogTarget>[];
   } {
-    const store = new ResultStore();
+    const store = newStore();
     const targets = Array.from({ length: n }, (_, i) => catalogTarget({ port: i + 1 }));
     store.setTargets(targets);
     for (const t of targets) store.record(t, { state: 'open', durationSeconds: 0.001 }, T0);

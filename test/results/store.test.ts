@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterNode, NodePort } from '../../src/discovery/types.js';
 import { renderTargetFamilies } from '../../src/metrics/collector.js';
-import { ResultStore, UNPROBED } from '../../src/results/store.js';
+import { UNPROBED } from '../../src/results/store.js';
 import type { Target } from '../../src/targets/types.js';
+import { newStore } from '../helpers/store.js';
 import { catalogTarget, nodePortTarget } from './targets.js';
 
 const T0 = 1_700_000_000_000;
 
 describe('ResultStore', () => {
   it('knows a new target but has no result for it until the first probe', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     assert.equal(store.size, 1);
@@ -21,7 +22,7 @@ describe('ResultStore', () => {
   });
 
   it('keeps the latest result, with the time of the probe and of the last state change', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     assert.equal(store.record(t, { state: 'open', durationSeconds: 0.002 }, T0), true);
@@ -34,7 +35,7 @@ describe('ResultStore', () => {
   });
 
   it('moves lastChange only when the state differs from the previous one', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     store.record(t, { state: 'open', durationSeconds: 0.001 }, T0);
@@ -61,7 +62,7 @@ describe('ResultStore', () => {
   });
 
   it('deletes a removed target and its result at once', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const a = catalogTarget();
     const b = catalogTarget({ port: 2379, portName: 'etcd-client', component: 'etcd' });
     store.setTargets([a, b]);
@@ -83,7 +84,7 @@ describe('ResultStore', () => {
   });
 
   it('ignores a result for a target that is no longer in the set', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const a = catalogTarget();
     store.setTargets([a]);
     store.setTargets([]);
@@ -94,7 +95,7 @@ describe('ResultStore', () => {
   });
 
   it('keeps results across a re-plan that changes labels, and shows the new labels', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const before = catalogTarget({ expected: 'open', required: true });
     const other = catalogTarget({ node: 'node-2', address: '10.0.0.2' });
     store.setTargets([before, other]);
@@ -109,7 +110,7 @@ describe('ResultStore', () => {
     store.record(added, { state: 'open', durationSeconds: 0.002 }, T0);
 
     // The label bytes of kept, changed and new rows match a store built from scratch.
-    const fresh = new ResultStore();
+    const fresh = newStore();
     fresh.setTargets([added, other, after]);
     fresh.record(after, { state: 'refused', durationSeconds: 0.001 }, T0);
     fresh.record(other, { state: 'open', durationSeconds: 0.004 }, T0);
@@ -123,7 +124,7 @@ describe('ResultStore', () => {
     const targetsOn = (node: string) =>
       Array.from({ length: 50 }, (_, i) => catalogTarget({ node, port: 1000 + i }));
     const [a, b, c, d] = ['node-a', 'node-b', 'node-c', 'node-d'].map(targetsOn) as Target[][];
-    const store = new ResultStore();
+    const store = newStore();
     store.setTargets(a as Target[]);
     const lease = store.leaseColumns();
     const leased = Buffer.from(lease.table.labelBytes);
@@ -139,13 +140,13 @@ describe('ResultStore', () => {
     store.setTargets(a as Target[]);
     assert.equal(store.columns().labelBytes.buffer, bMemory);
     const text = renderTargetFamilies(store.columns()).toString();
-    const fresh = new ResultStore();
+    const fresh = newStore();
     fresh.setTargets(a as Target[]);
     assert.equal(text, renderTargetFamilies(fresh.columns()).toString());
   });
 
   it('keeps its columns when a re-plan changes nothing a row shows', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     store.record(t, { state: 'open', durationSeconds: 0.001 }, T0);
@@ -158,7 +159,7 @@ describe('ResultStore', () => {
   });
 
   it('keeps the first of two targets with the same key', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const first = catalogTarget({ component: 'first' });
     const second = catalogTarget({ component: 'second' });
     store.setTargets([first, second]);
@@ -167,7 +168,7 @@ describe('ResultStore', () => {
   });
 
   it('counts targets by category, probed or not', () => {
-    const store = new ResultStore();
+    const store = newStore();
     store.setTargets([
       catalogTarget(),
       catalogTarget({ port: 2379 }),
@@ -182,7 +183,7 @@ describe('ResultStore', () => {
   });
 
   it('keeps ICMP results only for node addresses that targets name, with their vantage', () => {
-    const store = new ResultStore();
+    const store = newStore();
     store.setTargets([
       catalogTarget({ vantage: 'node-9', node: 'node-1', address: '10.0.0.1' }),
       catalogTarget({ vantage: 'node-9', node: 'node-2', address: '10.0.0.2' }),
@@ -238,7 +239,7 @@ describe('ResultStore', () => {
   });
 
   it('hands out the latest node and NodePort snapshots', () => {
-    const store = new ResultStore();
+    const store = newStore();
     assert.deepEqual(store.nodes(), []);
     assert.deepEqual(store.nodePorts(), { nodePorts: [], range: { min: 30000, max: 32767 } });
     const nodes: ClusterNode[] = [
@@ -270,7 +271,7 @@ describe('ResultStore', () => {
   });
 
   it('stores label text with non-ASCII values as UTF-8 without losing the identifying prefix', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const t = catalogTarget({ node: 'nœud-1', component: 'Grafana "α"' });
     store.setTargets([t]);
     store.record(t, { state: 'open', durationSeconds: 0.25 }, T0);

@@ -6,7 +6,7 @@ import { type CatalogSettings, effectiveCatalog } from '../../src/catalog/overri
 import { DEFAULT_NODEPORT_RANGE } from '../../src/catalog/ports.js';
 import type { ClusterNode, NodePort } from '../../src/discovery/types.js';
 import type { ProbeResult } from '../../src/probe/types.js';
-import { ResultStore } from '../../src/results/store.js';
+import type { ResultStore } from '../../src/results/store.js';
 import { type PageData, StatusData } from '../../src/server/status/latest.js';
 import {
   type StatusQuery,
@@ -16,6 +16,7 @@ import {
 } from '../../src/server/status-view.js';
 import { planTargets } from '../../src/targets/planner.js';
 import type { Target } from '../../src/targets/types.js';
+import { newStore } from '../helpers/store.js';
 
 export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 
@@ -97,7 +98,7 @@ export function clusterStore(options: ClusterOptions = {}): ResultStore {
     catalog: effectiveCatalog(options.catalog ?? PAGE_TEST_CATALOG),
     snapshot: { nodes, nodePorts, kubernetesVersion: '1.28' },
   });
-  const store = new ResultStore();
+  const store = newStore();
   store.setTargets(targets);
   store.setNodes(nodes);
   store.setNodePorts(nodePorts, DEFAULT_NODEPORT_RANGE);

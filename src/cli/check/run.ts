@@ -13,6 +13,7 @@
 import { ConfigError, type ExporterConfig } from '../../config/index.js';
 import { selectSource } from '../../discovery/select.js';
 import type { DiscoverySnapshot, Source } from '../../discovery/types.js';
+import { EXPOSITION_LABELS } from '../../metrics/labels.js';
 import { type CycleJob, isEcho, ProbePipeline } from '../../pipeline.js';
 import { withState } from '../../probe/evidence.js';
 import { UNREACHABLE_LINGER_MS } from '../../probe/handle-connect.js';
@@ -169,7 +170,7 @@ export async function collectCheck(
       ipFamilies: config.ipFamilies,
       nodePortRange: config.nodePortRange,
     },
-    store: new ResultStore(),
+    store: new ResultStore({ labels: EXPOSITION_LABELS }),
     logger: options.logger,
     clock,
     ...(pool && { tcp: pool.probe }),
