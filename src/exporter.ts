@@ -115,10 +115,15 @@ export class Exporter {
     this.#clock = options.clock ?? systemClock;
     this.#source = options.createSource(options.config);
     this.#logger = options.logger;
-    this.#statusData = new StatusData(this.store, { now: () => this.#clock.now() });
+    this.#statusData = new StatusData(this.store, {
+      now: () => this.#clock.now(),
+      snapshot: () => this.#pipeline.snapshot,
+    });
     this.metrics = createMetrics({
       version: options.version,
       store: this.store,
+      snapshot: () => this.#pipeline.snapshot,
+      nodePortRange: () => this.#pipeline.settings.nodePortRange,
       sourceStatus: () => [this.#source.status()],
       logger: options.logger,
     });
@@ -200,6 +205,7 @@ export class Exporter {
         now: () => this.#clock.now(),
         vantage: () => this.#config.vantage,
         discovery: () => this.#source.status(),
+        snapshot: () => this.#pipeline.snapshot,
       },
       // Off by default, as in Prometheus: anyone who reaches the port could trigger it.
       ...(this.#config.web.enableLifecycle && { reload: () => this.reload() }),

@@ -110,6 +110,19 @@ export class ProbePipeline {
     return this.#snapshot !== undefined;
   }
 
+  /**
+   * The discovery snapshot the targets were planned from: the nodes and NodePorts the
+   * collector and the status page show. Undefined before the first.
+   */
+  get snapshot(): DiscoverySnapshot | undefined {
+    return this.#snapshot;
+  }
+
+  /** The settings the targets were planned with (a reload replaces them). */
+  get settings(): PlanSettings {
+    return this.#settings;
+  }
+
   /** Echo jobs from now on (after the pinger opened); off when ICMP does not work here. */
   setEchoEnabled(enabled: boolean): void {
     if (enabled === this.#echoEnabled) return;
@@ -138,8 +151,6 @@ export class ProbePipeline {
       ...(settings.meshPeers !== undefined && { meshPeers: settings.meshPeers }),
     });
     this.#lastChange = change;
-    this.#store.setNodes(snapshot.nodes);
-    this.#store.setNodePorts(snapshot.nodePorts, settings.nodePortRange);
     if (change.unchanged) return;
     this.#planned = change.targets;
     this.#addresses = this.#planner.nodeAddresses();

@@ -1,6 +1,4 @@
-import { DEFAULT_NODEPORT_RANGE } from '../catalog/ports.js';
-import type { Category, PortRange } from '../catalog/types.js';
-import type { ClusterNode, NodePort } from '../discovery/types.js';
+import type { Category } from '../catalog/types.js';
 import { PROBE_STATES, type ProbeResult, type ProbeState } from '../probe/types.js';
 import type { Target } from '../targets/types.js';
 
@@ -73,12 +71,6 @@ export interface ResultStoreOptions {
   readonly labels: LabelEncoder;
 }
 
-export interface NodePortSnapshot {
-  readonly nodePorts: readonly NodePort[];
-  /** The range the cluster allocates NodePorts from. */
-  readonly range: PortRange;
-}
-
 /**
  * The store in columns, one row per target, for the collector's scrape-time loop.
  * Row order is the order of setTargets. Valid until the next setTargets, which
@@ -142,9 +134,7 @@ export class ResultStore {
   /** Targets per icmpVantage key: applyChange drops a key when its last target goes. */
   private icmpTargets = new Map<string, number>();
   private icmp = new Map<string, IcmpEntry>();
-  private nodeList: readonly ClusterNode[] = [];
   private resolutionList: readonly ResolutionEntry[] = [];
-  private nodePortInfo: NodePortSnapshot = { nodePorts: [], range: DEFAULT_NODEPORT_RANGE };
   private readonly labels: LabelEncoder;
 
   constructor(options: ResultStoreOptions) {
@@ -510,20 +500,12 @@ export class ResultStore {
     return true;
   }
 
-  setNodes(nodes: readonly ClusterNode[]): void {
-    this.nodeList = nodes;
-  }
-
   setResolutions(entries: readonly ResolutionEntry[]): void {
     this.resolutionList = entries;
   }
 
   resolutions(): readonly ResolutionEntry[] {
     return this.resolutionList;
-  }
-
-  setNodePorts(nodePorts: readonly NodePort[], range: PortRange): void {
-    this.nodePortInfo = { nodePorts, range };
   }
 
   /** Number of targets in the set, probed or not. */
@@ -570,14 +552,6 @@ export class ResultStore {
 
   icmpResults(): Iterable<IcmpEntry> {
     return this.icmp.values();
-  }
-
-  nodes(): readonly ClusterNode[] {
-    return this.nodeList;
-  }
-
-  nodePorts(): NodePortSnapshot {
-    return this.nodePortInfo;
   }
 }
 

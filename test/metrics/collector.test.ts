@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import type { DiscoverySnapshot } from '../../src/discovery/types.js';
 import {
   createMetrics,
   METRICS_CONTENT_TYPE,
@@ -70,10 +71,9 @@ function goldenStore(): ResultStore {
   return store;
 }
 
-/** A store with everything the small families read too: nodes, NodePorts, ICMP. */
-function fullStore(): ResultStore {
-  const store = goldenStore();
-  store.setNodes([
+/** What discovery found, for the node and NodePort families. */
+const DISCOVERED: DiscoverySnapshot = {
+  nodes: [
     {
       name: 'node-1',
       addresses: ['10.0.0.1'],
@@ -88,35 +88,37 @@ function fullStore(): ResultStore {
       ready: false,
       kubeletVersion: '',
     },
-  ]);
-  store.setNodePorts(
-    [
-      {
-        namespace: 'imanager',
-        service: 'imanager-web',
-        portName: '8080',
-        servicePort: 8080,
-        nodePort: 31100,
-        protocol: 'TCP',
-        group: 'basic-service',
-        type: 'NodePort',
-        trafficPolicy: 'Cluster',
-      },
-      {
-        namespace: 'imanager-gis',
-        service: 'gisapp-1a2b',
-        portName: 'http',
-        servicePort: 8090,
-        nodePort: 29999,
-        protocol: 'TCP',
-        group: 'gis-environment',
-        type: 'LoadBalancer',
-        trafficPolicy: 'Local',
-        readyNodes: ['node-1'],
-      },
-    ],
-    { min: 30000, max: 32767 },
-  );
+  ],
+  nodePorts: [
+    {
+      namespace: 'imanager',
+      service: 'imanager-web',
+      portName: '8080',
+      servicePort: 8080,
+      nodePort: 31100,
+      protocol: 'TCP',
+      group: 'basic-service',
+      type: 'NodePort',
+      trafficPolicy: 'Cluster',
+    },
+    {
+      namespace: 'imanager-gis',
+      service: 'gisapp-1a2b',
+      portName: 'http',
+      servicePort: 8090,
+      nodePort: 29999,
+      protocol: 'TCP',
+      group: 'gis-environment',
+      type: 'LoadBalancer',
+      trafficPolicy: 'Local',
+      readyNodes: ['node-1'],
+    },
+  ],
+};
+
+/** A store with everything the other small families read too: ICMP, resolutions. */
+function fullStore(): ResultStore {
+  const store = goldenStore();
   store.recordIcmp(
     { node: 'node-1', address: '10.0.0.1', ip: '10.0.0.1' },
     { up: true, rttSeconds: 0.00042 },
@@ -130,10 +132,15 @@ function fullStore(): ResultStore {
   return store;
 }
 
-function fullMetrics(store = fullStore()) {
+function fullMetrics(
+  store = fullStore(),
+  snapshot: () => DiscoverySnapshot | undefined = () => DISCOVERED,
+) {
   const metrics = createMetrics({
     version: '1.2.3-test',
     store,
+    snapshot,
+    nodePortRange: () => ({ min: 30000, max: 32767 }),
     sourceStatus: () => [
       { source: 'kubernetes', up: true, lastSuccessSeconds: 1_700_000_000 },
       { source: 'static', up: false },
@@ -343,11 +350,11 @@ describe('createMetrics().render', () => {
     assert.equal(value('imanager_node_icmp_rtt_seconds', { node: 'node-2' }), undefined);
   });
 
-  it('follows the store: removed nodes and targets leave the next scrape', async () => {
+  it('follows the store and discovery: removed nodes and targets leave the next scrape', async () => {
     const store = fullStore();
-    const metrics = fullMetrics(store);
-    store.setNodes([]);
-    store.setNodePorts([], { min: 30000, max: 32767 });
+    let discovered = DISCOVERED;
+    const metrics = fullMetrics(store, () => discovered);
+    discovered = { nodes: [], nodePorts: [] };
     store.setTargets([]);
     const { samples } = parseExposition((await metrics.render()).toString('utf8'));
     const names = new Set(samples.map((s) => s.name));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ClusterNode, NodePort } from '../../src/discovery/types.js';
 import { renderTargetFamilies } from '../../src/metrics/collector.js';
 import { UNPROBED } from '../../src/results/store.js';
 import type { Target } from '../../src/targets/types.js';
@@ -236,38 +235,6 @@ describe('ResultStore', () => {
       [...store.icmpResults()].map((e) => e.node),
       ['node-2'],
     );
-  });
-
-  it('hands out the latest node and NodePort snapshots', () => {
-    const store = newStore();
-    assert.deepEqual(store.nodes(), []);
-    assert.deepEqual(store.nodePorts(), { nodePorts: [], range: { min: 30000, max: 32767 } });
-    const nodes: ClusterNode[] = [
-      {
-        name: 'node-1',
-        addresses: ['10.0.0.1'],
-        roles: ['worker'],
-        ready: true,
-        kubeletVersion: 'v1.28.2',
-      },
-    ];
-    const nodePorts: NodePort[] = [
-      {
-        namespace: 'imanager',
-        service: 'imanager-web',
-        portName: 'http',
-        servicePort: 8080,
-        nodePort: 31100,
-        protocol: 'TCP',
-        group: 'basic-service',
-        type: 'NodePort',
-        trafficPolicy: 'Cluster',
-      },
-    ];
-    store.setNodes(nodes);
-    store.setNodePorts(nodePorts, { min: 31000, max: 31999 });
-    assert.equal(store.nodes(), nodes);
-    assert.deepEqual(store.nodePorts(), { nodePorts, range: { min: 31000, max: 31999 } });
   });
 
   it('stores label text with non-ASCII values as UTF-8 without losing the identifying prefix', () => {
