@@ -74,7 +74,7 @@ export interface LentBody {
   release(): void;
 }
 
-/** The exporter's metrics: what main records, and the text a scrape returns. */
+/** The exporter's metrics: what the exporter records, and the text a scrape returns. */
 export interface Metrics {
   /** Count one probe (`prober` is `tcp` or `icmp`) and the state it found. */
   countProbe(prober: string, state: string): void;
@@ -540,27 +540,15 @@ const WRITERS: Readonly<Record<Family, RowWriter>> = {
   },
 };
 
-/**
- * The four per-target families as UTF-8, copied from the label bytes the store built
- * when each target was set: a scrape escapes and encodes nothing. Targets without a
- * result yet have no series, so a restart does not page with a false
- * imanager_port_up 0. In one go, into a buffer of its own; the server's scrapes use
- * the sliced path below, which yields to the event loop.
- */
-export function renderTargetFamilies(t: TargetTable): Buffer {
-  const out = Buffer.allocUnsafe(targetFamiliesBound(t, t));
-  let pos = 0;
-  for (const family of FAMILIES) {
-    pos = put(out, pos, HEADERS[family]);
-    pos = WRITERS[family](out, pos, t, t, 0, t.size);
-  }
-  return out.subarray(0, pos);
-}
-
 /** Rows written between two looks at the clock. */
 const ROWS_PER_CHECK = 512;
 
-/** renderTargetFamilies, letting the loop turn every `sliceMs`; returns the bytes written. */
+/**
+ * The four per-target families as UTF-8 into `out`, copied from the label bytes the store
+ * built when each target was set: a scrape escapes and encodes nothing. Targets without
+ * a result yet have no series, so a restart does not page with a false imanager_port_up
+ * 0. Lets the loop turn every `sliceMs`; returns the bytes written.
+ */
 async function writeTargetFamiliesSliced(
   out: Buffer,
   t: TargetTable,

@@ -3,14 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { DiscoverySnapshot } from '../../src/discovery/types.js';
-import {
-  createMetrics,
-  METRICS_CONTENT_TYPE,
-  renderTargetFamilies,
-} from '../../src/metrics/collector.js';
+import { createMetrics, METRICS_CONTENT_TYPE } from '../../src/metrics/collector.js';
 import { METRICS, type MetricSpec, RESERVED_LABELS } from '../../src/metrics/names.js';
 import type { ResultStore } from '../../src/results/store.js';
 import { createLogger } from '../../src/util/log.js';
+import { renderedTargetFamilies, servedTargetFamilies } from '../helpers/scrape.js';
 import { newStore } from '../helpers/store.js';
 import { catalogTarget, nodePortTarget } from '../results/targets.js';
 import { parseExposition } from './exposition.js';
@@ -166,23 +163,23 @@ function promtoolCheck(text: string) {
 }
 
 describe('per-target families', () => {
-  it('match the golden file', () => {
-    const text = renderTargetFamilies(goldenStore().columns()).toString('utf8');
+  it('match the golden file, as served at /metrics', async () => {
+    const text = await servedTargetFamilies(goldenStore());
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(GOLDEN, text);
     assert.equal(text, readFileSync(GOLDEN, 'utf8'));
   });
 
-  it('pass promtool check metrics', () => {
-    const text = renderTargetFamilies(goldenStore().columns()).toString('utf8');
+  it('pass promtool check metrics', async () => {
+    const text = await renderedTargetFamilies(goldenStore());
     const result = promtoolCheck(text);
     assert.equal(`${result.stdout}${result.stderr}`, '');
     assert.equal(result.status, 0);
   });
 
-  it('have headers and no series while nothing is probed', () => {
+  it('have headers and no series while nothing is probed', async () => {
     const store = newStore();
     store.setTargets([catalogTarget()]);
-    const { types, samples } = parseExposition(renderTargetFamilies(store.columns()).toString());
+    const { types, samples } = parseExposition(await renderedTargetFamilies(store));
     assert.equal(samples.length, 0);
     assert.deepEqual(
       [...types.keys()],
@@ -195,28 +192,22 @@ describe('per-target families', () => {
     );
   });
 
-  it('read back the escaped label values exactly', () => {
-    const { samples } = parseExposition(renderTargetFamilies(goldenStore().columns()).toString());
+  it('read back the escaped label values exactly', async () => {
+    const { samples } = parseExposition(await renderedTargetFamilies(goldenStore()));
     const custom = samples.find(
       (s) => s.name === 'imanager_port_up' && s.labels.category === 'custom',
     );
     assert.equal(custom?.labels.component, 'a "quoted" C:\\path\nsecond line');
   });
 
-  it('spell values that are not finite the way the text format does', () => {
+  it('spell values that are not finite the way the text format does', async () => {
     const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     store.record(t, { state: 'error', durationSeconds: Number.NaN }, T0);
-    assert.match(
-      renderTargetFamilies(store.columns()).toString(),
-      /_duration_seconds\{[^}]*\} NaN\n/,
-    );
+    assert.match(await renderedTargetFamilies(store), /_duration_seconds\{[^}]*\} NaN\n/);
     store.record(t, { state: 'error', durationSeconds: Number.POSITIVE_INFINITY }, T0);
-    assert.match(
-      renderTargetFamilies(store.columns()).toString(),
-      /_duration_seconds\{[^}]*\} \+Inf\n/,
-    );
+    assert.match(await renderedTargetFamilies(store), /_duration_seconds\{[^}]*\} \+Inf\n/);
   });
 });
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renderTargetFamilies } from '../../src/metrics/collector.js';
 import { UNPROBED } from '../../src/results/store.js';
 import type { Target } from '../../src/targets/types.js';
+import { renderedTargetFamilies } from '../helpers/scrape.js';
 import { newStore } from '../helpers/store.js';
 import { catalogTarget, nodePortTarget } from './targets.js';
 
@@ -60,7 +60,7 @@ describe('ResultStore', () => {
     assert.equal(store.result(t.key)?.lastChangeMs, T0 + 60_000);
   });
 
-  it('deletes a removed target and its result at once', () => {
+  it('deletes a removed target and its result at once', async () => {
     const store = newStore();
     const a = catalogTarget();
     const b = catalogTarget({ port: 2379, portName: 'etcd-client', component: 'etcd' });
@@ -73,7 +73,7 @@ describe('ResultStore', () => {
     assert.equal(store.has(a.key), false);
     assert.equal(store.result(a.key), undefined);
     assert.equal(store.result(b.key)?.state, 'refused');
-    const text = renderTargetFamilies(store.columns()).toString();
+    const text = await renderedTargetFamilies(store);
     assert.doesNotMatch(text, /port="6443"/);
     assert.match(text, /port="2379"/);
 
@@ -82,7 +82,7 @@ describe('ResultStore', () => {
     assert.equal(store.result(a.key), undefined);
   });
 
-  it('ignores a result for a target that is no longer in the set', () => {
+  it('ignores a result for a target that is no longer in the set', async () => {
     const store = newStore();
     const a = catalogTarget();
     store.setTargets([a]);
@@ -90,10 +90,10 @@ describe('ResultStore', () => {
     assert.equal(store.record(a, { state: 'open', durationSeconds: 0.001 }, T0), false);
     assert.equal(store.size, 0);
     assert.equal(store.result(a.key), undefined);
-    assert.equal(renderTargetFamilies(store.columns()).toString().includes('node-1'), false);
+    assert.equal((await renderedTargetFamilies(store)).includes('node-1'), false);
   });
 
-  it('keeps results across a re-plan that changes labels, and shows the new labels', () => {
+  it('keeps results across a re-plan that changes labels, and shows the new labels', async () => {
     const store = newStore();
     const before = catalogTarget({ expected: 'open', required: true });
     const other = catalogTarget({ node: 'node-2', address: '10.0.0.2' });
@@ -114,12 +114,12 @@ describe('ResultStore', () => {
     fresh.record(after, { state: 'refused', durationSeconds: 0.001 }, T0);
     fresh.record(other, { state: 'open', durationSeconds: 0.004 }, T0);
     fresh.record(added, { state: 'open', durationSeconds: 0.002 }, T0);
-    const text = renderTargetFamilies(store.columns()).toString();
-    assert.equal(text, renderTargetFamilies(fresh.columns()).toString());
+    const text = await renderedTargetFamilies(store);
+    assert.equal(text, await renderedTargetFamilies(fresh));
     assert.match(text, /node="node-1".*required="false",expected="any"\} 0/);
   });
 
-  it('reuses the memory of replaced columns, but never of leased ones', () => {
+  it('reuses the memory of replaced columns, but never of leased ones', async () => {
     const targetsOn = (node: string) =>
       Array.from({ length: 50 }, (_, i) => catalogTarget({ node, port: 1000 + i }));
     const [a, b, c, d] = ['node-a', 'node-b', 'node-c', 'node-d'].map(targetsOn) as Target[][];
@@ -138,10 +138,10 @@ describe('ResultStore', () => {
     store.setTargets(d as Target[]);
     store.setTargets(a as Target[]);
     assert.equal(store.columns().labelBytes.buffer, bMemory);
-    const text = renderTargetFamilies(store.columns()).toString();
+    const text = await renderedTargetFamilies(store);
     const fresh = newStore();
     fresh.setTargets(a as Target[]);
-    assert.equal(text, renderTargetFamilies(fresh.columns()).toString());
+    assert.equal(text, await renderedTargetFamilies(fresh));
   });
 
   it('keeps its columns when a re-plan changes nothing a row shows', () => {
@@ -237,12 +237,12 @@ describe('ResultStore', () => {
     );
   });
 
-  it('stores label text with non-ASCII values as UTF-8 without losing the identifying prefix', () => {
+  it('stores label text with non-ASCII values as UTF-8 without losing the identifying prefix', async () => {
     const store = newStore();
     const t = catalogTarget({ node: 'nœud-1', component: 'Grafana "α"' });
     store.setTargets([t]);
     store.record(t, { state: 'open', durationSeconds: 0.25 }, T0);
-    const text = renderTargetFamilies(store.columns()).toString('utf8');
+    const text = await renderedTargetFamilies(store);
     assert.match(
       text,
       /\nimanager_port_connect_duration_seconds\{vantage="central",node="nœud-1",address="10.0.0.1",ip="10.0.0.1",port="6443",protocol="tcp"\} 0.25\n/,
