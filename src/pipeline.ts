@@ -108,11 +108,6 @@ export class ProbePipeline {
     });
   }
 
-  /** True once a snapshot was planned. */
-  get hasSnapshot(): boolean {
-    return this.#snapshot !== undefined;
-  }
-
   /**
    * The discovery snapshot the targets were planned from: the nodes and NodePorts the
    * collector and the status page show. Undefined before the first.
@@ -184,7 +179,7 @@ export class ProbePipeline {
     return true;
   }
 
-  /** What the last snapshot cost to plan (for tests and benchmarks). */
+  /** What the last snapshot cost to plan: how much of it was planned again (tests read it). */
   get lastPlanChange(): PlanChange | undefined {
     return this.#lastChange;
   }
