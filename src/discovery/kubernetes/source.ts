@@ -63,7 +63,7 @@ export interface KubernetesSourceDeps {
   readonly logger?: Logger;
   /** Drives debounce, backoff, relist and request timeouts. Default the system clock. */
   readonly clock?: Clock;
-  /** Called each time `status()` changes (up or down), for metrics, logs and tests. */
+  /** Called each time the source goes up or down, with the new status (tests wait on it). */
   readonly onStatus?: (status: SourceStatus) => void;
 }
 
