@@ -14,8 +14,8 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { effectiveCatalog } from '../src/catalog/overrides.js';
-import { DEFAULT_NODEPORT_RANGE } from '../src/catalog/ports.js';
-import type { ClusterNode, NodePort } from '../src/discovery/types.js';
+import type { ClusterNode, DiscoverySnapshot, NodePort } from '../src/discovery/types.js';
+import { EXPOSITION_LABELS } from '../src/metrics/labels.js';
 import type { ProbeResult } from '../src/probe/types.js';
 import { ResultStore } from '../src/results/store.js';
 import { StatusData } from '../src/server/status/latest.js';
@@ -69,7 +69,11 @@ const QUERIES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
 };
 
 /** A cluster of workers with NODEPORTS NodePorts, planned into a store, results mixed. */
-export function benchStore(targets: number): { store: ResultStore; nodes: number } {
+export function benchStore(targets: number): {
+  store: ResultStore;
+  nodes: number;
+  snapshot: DiscoverySnapshot;
+} {
   const perNode = 5 + NODEPORTS; // the page tests' catalog on a worker, plus the NodePorts
   const count = Math.max(1, Math.round(targets / perNode));
   const nodes: ClusterNode[] = Array.from({ length: count }, (_, i) => ({
@@ -90,6 +94,7 @@ export function benchStore(targets: number): { store: ResultStore; nodes: number
     type: 'NodePort',
     trafficPolicy: 'Cluster',
   }));
+  const snapshot: DiscoverySnapshot = { nodes, nodePorts, kubernetesVersion: '1.28' };
   const planned = planTargets({
     vantage: 'central',
     catalog: effectiveCatalog({
@@ -101,12 +106,10 @@ export function benchStore(targets: number): { store: ResultStore; nodes: number
       ),
       custom: [],
     }),
-    snapshot: { nodes, nodePorts, kubernetesVersion: '1.28' },
+    snapshot,
   });
-  const store = new ResultStore();
+  const store = new ResultStore({ labels: EXPOSITION_LABELS });
   store.setTargets(planned);
-  store.setNodes(nodes);
-  store.setNodePorts(nodePorts, DEFAULT_NODEPORT_RANGE);
   const open: ProbeResult = { state: 'open', durationSeconds: 0.0004 };
   const refused: ProbeResult = { state: 'refused', durationSeconds: 0.0002, error: 'ECONNREFUSED' };
   const timeout: ProbeResult = { state: 'timeout', durationSeconds: 2, error: 'ETIMEDOUT' };
@@ -119,7 +122,7 @@ export function benchStore(targets: number): { store: ResultStore; nodes: number
   };
   const now = Date.now();
   for (const t of planned) store.record(t, resultOf(t), now);
-  return { store, nodes: count };
+  return { store, nodes: count, snapshot };
 }
 
 /** CPU time (user and system, all threads) since `from`, in ms. */
@@ -144,7 +147,8 @@ export async function measureStatusPage(options: {
   readonly reps?: number;
 }): Promise<StatusPageFigures> {
   const reps = options.reps ?? 5;
-  const { store, nodes } = benchStore(options.targets);
+  const { store, nodes, snapshot } = benchStore(options.targets);
+  const discovered = () => snapshot;
   const table = store.leaseColumns();
   const baselines: number[] = [];
   let sink = 0;
@@ -172,6 +176,7 @@ export async function measureStatusPage(options: {
       longestCpu = Math.max(longestCpu, cpuMs(sliceCpu));
     };
     const data = new StatusData(store, {
+      snapshot: discovered,
       yieldTurn: async () => {
         endSlice();
         await new Promise((resolve) => setImmediate(resolve));
@@ -186,7 +191,7 @@ export async function measureStatusPage(options: {
   }
 
   // Requests: the capture done once up front, as at a cycle's end; then only the render.
-  const data = new StatusData(store);
+  const data = new StatusData(store, { snapshot: discovered });
   await data.capture();
   const pages: Record<string, PageFigures> = {};
   for (const [name, query] of Object.entries(QUERIES)) {

@@ -7,19 +7,19 @@
 import { type ExporterConfig, reloadConfig } from './config/index.js';
 import type { Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
-import { type CycleJob, isEcho, type PlanSettings, ProbePipeline } from './pipeline.js';
 import {
-  type DescriptorPlan,
-  FD_RESERVE,
-  planDescriptors,
-  readFdBudget,
-} from './probe/fd-budget.js';
+  type BuiltPipeline,
+  buildPipeline,
+  type CycleJob,
+  isEcho,
+  type ProbePipeline,
+  planSettings,
+} from './pipeline.js';
+import { type DescriptorPlan, fitToOpenFilesLimit } from './probe/fd-budget.js';
 import { UNREACHABLE_LINGER_MS } from './probe/handle-connect.js';
-import { IcmpPinger } from './probe/icmp.js';
-import { createProbePool, type ProbePool, workerCount } from './probe/pool.js';
 import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
-import { ResultStore } from './results/store.js';
+import type { ResultStore } from './results/store.js';
 import { createApp, type ServerHandle, startServer } from './server/app.js';
 import { DEFAULT_HTTP_LIMITS, quarterOf, type WebConfigEvent } from './server/security.js';
 import { StatusData } from './server/status/latest.js';
@@ -40,32 +40,6 @@ export interface ExporterOptions {
   readonly clock?: Clock;
 }
 
-/**
- * The configured concurrency and HTTP connection cap, or less of each so that both fit
- * the open-files limit beside FD_RESERVE: /metrics must answer most when probes fail,
- * and a flood of connections must not take the probes' descriptors. Logs one warning
- * when either is lowered; throws OPEN_FILES_TOO_LOW where nothing fits.
- */
-function fitToOpenFilesLimit(configured: number, logger: Logger): DescriptorPlan {
-  const budget = readFdBudget();
-  const plan = planDescriptors(
-    { probes: configured, connections: DEFAULT_HTTP_LIMITS.maxConnections },
-    budget,
-  );
-  if (plan.lowered) {
-    logger.warn('probe concurrency lowered to fit the open-files limit', {
-      configured,
-      concurrency: plan.probes,
-      connections: plan.connections,
-      openFilesLimit: budget.softLimit,
-      open: budget.open,
-      reserve: FD_RESERVE,
-      hint: 'raise the limit (ulimit -n, LimitNOFILE=) or lower --probe.concurrency',
-    });
-  }
-  return plan;
-}
-
 /** A served certificate closer than this to its notAfter is warned about at each (re)load. */
 export const CERTIFICATE_WARNING_MS = 14 * 86_400_000;
 
@@ -77,7 +51,7 @@ const POOL_START_WAIT_MS = 5_000;
 const FIRST_NAMES_WAIT_MS = 1_000;
 
 export class Exporter {
-  readonly store = new ResultStore();
+  readonly store: ResultStore;
   /** The status page's snapshots, taken at each cycle's end so a page request never walks the store. */
   readonly #statusData: StatusData;
   readonly metrics: Metrics;
@@ -85,12 +59,9 @@ export class Exporter {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #scheduler: Scheduler<CycleJob>;
-  readonly #pinger: IcmpPinger;
+  /** The pipeline with its store, probe threads and ICMP stage. */
+  readonly #built: BuiltPipeline;
   readonly #pipeline: ProbePipeline;
-  /** With worker threads (--probe.workers, auto on more than one core): where TCP probes run. */
-  readonly #pool: ProbePool | undefined;
-  /** Why probes failed with `error` this cycle, logged once per cycle, not once per probe. */
-  #cycleErrors = new Map<string, number>();
   #config: ExporterConfig;
   #source: Source;
   /** Resolves with discovery's first snapshot. */
@@ -108,33 +79,35 @@ export class Exporter {
 
   constructor(options: ExporterOptions) {
     // First: a limit too low to run stops the start before anything is said or opened.
-    this.#descriptors = fitToOpenFilesLimit(options.config.probe.concurrency, options.logger);
+    this.#descriptors = fitToOpenFilesLimit(
+      { probes: options.config.probe.concurrency, connections: DEFAULT_HTTP_LIMITS.maxConnections },
+      options.logger,
+    );
     this.#options = options;
     this.#config = options.config;
     this.#clock = options.clock ?? systemClock;
     this.#source = options.createSource(options.config);
     this.#logger = options.logger;
-    this.#statusData = new StatusData(this.store, { now: () => this.#clock.now() });
+    const { intervalMs, timeoutMs } = options.config.probe;
+    this.#built = buildPipeline(options.config, {
+      logger: options.logger,
+      clock: this.#clock,
+      names: { refreshMs: Math.max(intervalMs, 5_000) },
+      onJudged: (job, result) => this.#onJudged(job, result),
+    });
+    this.#pipeline = this.#built.pipeline;
+    this.store = this.#built.store;
+    this.#statusData = new StatusData(this.store, {
+      now: () => this.#clock.now(),
+      snapshot: () => this.#pipeline.snapshot,
+    });
     this.metrics = createMetrics({
       version: options.version,
       store: this.store,
+      snapshot: () => this.#pipeline.snapshot,
+      nodePortRange: () => this.#pipeline.settings.nodePortRange,
       sourceStatus: () => [this.#source.status()],
       logger: options.logger,
-    });
-    this.#pinger = new IcmpPinger({ mode: options.config.probe.icmp, logger: options.logger });
-    const workers = workerCount(options.config.probe.workers);
-    this.#pool = workers > 0 ? createProbePool({ workers, logger: options.logger }) : undefined;
-    options.logger.debug('tcp probes', { workerThreads: workers });
-    const { intervalMs, timeoutMs } = options.config.probe;
-    this.#pipeline = new ProbePipeline({
-      settings: planSettings(options.config),
-      store: this.store,
-      logger: options.logger,
-      clock: this.#clock,
-      ...(this.#pool && { tcp: this.#pool.probe }),
-      pinger: this.#pinger,
-      names: { refreshMs: Math.max(intervalMs, 5_000) },
-      onJudged: (job, result) => this.#onJudged(job, result),
     });
     const concurrency = this.#descriptors.probes;
     this.#scheduler = new Scheduler<CycleJob>({
@@ -180,11 +153,9 @@ export class Exporter {
     // A web config that cannot serve stops the start before anything else runs.
     const webConfigFile = this.#config.web.configFile;
     if (webConfigFile !== undefined) loadWebConfig(webConfigFile);
-    const icmp = this.#pinger.open();
-    this.metrics.setIcmpEnabled(icmp.enabled);
+    this.metrics.setIcmpEnabled(this.#pipeline.openEcho());
     // The files were loaded (by main) just before: that first load counts as a success.
     this.metrics.setConfigReloadSuccessTime(this.#clock.now() / 1000);
-    this.#pipeline.setEchoEnabled(icmp.enabled);
     await this.#startSource(this.#source);
     const app = createApp({
       metrics: this.metrics,
@@ -199,6 +170,7 @@ export class Exporter {
         now: () => this.#clock.now(),
         vantage: () => this.#config.vantage,
         discovery: () => this.#source.status(),
+        snapshot: () => this.#pipeline.snapshot,
       },
       // Off by default, as in Prometheus: anyone who reaches the port could trigger it.
       ...(this.#config.web.enableLifecycle && { reload: () => this.reload() }),
@@ -231,10 +203,11 @@ export class Exporter {
   }
 
   async #poolStarted(): Promise<void> {
-    if (!this.#pool) return;
+    const { pool } = this.#built;
+    if (!pool) return;
     const abort = new AbortController();
     const waited = this.#clock.sleep(POOL_START_WAIT_MS, abort.signal);
-    await Promise.race([this.#pool.whenStarted(), waited]);
+    await Promise.race([pool.whenStarted(), waited]);
     abort.abort();
   }
 
@@ -254,13 +227,11 @@ export class Exporter {
   /** Stops probing, discovery and the server; resolves when all are down. */
   async stop(): Promise<void> {
     await Promise.all([
-      // The pool after the scheduler: the probes in flight finish on it first.
-      this.#scheduler.stop().then(() => this.#pool?.close()),
+      // The pipeline's parts after the scheduler: the probes in flight finish on them first.
+      this.#scheduler.stop().then(() => this.#built.close()),
       this.#server?.close(),
       this.#source.stop(),
     ]);
-    this.#pipeline.stop();
-    this.#pinger.close();
   }
 
   /**
@@ -360,15 +331,10 @@ export class Exporter {
 
   #onCycleStart(): void {
     this.#pipeline.newCycle();
-    this.#cycleErrors.clear();
   }
 
   #onJudged(job: CycleJob, result: ProbeResult): void {
     this.metrics.countProbe(isEcho(job) ? 'icmp' : job.protocol, result.state);
-    if (result.state === 'error' && !isEcho(job)) {
-      const reason = result.error ?? 'unknown';
-      this.#cycleErrors.set(reason, (this.#cycleErrors.get(reason) ?? 0) + 1);
-    }
   }
 
   #onCycleEnd(stats: CycleStats): void {
@@ -377,9 +343,7 @@ export class Exporter {
     this.#statusData.capture().catch((err: unknown) => {
       this.#logger.error('status page snapshot failed; the page shows the previous one', { err });
     });
-    for (const [reason, probes] of this.#cycleErrors) {
-      this.#logger.warn('probes failed without reaching the network', { reason, probes });
-    }
+    this.#pipeline.endCycle();
     if (stats.overran) {
       this.#logger.warn('probe cycle took longer than the interval', {
         durationSeconds: stats.durationSeconds,
@@ -392,16 +356,4 @@ export class Exporter {
       });
     }
   }
-}
-
-/** What the pipeline plans with, from the running config. */
-function planSettings(config: ExporterConfig): PlanSettings {
-  return {
-    vantage: config.vantage,
-    catalog: config.catalog,
-    shard: config.shard,
-    ...(config.meshPeers !== undefined && { meshPeers: config.meshPeers }),
-    ipFamilies: config.ipFamilies,
-    nodePortRange: config.nodePortRange,
-  };
 }

@@ -5,8 +5,11 @@
  * with the evidence about its host, and the store keeps what was found.
  *
  *   snapshot -> planTargets -> expandTargets (NameCache answers) -> jobs
- *            -> Scheduler -> probe (TCP prober or pool; IcmpPinger) -> HostEvidence
+ *            -> Scheduler -> probe (TCP prober or pool; EchoStage) -> HostEvidence
  *            -> ResultStore
+ *
+ * buildPipeline makes it from a config, with its store, probe threads and ICMP stage,
+ * the same way for both.
  *
  * The exporter runs cycles forever and judges each result as it arrives; check runs
  * one cycle and judges every result at the end, when the evidence of the whole pass is
@@ -16,28 +19,26 @@
 import { isIP } from 'node:net';
 import { type CatalogSettings, effectiveCatalog } from './catalog/overrides.js';
 import type { PortRange } from './catalog/types.js';
+import type { ExporterConfig } from './config/index.js';
 import type { IpFamily } from './discovery/families.js';
 import type { DiscoverySnapshot } from './discovery/types.js';
+import { EXPOSITION_LABELS } from './metrics/labels.js';
+import { CycleErrors } from './probe/cycle-errors.js';
+import { type EchoJob, EchoStage } from './probe/echo.js';
 import { HostEvidence, withState } from './probe/evidence.js';
 import { UNREACHABLE_LINGER_MS } from './probe/handle-connect.js';
-import type { IcmpPinger, PingResult } from './probe/icmp.js';
+import { IcmpPinger } from './probe/icmp.js';
 import { NameCache, type NameCacheOptions } from './probe/names.js';
+import { createProbePool, type ProbePool, workerCount } from './probe/pool.js';
 import { PROBERS } from './probe/registry.js';
-import type { ProbeJob, ProbeResult, Prober } from './probe/types.js';
-import type { ResultStore } from './results/store.js';
+import type { ProbeResult, Prober } from './probe/types.js';
+import { ResultStore } from './results/store.js';
 import { expandTargets } from './targets/expand.js';
 import { IncrementalPlanner, type PlanChange } from './targets/incremental.js';
 import type { Shard } from './targets/spread.js';
 import type { Target, Vantage } from './targets/types.js';
 import type { Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
-
-/** One echo request to one IP of a node, once per cycle, where ICMP works. */
-export interface EchoJob extends ProbeJob {
-  readonly kind: 'echo';
-  readonly vantage: Vantage;
-  readonly address: string;
-}
 
 /** What a cycle probes. */
 export type CycleJob = Target | EchoJob;
@@ -63,11 +64,11 @@ export interface PipelineOptions {
   readonly clock?: Clock;
   /** The TCP prober; default PROBERS.tcp (the pool's, with --probe.workers). */
   readonly tcp?: Prober;
-  /** Where echoes go; absent or not enabled: no echo jobs. */
-  readonly pinger?: IcmpPinger;
+  /** The ICMP stage; absent or not opened: no echo jobs. */
+  readonly echo?: EchoStage;
   /** The name cache's timing; the families come from the settings. */
   readonly names?: Omit<NameCacheOptions, 'ipFamilies' | 'clock' | 'logger'>;
-  /** Called with every judged result (counting, error grouping). */
+  /** Called with every judged result (counting). */
   readonly onJudged?: (job: CycleJob, result: ProbeResult) => void;
 }
 
@@ -76,6 +77,8 @@ export class ProbePipeline {
   readonly #store: ResultStore;
   readonly #names: NameCache;
   readonly #tcp: Prober;
+  readonly #echo: EchoStage;
+  readonly #errors = new CycleErrors();
   readonly evidence = new HostEvidence();
   #settings: PlanSettings;
   #snapshot: DiscoverySnapshot | undefined;
@@ -90,13 +93,13 @@ export class ProbePipeline {
   #planVersion = 0;
   #expandedAt: { plan: number; names: number } | undefined;
   #jobs: readonly CycleJob[] = [];
-  #echoEnabled = false;
 
   constructor(options: PipelineOptions) {
     this.#options = options;
     this.#settings = options.settings;
     this.#store = options.store;
     this.#tcp = options.tcp ?? PROBERS.tcp;
+    this.#echo = options.echo ?? new EchoStage();
     this.#names = new NameCache({
       ...options.names,
       ipFamilies: options.settings.ipFamilies,
@@ -105,16 +108,28 @@ export class ProbePipeline {
     });
   }
 
-  /** True once a snapshot was planned. */
-  get hasSnapshot(): boolean {
-    return this.#snapshot !== undefined;
+  /**
+   * The discovery snapshot the targets were planned from: the nodes and NodePorts the
+   * collector and the status page show. Undefined before the first.
+   */
+  get snapshot(): DiscoverySnapshot | undefined {
+    return this.#snapshot;
   }
 
-  /** Echo jobs from now on (after the pinger opened); off when ICMP does not work here. */
-  setEchoEnabled(enabled: boolean): void {
-    if (enabled === this.#echoEnabled) return;
-    this.#echoEnabled = enabled;
-    this.#planVersion++;
+  /** The settings the targets were planned with (a reload replaces them). */
+  get settings(): PlanSettings {
+    return this.#settings;
+  }
+
+  /**
+   * Opens the ICMP stage (throws ICMP_UNAVAILABLE in mode `on` without the right): echo
+   * jobs from the next cycle on where it works. True when it does.
+   */
+  openEcho(): boolean {
+    const was = this.#echo.enabled;
+    const enabled = this.#echo.open();
+    if (enabled !== was) this.#planVersion++;
+    return enabled;
   }
 
   /** New settings (a reload): the next cycle plans with them. */
@@ -138,8 +153,6 @@ export class ProbePipeline {
       ...(settings.meshPeers !== undefined && { meshPeers: settings.meshPeers }),
     });
     this.#lastChange = change;
-    this.#store.setNodes(snapshot.nodes);
-    this.#store.setNodePorts(snapshot.nodePorts, settings.nodePortRange);
     if (change.unchanged) return;
     this.#planned = change.targets;
     this.#addresses = this.#planner.nodeAddresses();
@@ -162,11 +175,11 @@ export class ProbePipeline {
     this.#store.setResolutions(
       this.#addresses.map((a) => ({ ...a, up: this.#names.resolves(a.address) })),
     );
-    this.#jobs = this.#echoEnabled ? [...this.#planned, ...this.#echoJobs()] : this.#planned;
+    this.#jobs = this.#echo.enabled ? [...this.#planned, ...this.#echoJobs()] : this.#planned;
     return true;
   }
 
-  /** What the last snapshot cost to plan (for tests and benchmarks). */
+  /** What the last snapshot cost to plan: how much of it was planned again (tests read it). */
   get lastPlanChange(): PlanChange | undefined {
     return this.#lastChange;
   }
@@ -190,6 +203,12 @@ export class ProbePipeline {
   /** A new cycle starts: this cycle's evidence becomes the last cycle's. */
   newCycle(): void {
     this.evidence.newCycle();
+    this.#errors.clear();
+  }
+
+  /** The cycle ended: why its probes failed on this side, once per reason (exporter path). */
+  endCycle(): void {
+    this.#errors.report(this.#options.logger);
   }
 
   #expand(): void {
@@ -204,35 +223,23 @@ export class ProbePipeline {
     this.#store.setResolutions(
       this.#addresses.map((a) => ({ ...a, up: this.#names.resolves(a.address) })),
     );
-    this.#jobs = this.#echoEnabled ? [...expansion.probed, ...this.#echoJobs()] : expansion.probed;
+    this.#jobs = this.#echo.enabled ? [...expansion.probed, ...this.#echoJobs()] : expansion.probed;
   }
 
   /** One echo per distinct node IP the cycle probes. */
   #echoJobs(): EchoJob[] {
-    const jobs: EchoJob[] = [];
-    for (const { vantage, node, address } of this.#addresses) {
-      let ips: readonly string[] = [];
-      if (isIP(address) !== 0) ips = [address];
-      else {
-        const answer = this.#names.answer(address);
-        if ('ips' in answer) ips = answer.ips;
-      }
-      for (const ip of ips) {
-        const key = `${vantage}|${node}|${address}|${ip}|icmp`;
-        jobs.push({ kind: 'echo', key, vantage, node, address, ip });
-      }
-    }
-    return jobs;
+    return this.#echo.jobs(
+      this.#addresses.map((a) => {
+        if (isIP(a.address) !== 0) return { ...a, ips: [a.address] };
+        const answer = this.#names.answer(a.address);
+        return { ...a, ips: 'ips' in answer ? answer.ips : [] };
+      }),
+    );
   }
 
   /** Probes one job; never rejects. */
   probe = (job: CycleJob, timeoutMs: number): Promise<ProbeResult> => {
-    if (isEcho(job)) {
-      const pinger = this.#options.pinger;
-      if (!pinger)
-        return Promise.resolve({ state: 'error', durationSeconds: 0, error: 'icmp off' });
-      return pinger.ping(job.ip, timeoutMs).then((ping) => echoResult(ping, timeoutMs));
-    }
+    if (isEcho(job)) return this.#echo.probe(job, timeoutMs);
     if (job.ip === '') {
       const answer = this.#names.answer(job.address);
       const error = 'error' in answer ? answer.error : 'EUNRESOLVED';
@@ -257,6 +264,7 @@ export class ProbePipeline {
     }
     const judged = withState(raw, this.evidence.classify(job.ip, raw));
     this.#store.record(job, judged, atMs);
+    this.#errors.note(judged);
     this.#options.onJudged?.(job, judged);
     return judged;
   };
@@ -266,14 +274,67 @@ export class ProbePipeline {
   }
 }
 
-/** An echo's outcome in the shape of a probe result, so pacing and counting treat it alike. */
-function echoResult(ping: PingResult, timeoutMs: number): ProbeResult {
-  if (ping.up) return { state: 'open', durationSeconds: ping.rttSeconds ?? 0 };
-  if (ping.error === 'timeout') {
-    return { state: 'timeout', durationSeconds: timeoutMs / 1000, error: 'ETIMEDOUT' };
-  }
-  if (ping.error === 'unreachable') {
-    return { state: 'unreachable', durationSeconds: 0, error: 'EHOSTUNREACH' };
-  }
-  return { state: 'error', durationSeconds: 0, error: ping.error ?? 'unknown' };
+/** What the pipeline plans with, from a config. */
+export function planSettings(config: ExporterConfig): PlanSettings {
+  return {
+    vantage: config.vantage,
+    catalog: config.catalog,
+    shard: config.shard,
+    ...(config.meshPeers !== undefined && { meshPeers: config.meshPeers }),
+    ipFamilies: config.ipFamilies,
+    nodePortRange: config.nodePortRange,
+  };
+}
+
+export interface BuildOptions {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** The name cache's timing; see PipelineOptions.names. */
+  readonly names?: PipelineOptions['names'];
+  readonly onJudged?: PipelineOptions['onJudged'];
+}
+
+/** A pipeline with the parts it was built with; close() ends them all. */
+export interface BuiltPipeline {
+  readonly pipeline: ProbePipeline;
+  /** Where the results land; the exposition's label encoding. */
+  readonly store: ResultStore;
+  /** The probe threads (--probe.workers), started at once so they load while discovery lists. */
+  readonly pool: ProbePool | undefined;
+  /** Stops the names and the ICMP stage, then the threads: after the scheduler stopped. */
+  close(): Promise<void>;
+}
+
+/**
+ * The pipeline of a config, as the exporter and check run it: its store, the TCP probe
+ * threads where --probe.workers asks for them, the ICMP stage in the configured mode (not
+ * opened yet: openEcho()).
+ */
+export function buildPipeline(config: ExporterConfig, options: BuildOptions): BuiltPipeline {
+  const { logger } = options;
+  const workers = workerCount(config.probe.workers);
+  const pool = workers > 0 ? createProbePool({ workers, logger }) : undefined;
+  logger.debug('tcp probes', { workerThreads: workers });
+  const echo = new EchoStage(new IcmpPinger({ mode: config.probe.icmp, logger }));
+  const store = new ResultStore({ labels: EXPOSITION_LABELS });
+  const pipeline = new ProbePipeline({
+    settings: planSettings(config),
+    store,
+    logger,
+    ...(options.clock && { clock: options.clock }),
+    ...(pool && { tcp: pool.probe }),
+    echo,
+    ...(options.names && { names: options.names }),
+    ...(options.onJudged && { onJudged: options.onJudged }),
+  });
+  return {
+    pipeline,
+    store,
+    pool,
+    close: async () => {
+      pipeline.stop();
+      echo.close();
+      await pool?.close();
+    },
+  };
 }

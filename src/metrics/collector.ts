@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { Category } from '../catalog/types.js';
-import type { SourceStatus } from '../discovery/types.js';
+import { DEFAULT_NODEPORT_RANGE } from '../catalog/ports.js';
+import type { Category, PortRange } from '../catalog/types.js';
+import type { DiscoverySnapshot, SourceStatus } from '../discovery/types.js';
 import { PROBE_STATES } from '../probe/types.js';
 import type { ColumnsLease, ResultStore } from '../results/store.js';
 import { type Logger, silentLogger } from '../util/log.js';
@@ -47,8 +48,15 @@ export const DEFAULT_RENDER_SLICE_MS = 4;
 export interface MetricsOptions {
   /** The exporter's version, for imanager_exporter_build_info. */
   readonly version: string;
-  /** Where the per-target, node, NodePort and ICMP families are read from at each scrape. */
+  /** Where the per-target, resolution and ICMP families are read from at each scrape. */
   readonly store: ResultStore;
+  /**
+   * Read at each scrape: discovery's latest snapshot, for imanager_node_info and the
+   * NodePort families. Default: none yet.
+   */
+  readonly snapshot?: () => DiscoverySnapshot | undefined;
+  /** Read at each scrape, for imanager_nodeport_in_range. Default DEFAULT_NODEPORT_RANGE. */
+  readonly nodePortRange?: () => PortRange;
   /**
    * Read at each scrape: the health of each discovery source, for imanager_discovery_up
    * and imanager_discovery_last_success_timestamp_seconds. Default: no sources.
@@ -78,7 +86,7 @@ export interface LentBody {
   release(): void;
 }
 
-/** The exporter's metrics: what main records, and the text a scrape returns. */
+/** The exporter's metrics: what the exporter records, and the text a scrape returns. */
 export interface Metrics {
   /** Count one probe (`prober` is `tcp` or `icmp`) and the state it found. */
   countProbe(prober: string, state: string): void;
@@ -105,6 +113,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const { store } = options;
   const logger = options.logger ?? silentLogger;
   const sourceStatus = options.sourceStatus ?? (() => []);
+  const snapshot = options.snapshot ?? (() => undefined);
+  const nodePortRange = options.nodePortRange ?? (() => DEFAULT_NODEPORT_RANGE);
   const sliceMs = options.renderSliceMs ?? DEFAULT_RENDER_SLICE_MS;
   const thread =
     options.renderThread === false
@@ -165,7 +175,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   gauge(registry, 'imanager_node_info', function collect() {
     this.reset();
-    for (const n of store.nodes()) {
+    for (const n of snapshot()?.nodes ?? []) {
       const roles = [...n.roles].sort().join(',');
       // One series per address: the join from the node exporter's instance is by address.
       for (const address of n.addresses) {
@@ -185,7 +195,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   gauge(registry, 'imanager_nodeport_info', function collect() {
     this.reset();
-    for (const p of store.nodePorts().nodePorts) {
+    for (const p of snapshot()?.nodePorts ?? []) {
       this.set(
         {
           k8s_namespace: p.namespace,
@@ -202,8 +212,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   gauge(registry, 'imanager_nodeport_in_range', function collect() {
     this.reset();
-    const { nodePorts, range } = store.nodePorts();
-    for (const p of nodePorts) {
+    const range = nodePortRange();
+    for (const p of snapshot()?.nodePorts ?? []) {
       const inRange = p.nodePort >= range.min && p.nodePort <= range.max;
       this.set(
         {

@@ -1,3 +1,4 @@
+import type { LabelEncoder, TargetLabelText } from '../results/store.js';
 import type { Target } from '../targets/types.js';
 import { IDENTIFYING_LABELS, NODEPORT_LABELS, PORT_TARGET_LABELS } from './names.js';
 
@@ -9,36 +10,29 @@ export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-/**
- * A target's label text, without braces: the labels of imanager_port_up and
- * imanager_port_state, in the order of PORT_TARGET_LABELS then NODEPORT_LABELS.
- * The identifying labels come first, so the labels of the other per-target families
- * are a prefix of the text and one copy per target serves all four.
- */
-export interface TargetLabelText {
-  /** IDENTIFYING_LABELS: `vantage="...",...,protocol="..."`. */
-  readonly identifying: string;
-  /** The other labels, each with its leading comma: `,category="...",...`. */
-  readonly rest: string;
-}
-
 type PortTargetLabel = (typeof PORT_TARGET_LABELS)[number];
 type NodePortLabel = (typeof NODEPORT_LABELS)[number];
 type NodePortOf = NonNullable<Target['nodePort']>;
 
-/** Each label of the contract's target families, as read from a target: one place per label. */
-const TARGET_LABEL_VALUE: Readonly<Record<PortTargetLabel, (t: Target) => string>> = {
+/**
+ * Each label of the contract's target families (names.ts), as read from a target: one
+ * place per label, for both the text and the comparison. A label added to names.ts
+ * without an entry here is a compile error.
+ */
+const TARGET_LABEL_VALUE: Readonly<
+  Record<PortTargetLabel, (t: Target) => string | number | boolean>
+> = {
   vantage: (t) => t.vantage,
   node: (t) => t.node,
   address: (t) => t.address,
   ip: (t) => t.ip,
-  port: (t) => String(t.port),
+  port: (t) => t.port,
   protocol: (t) => t.protocol,
   category: (t) => t.category,
   component: (t) => t.component,
   port_name: (t) => t.portName,
   scope: (t) => t.scope,
-  required: (t) => String(t.required),
+  required: (t) => t.required,
   expected: (t) => t.expected,
 };
 
@@ -51,8 +45,11 @@ const NODEPORT_LABEL_VALUE: Readonly<Record<NodePortLabel, (p: NodePortOf) => st
 const IDENTIFYING: ReadonlySet<string> = new Set(IDENTIFYING_LABELS);
 const DETAIL_LABELS = PORT_TARGET_LABELS.filter((label) => !IDENTIFYING.has(label));
 
-function pair(name: string, value: string): string {
-  return `${name}="${escapeLabelValue(value)}"`;
+const TARGET_VALUES = PORT_TARGET_LABELS.map((label) => TARGET_LABEL_VALUE[label]);
+const NODEPORT_VALUES = NODEPORT_LABELS.map((label) => NODEPORT_LABEL_VALUE[label]);
+
+function pair(name: string, value: string | number | boolean): string {
+  return `${name}="${escapeLabelValue(String(value))}"`;
 }
 
 /** Built when a target is set, never at a scrape, so clarity wins over speed here. */
@@ -67,3 +64,20 @@ export function targetLabelText(t: Target): TargetLabelText {
   }
   return { identifying, rest };
 }
+
+/** True when two targets have the same label text, read without building it. */
+export function sameTargetLabels(a: Target, b: Target): boolean {
+  if (a === b) return true;
+  for (const value of TARGET_VALUES) if (value(a) !== value(b)) return false;
+  const pa = a.nodePort;
+  const pb = b.nodePort;
+  if (pa === undefined || pb === undefined) return pa === pb;
+  for (const value of NODEPORT_VALUES) if (value(pa) !== value(pb)) return false;
+  return true;
+}
+
+/** The exposition's label text, for the store that keeps it per target. */
+export const EXPOSITION_LABELS: LabelEncoder = {
+  encode: targetLabelText,
+  same: sameTargetLabels,
+};

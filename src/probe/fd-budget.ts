@@ -10,6 +10,7 @@
  * /proc/self/fd what is open already. Elsewhere nothing is known and nothing is capped.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import type { Logger } from '../util/log.js';
 
 /**
  * Descriptors kept free for everything but probes and scrapes: the Kubernetes watches
@@ -112,4 +113,30 @@ export class OpenFilesError extends Error {
     super(openFilesTooLowMessage(softLimit));
     this.name = 'OpenFilesError';
   }
+}
+
+/**
+ * The wanted concurrency and HTTP connection cap, or less of each so that both fit the
+ * open-files limit beside FD_RESERVE: /metrics must answer most when probes fail, and a
+ * flood of connections must not take the probes' descriptors. Logs one warning when
+ * either is lowered; throws OPEN_FILES_TOO_LOW where nothing fits.
+ */
+export function fitToOpenFilesLimit(
+  wanted: { readonly probes: number; readonly connections: number },
+  logger: Logger,
+  budget: FdBudget = readFdBudget(),
+): DescriptorPlan {
+  const plan = planDescriptors(wanted, budget);
+  if (plan.lowered) {
+    logger.warn('probe concurrency lowered to fit the open-files limit', {
+      configured: wanted.probes,
+      concurrency: plan.probes,
+      connections: plan.connections,
+      openFilesLimit: budget.softLimit,
+      open: budget.open,
+      reserve: FD_RESERVE,
+      hint: 'raise the limit (ulimit -n, LimitNOFILE=) or lower --probe.concurrency',
+    });
+  }
+  return plan;
 }

@@ -1,7 +1,4 @@
-import { DEFAULT_NODEPORT_RANGE } from '../catalog/ports.js';
-import type { Category, PortRange } from '../catalog/types.js';
-import type { ClusterNode, NodePort } from '../discovery/types.js';
-import { type TargetLabelText, targetLabelText } from '../metrics/labels.js';
+import type { Category } from '../catalog/types.js';
 import { PROBE_STATES, type ProbeResult, type ProbeState } from '../probe/types.js';
 import type { Target } from '../targets/types.js';
 
@@ -45,10 +42,33 @@ export interface ResolutionEntry {
   readonly up: boolean;
 }
 
-export interface NodePortSnapshot {
-  readonly nodePorts: readonly NodePort[];
-  /** The range the cluster allocates NodePorts from. */
-  readonly range: PortRange;
+/**
+ * A target's label text, without braces, as the reader of the table wants it (the
+ * exposition's escaped `name="value"` pairs, built by the renderer). The identifying labels
+ * come first, so the labels of the families that carry only those are a prefix of the
+ * text and one copy per target serves them all.
+ */
+export interface TargetLabelText {
+  /** The identifying labels: `vantage="...",...,protocol="..."`. */
+  readonly identifying: string;
+  /** The other labels, each with its leading comma: `,category="...",...`. */
+  readonly rest: string;
+}
+
+/**
+ * How the store turns a target into its label text. The store keeps the bytes and
+ * never reads them; whoever renders them hands it the encoding, so a label is defined
+ * where it is rendered.
+ */
+export interface LabelEncoder {
+  /** Called when a target is set, never at a scrape. */
+  encode(target: Target): TargetLabelText;
+  /** True when `a` and `b` encode to the same text: saves encoding again at a re-plan. */
+  same(a: Target, b: Target): boolean;
+}
+
+export interface ResultStoreOptions {
+  readonly labels: LabelEncoder;
 }
 
 /**
@@ -62,7 +82,7 @@ export interface TargetTable {
   readonly size: number;
   readonly targets: readonly Target[];
   /**
-   * Every target's escaped label text (see metrics/labels.ts) as UTF-8, end to end,
+   * Every target's label text (from the store's LabelEncoder) as UTF-8, end to end,
    * built when the target was set: a scrape copies bytes and never escapes or encodes.
    */
   readonly labelBytes: Buffer;
@@ -114,9 +134,12 @@ export class ResultStore {
   /** Targets per icmpVantage key: applyChange drops a key when its last target goes. */
   private icmpTargets = new Map<string, number>();
   private icmp = new Map<string, IcmpEntry>();
-  private nodeList: readonly ClusterNode[] = [];
   private resolutionList: readonly ResolutionEntry[] = [];
-  private nodePortInfo: NodePortSnapshot = { nodePorts: [], range: DEFAULT_NODEPORT_RANGE };
+  private readonly labels: LabelEncoder;
+
+  constructor(options: ResultStoreOptions) {
+    this.labels = options.labels;
+  }
 
   /**
    * Replace the target set. New targets are known but unprobed until their first
@@ -178,11 +201,11 @@ export class ResultStore {
       const oldRow = this.slotOf.get(t.key);
       oldRowOf[row] = oldRow ?? -1;
       const before = oldRow === undefined ? undefined : old.targets[oldRow];
-      if (oldRow !== undefined && before && sameLabels(before, t)) {
+      if (oldRow !== undefined && before && this.labels.same(before, t)) {
         sameText[row] = 1;
         labelBytes += (old.labelStart[oldRow + 1] as number) - (old.labelStart[oldRow] as number);
       } else {
-        const text = targetLabelText(t);
+        const text = this.labels.encode(t);
         texts.push(text);
         labelBytes += Buffer.byteLength(text.identifying) + Buffer.byteLength(text.rest);
       }
@@ -267,7 +290,7 @@ export class ResultStore {
       // A key already there and not removed is a repeat: the first target keeps it.
       if (seen.has(target.key) || (this.slotOf.has(target.key) && !kept.has(target.key))) continue;
       seen.add(target.key);
-      const text = targetLabelText(target);
+      const text = this.labels.encode(target);
       adding.push(target);
       texts.push(text);
       addedBytes += Buffer.byteLength(text.identifying) + Buffer.byteLength(text.rest);
@@ -394,7 +417,7 @@ export class ResultStore {
     for (let i = 0; i < targets.length; i++) {
       const before = current[i] as Target;
       const t = targets[i] as Target;
-      if (t.key !== before.key || !sameLabels(before, t)) return false;
+      if (t.key !== before.key || !this.labels.same(before, t)) return false;
     }
     return true;
   }
@@ -477,20 +500,12 @@ export class ResultStore {
     return true;
   }
 
-  setNodes(nodes: readonly ClusterNode[]): void {
-    this.nodeList = nodes;
-  }
-
   setResolutions(entries: readonly ResolutionEntry[]): void {
     this.resolutionList = entries;
   }
 
   resolutions(): readonly ResolutionEntry[] {
     return this.resolutionList;
-  }
-
-  setNodePorts(nodePorts: readonly NodePort[], range: PortRange): void {
-    this.nodePortInfo = { nodePorts, range };
   }
 
   /** Number of targets in the set, probed or not. */
@@ -537,14 +552,6 @@ export class ResultStore {
 
   icmpResults(): Iterable<IcmpEntry> {
     return this.icmp.values();
-  }
-
-  nodes(): readonly ClusterNode[] {
-    return this.nodeList;
-  }
-
-  nodePorts(): NodePortSnapshot {
-    return this.nodePortInfo;
   }
 }
 
@@ -618,26 +625,4 @@ function tableOf(
     error,
     memory,
   };
-}
-
-/** True when two targets have the same label text; saves escaping again at every re-plan. */
-function sameLabels(a: Target, b: Target): boolean {
-  if (a === b) return true;
-  return (
-    a.vantage === b.vantage &&
-    a.node === b.node &&
-    a.address === b.address &&
-    a.ip === b.ip &&
-    a.port === b.port &&
-    a.protocol === b.protocol &&
-    a.category === b.category &&
-    a.component === b.component &&
-    a.portName === b.portName &&
-    a.scope === b.scope &&
-    a.required === b.required &&
-    a.expected === b.expected &&
-    a.nodePort?.namespace === b.nodePort?.namespace &&
-    a.nodePort?.service === b.nodePort?.service &&
-    a.nodePort?.group === b.nodePort?.group
-  );
 }

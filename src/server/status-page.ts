@@ -9,7 +9,7 @@
  * It is built from the page's snapshot (status/latest.ts), taken at each cycle's end
  * in slices, never from the live store: a request does bounded work.
  */
-import type { SourceStatus } from '../discovery/types.js';
+import type { DiscoverySnapshot, SourceStatus } from '../discovery/types.js';
 import { PROBE_STATES } from '../probe/types.js';
 import { ago, escapeHtml, plural, when } from './status/html.js';
 import { type PageData, StatusData } from './status/latest.js';
@@ -45,6 +45,8 @@ export interface StatusSource {
   readonly vantage?: () => string;
   /** The discovery source's state. */
   readonly discovery?: () => SourceStatus;
+  /** Discovery's latest snapshot (the nodes), for the page's own snapshots (without `data`). */
+  readonly snapshot?: () => DiscoverySnapshot | undefined;
 }
 
 /** What the header says besides the data. */
@@ -94,7 +96,6 @@ const NO_STORE: StatusStore = {
     },
     release: () => {},
   }),
-  nodes: () => [],
   icmpResults: () => [],
 };
 
@@ -124,7 +125,12 @@ export function createStatusPage(options: {
   // Without the exporter's snapshots, one per request: tests and bare apps see the store as it is.
   const data = source?.data;
   const views = new ViewCache();
-  const own = data ? undefined : new StatusData(source?.store ?? NO_STORE, { now });
+  const own = data
+    ? undefined
+    : new StatusData(source?.store ?? NO_STORE, {
+        now,
+        ...(source?.snapshot && { snapshot: source.snapshot }),
+      });
   return async (params) => {
     const info: StatusPageInfo = {
       version: options.version,

@@ -22,6 +22,7 @@ export class FakeClock implements Clock {
   readonly #wallOffsetMs: number;
   #pending: PendingSleep[] = [];
   #seq = 0;
+  readonly #sleepWaiters: (() => void)[] = [];
 
   /**
    * @param startMs the monotonic time at creation.
@@ -57,6 +58,7 @@ export class FakeClock implements Clock {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#insert(entry);
+      for (const waiter of this.#sleepWaiters.splice(0)) waiter();
     });
   }
 
@@ -68,6 +70,11 @@ export class FakeClock implements Clock {
   /** When the earliest pending sleep wakes, or undefined when none is pending. */
   nextWakeAt(): number | undefined {
     return this.#pending[0]?.at;
+  }
+
+  /** Resolves at the next sleep() call: the code under test reached its next wait. */
+  nextSleep(): Promise<void> {
+    return new Promise((resolve) => this.#sleepWaiters.push(resolve));
   }
 
   /** Moves time forward by `ms`, waking each sleep at its own moment, in order. */

@@ -3,15 +3,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import type { DiscoverySnapshot } from '../../src/discovery/types.js';
 import { createMetrics, METRICS_CONTENT_TYPE } from '../../src/metrics/collector.js';
 import { METRICS, type MetricSpec, RESERVED_LABELS } from '../../src/metrics/names.js';
 import { RenderThread } from '../../src/metrics/render-thread.js';
-import { ResultStore } from '../../src/results/store.js';
+import type { ResultStore } from '../../src/results/store.js';
 import { createLogger } from '../../src/util/log.js';
 import { collectingLogger } from '../helpers/logger.js';
+import { renderedTargetFamilies, servedTargetFamilies } from '../helpers/scrape.js';
+import { newStore } from '../helpers/store.js';
 import { catalogTarget, nodePortTarget } from '../results/targets.js';
 import { parseExposition } from './exposition.js';
-import { renderTargetFamilies } from './target-families.js';
 
 const GOLDEN = new URL('./testdata/metrics.golden.prom', import.meta.url);
 const PROMTOOL = '/usr/bin/promtool';
@@ -19,7 +21,7 @@ const T0 = 1_700_000_000_000;
 
 /** Every kind of target and all five states; fixed times, so the output is stable. */
 function goldenStore(): ResultStore {
-  const store = new ResultStore();
+  const store = newStore();
   const apiserver = catalogTarget();
   const registry = catalogTarget({
     port: 5000,
@@ -69,10 +71,9 @@ function goldenStore(): ResultStore {
   return store;
 }
 
-/** A store with everything the small families read too: nodes, NodePorts, ICMP. */
-function fullStore(): ResultStore {
-  const store = goldenStore();
-  store.setNodes([
+/** What discovery found, for the node and NodePort families. */
+const DISCOVERED: DiscoverySnapshot = {
+  nodes: [
     {
       name: 'node-1',
       addresses: ['10.0.0.1'],
@@ -87,35 +88,37 @@ function fullStore(): ResultStore {
       ready: false,
       kubeletVersion: '',
     },
-  ]);
-  store.setNodePorts(
-    [
-      {
-        namespace: 'imanager',
-        service: 'imanager-web',
-        portName: '8080',
-        servicePort: 8080,
-        nodePort: 31100,
-        protocol: 'TCP',
-        group: 'basic-service',
-        type: 'NodePort',
-        trafficPolicy: 'Cluster',
-      },
-      {
-        namespace: 'imanager-gis',
-        service: 'gisapp-1a2b',
-        portName: 'http',
-        servicePort: 8090,
-        nodePort: 29999,
-        protocol: 'TCP',
-        group: 'gis-environment',
-        type: 'LoadBalancer',
-        trafficPolicy: 'Local',
-        readyNodes: ['node-1'],
-      },
-    ],
-    { min: 30000, max: 32767 },
-  );
+  ],
+  nodePorts: [
+    {
+      namespace: 'imanager',
+      service: 'imanager-web',
+      portName: '8080',
+      servicePort: 8080,
+      nodePort: 31100,
+      protocol: 'TCP',
+      group: 'basic-service',
+      type: 'NodePort',
+      trafficPolicy: 'Cluster',
+    },
+    {
+      namespace: 'imanager-gis',
+      service: 'gisapp-1a2b',
+      portName: 'http',
+      servicePort: 8090,
+      nodePort: 29999,
+      protocol: 'TCP',
+      group: 'gis-environment',
+      type: 'LoadBalancer',
+      trafficPolicy: 'Local',
+      readyNodes: ['node-1'],
+    },
+  ],
+};
+
+/** A store with everything the other small families read too: ICMP, resolutions. */
+function fullStore(): ResultStore {
+  const store = goldenStore();
   store.recordIcmp(
     { node: 'node-1', address: '10.0.0.1', ip: '10.0.0.1' },
     { up: true, rttSeconds: 0.00042 },
@@ -129,10 +132,15 @@ function fullStore(): ResultStore {
   return store;
 }
 
-function fullMetrics(store = fullStore()) {
+function fullMetrics(
+  store = fullStore(),
+  snapshot: () => DiscoverySnapshot | undefined = () => DISCOVERED,
+) {
   const metrics = createMetrics({
     version: '1.2.3-test',
     store,
+    snapshot,
+    nodePortRange: () => ({ min: 30000, max: 32767 }),
     sourceStatus: () => [
       { source: 'kubernetes', up: true, lastSuccessSeconds: 1_700_000_000 },
       { source: 'static', up: false },
@@ -158,23 +166,23 @@ function promtoolCheck(text: string) {
 }
 
 describe('per-target families', () => {
-  it('match the golden file', () => {
-    const text = renderTargetFamilies(goldenStore().columns()).toString('utf8');
+  it('match the golden file, as served at /metrics', async () => {
+    const text = await servedTargetFamilies(goldenStore());
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(GOLDEN, text);
     assert.equal(text, readFileSync(GOLDEN, 'utf8'));
   });
 
-  it('pass promtool check metrics', () => {
-    const text = renderTargetFamilies(goldenStore().columns()).toString('utf8');
+  it('pass promtool check metrics', async () => {
+    const text = await renderedTargetFamilies(goldenStore());
     const result = promtoolCheck(text);
     assert.equal(`${result.stdout}${result.stderr}`, '');
     assert.equal(result.status, 0);
   });
 
-  it('have headers and no series while nothing is probed', () => {
-    const store = new ResultStore();
+  it('have headers and no series while nothing is probed', async () => {
+    const store = newStore();
     store.setTargets([catalogTarget()]);
-    const { types, samples } = parseExposition(renderTargetFamilies(store.columns()).toString());
+    const { types, samples } = parseExposition(await renderedTargetFamilies(store));
     assert.equal(samples.length, 0);
     assert.deepEqual(
       [...types.keys()],
@@ -187,28 +195,22 @@ describe('per-target families', () => {
     );
   });
 
-  it('read back the escaped label values exactly', () => {
-    const { samples } = parseExposition(renderTargetFamilies(goldenStore().columns()).toString());
+  it('read back the escaped label values exactly', async () => {
+    const { samples } = parseExposition(await renderedTargetFamilies(goldenStore()));
     const custom = samples.find(
       (s) => s.name === 'imanager_port_up' && s.labels.category === 'custom',
     );
     assert.equal(custom?.labels.component, 'a "quoted" C:\\path\nsecond line');
   });
 
-  it('spell values that are not finite the way the text format does', () => {
-    const store = new ResultStore();
+  it('spell values that are not finite the way the text format does', async () => {
+    const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     store.record(t, { state: 'error', durationSeconds: Number.NaN }, T0);
-    assert.match(
-      renderTargetFamilies(store.columns()).toString(),
-      /_duration_seconds\{[^}]*\} NaN\n/,
-    );
+    assert.match(await renderedTargetFamilies(store), /_duration_seconds\{[^}]*\} NaN\n/);
     store.record(t, { state: 'error', durationSeconds: Number.POSITIVE_INFINITY }, T0);
-    assert.match(
-      renderTargetFamilies(store.columns()).toString(),
-      /_duration_seconds\{[^}]*\} \+Inf\n/,
-    );
+    assert.match(await renderedTargetFamilies(store), /_duration_seconds\{[^}]*\} \+Inf\n/);
   });
 });
 
@@ -342,11 +344,11 @@ describe('createMetrics().render', () => {
     assert.equal(value('imanager_node_icmp_rtt_seconds', { node: 'node-2' }), undefined);
   });
 
-  it('follows the store: removed nodes and targets leave the next scrape', async () => {
+  it('follows the store and discovery: removed nodes and targets leave the next scrape', async () => {
     const store = fullStore();
-    const metrics = fullMetrics(store);
-    store.setNodes([]);
-    store.setNodePorts([], { min: 30000, max: 32767 });
+    let discovered = DISCOVERED;
+    const metrics = fullMetrics(store, () => discovered);
+    discovered = { nodes: [], nodePorts: [] };
     store.setTargets([]);
     const { samples } = parseExposition((await metrics.render()).toString('utf8'));
     const names = new Set(samples.map((s) => s.name));
@@ -391,7 +393,7 @@ describe('createMetrics().render', () => {
   it('names the Prometheus text format 0.0.4 as its content type', () => {
     const metrics = createMetrics({
       version: '1',
-      store: new ResultStore(),
+      store: newStore(),
       processMetrics: false,
     });
     assert.equal(metrics.contentType, 'text/plain; version=0.0.4; charset=utf-8');
@@ -405,7 +407,7 @@ describe('createMetrics().renderLent', () => {
     store: ResultStore;
     targets: ReturnType<typeof catalogTarget>[];
   } {
-    const store = new ResultStore();
+    const store = newStore();
     const targets = Array.from({ length: n }, (_, i) => catalogTarget({ port: i + 1 }));
     store.setTargets(targets);
     for (const t of targets) store.record(t, { state: 'open', durationSeconds: 0.001 }, T0);
@@ -498,7 +500,7 @@ describe('createMetrics().renderLent', () => {
 
 describe('the /metrics render thread', () => {
   function bigStore(n: number): ResultStore {
-    const store = new ResultStore();
+    const store = newStore();
     const targets = Array.from({ length: n }, (_, i) => catalogTarget({ port: i + 1 }));
     store.setTargets(targets);
     targets.forEach((t, i) => {

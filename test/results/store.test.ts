@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ClusterNode, NodePort } from '../../src/discovery/types.js';
-import { ResultStore, UNPROBED } from '../../src/results/store.js';
+import { UNPROBED } from '../../src/results/store.js';
 import type { Target } from '../../src/targets/types.js';
-import { renderTargetFamilies } from '../metrics/target-families.js';
+import { renderedTargetFamilies } from '../helpers/scrape.js';
+import { newStore } from '../helpers/store.js';
 import { catalogTarget, nodePortTarget } from './targets.js';
 
 const T0 = 1_700_000_000_000;
 
 describe('ResultStore', () => {
   it('knows a new target but has no result for it until the first probe', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     assert.equal(store.size, 1);
@@ -21,7 +21,7 @@ describe('ResultStore', () => {
   });
 
   it('keeps the latest result, with the time of the probe and of the last state change', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     assert.equal(store.record(t, { state: 'open', durationSeconds: 0.002 }, T0), true);
@@ -34,7 +34,7 @@ describe('ResultStore', () => {
   });
 
   it('moves lastChange only when the state differs from the previous one', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     store.record(t, { state: 'open', durationSeconds: 0.001 }, T0);
@@ -60,8 +60,8 @@ describe('ResultStore', () => {
     assert.equal(store.result(t.key)?.lastChangeMs, T0 + 60_000);
   });
 
-  it('deletes a removed target and its result at once', () => {
-    const store = new ResultStore();
+  it('deletes a removed target and its result at once', async () => {
+    const store = newStore();
     const a = catalogTarget();
     const b = catalogTarget({ port: 2379, portName: 'etcd-client', component: 'etcd' });
     store.setTargets([a, b]);
@@ -73,7 +73,7 @@ describe('ResultStore', () => {
     assert.equal(store.has(a.key), false);
     assert.equal(store.result(a.key), undefined);
     assert.equal(store.result(b.key)?.state, 'refused');
-    const text = renderTargetFamilies(store.columns()).toString();
+    const text = await renderedTargetFamilies(store);
     assert.doesNotMatch(text, /port="6443"/);
     assert.match(text, /port="2379"/);
 
@@ -82,19 +82,19 @@ describe('ResultStore', () => {
     assert.equal(store.result(a.key), undefined);
   });
 
-  it('ignores a result for a target that is no longer in the set', () => {
-    const store = new ResultStore();
+  it('ignores a result for a target that is no longer in the set', async () => {
+    const store = newStore();
     const a = catalogTarget();
     store.setTargets([a]);
     store.setTargets([]);
     assert.equal(store.record(a, { state: 'open', durationSeconds: 0.001 }, T0), false);
     assert.equal(store.size, 0);
     assert.equal(store.result(a.key), undefined);
-    assert.equal(renderTargetFamilies(store.columns()).toString().includes('node-1'), false);
+    assert.equal((await renderedTargetFamilies(store)).includes('node-1'), false);
   });
 
-  it('keeps results across a re-plan that changes labels, and shows the new labels', () => {
-    const store = new ResultStore();
+  it('keeps results across a re-plan that changes labels, and shows the new labels', async () => {
+    const store = newStore();
     const before = catalogTarget({ expected: 'open', required: true });
     const other = catalogTarget({ node: 'node-2', address: '10.0.0.2' });
     store.setTargets([before, other]);
@@ -109,21 +109,21 @@ describe('ResultStore', () => {
     store.record(added, { state: 'open', durationSeconds: 0.002 }, T0);
 
     // The label bytes of kept, changed and new rows match a store built from scratch.
-    const fresh = new ResultStore();
+    const fresh = newStore();
     fresh.setTargets([added, other, after]);
     fresh.record(after, { state: 'refused', durationSeconds: 0.001 }, T0);
     fresh.record(other, { state: 'open', durationSeconds: 0.004 }, T0);
     fresh.record(added, { state: 'open', durationSeconds: 0.002 }, T0);
-    const text = renderTargetFamilies(store.columns()).toString();
-    assert.equal(text, renderTargetFamilies(fresh.columns()).toString());
+    const text = await renderedTargetFamilies(store);
+    assert.equal(text, await renderedTargetFamilies(fresh));
     assert.match(text, /node="node-1".*required="false",expected="any"\} 0/);
   });
 
-  it('reuses the memory of replaced columns, but never of leased ones', () => {
+  it('reuses the memory of replaced columns, but never of leased ones', async () => {
     const targetsOn = (node: string) =>
       Array.from({ length: 50 }, (_, i) => catalogTarget({ node, port: 1000 + i }));
     const [a, b, c, d] = ['node-a', 'node-b', 'node-c', 'node-d'].map(targetsOn) as Target[][];
-    const store = new ResultStore();
+    const store = newStore();
     store.setTargets(a as Target[]);
     const lease = store.leaseColumns();
     const leased = Buffer.from(lease.table.labelBytes);
@@ -138,14 +138,14 @@ describe('ResultStore', () => {
     store.setTargets(d as Target[]);
     store.setTargets(a as Target[]);
     assert.equal(store.columns().labelBytes.buffer, bMemory);
-    const text = renderTargetFamilies(store.columns()).toString();
-    const fresh = new ResultStore();
+    const text = await renderedTargetFamilies(store);
+    const fresh = newStore();
     fresh.setTargets(a as Target[]);
-    assert.equal(text, renderTargetFamilies(fresh.columns()).toString());
+    assert.equal(text, await renderedTargetFamilies(fresh));
   });
 
   it('keeps its columns when a re-plan changes nothing a row shows', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     store.record(t, { state: 'open', durationSeconds: 0.001 }, T0);
@@ -158,7 +158,7 @@ describe('ResultStore', () => {
   });
 
   it('keeps the first of two targets with the same key', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const first = catalogTarget({ component: 'first' });
     const second = catalogTarget({ component: 'second' });
     store.setTargets([first, second]);
@@ -167,7 +167,7 @@ describe('ResultStore', () => {
   });
 
   it('counts targets by category, probed or not', () => {
-    const store = new ResultStore();
+    const store = newStore();
     store.setTargets([
       catalogTarget(),
       catalogTarget({ port: 2379 }),
@@ -182,7 +182,7 @@ describe('ResultStore', () => {
   });
 
   it('keeps ICMP results only for node addresses that targets name, with their vantage', () => {
-    const store = new ResultStore();
+    const store = newStore();
     store.setTargets([
       catalogTarget({ vantage: 'node-9', node: 'node-1', address: '10.0.0.1' }),
       catalogTarget({ vantage: 'node-9', node: 'node-2', address: '10.0.0.2' }),
@@ -237,44 +237,12 @@ describe('ResultStore', () => {
     );
   });
 
-  it('hands out the latest node and NodePort snapshots', () => {
-    const store = new ResultStore();
-    assert.deepEqual(store.nodes(), []);
-    assert.deepEqual(store.nodePorts(), { nodePorts: [], range: { min: 30000, max: 32767 } });
-    const nodes: ClusterNode[] = [
-      {
-        name: 'node-1',
-        addresses: ['10.0.0.1'],
-        roles: ['worker'],
-        ready: true,
-        kubeletVersion: 'v1.28.2',
-      },
-    ];
-    const nodePorts: NodePort[] = [
-      {
-        namespace: 'imanager',
-        service: 'imanager-web',
-        portName: 'http',
-        servicePort: 8080,
-        nodePort: 31100,
-        protocol: 'TCP',
-        group: 'basic-service',
-        type: 'NodePort',
-        trafficPolicy: 'Cluster',
-      },
-    ];
-    store.setNodes(nodes);
-    store.setNodePorts(nodePorts, { min: 31000, max: 31999 });
-    assert.equal(store.nodes(), nodes);
-    assert.deepEqual(store.nodePorts(), { nodePorts, range: { min: 31000, max: 31999 } });
-  });
-
-  it('stores label text with non-ASCII values as UTF-8 without losing the identifying prefix', () => {
-    const store = new ResultStore();
+  it('stores label text with non-ASCII values as UTF-8 without losing the identifying prefix', async () => {
+    const store = newStore();
     const t = catalogTarget({ node: 'nœud-1', component: 'Grafana "α"' });
     store.setTargets([t]);
     store.record(t, { state: 'open', durationSeconds: 0.25 }, T0);
-    const text = renderTargetFamilies(store.columns()).toString('utf8');
+    const text = await renderedTargetFamilies(store);
     assert.match(
       text,
       /\nimanager_port_connect_duration_seconds\{vantage="central",node="nœud-1",address="10.0.0.1",ip="10.0.0.1",port="6443",protocol="tcp"\} 0.25\n/,

@@ -3,9 +3,9 @@ import { Agent, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { createMetrics } from '../../src/metrics/collector.js';
-import { ResultStore } from '../../src/results/store.js';
 import { createApp, type ServerHandle, startServer } from '../../src/server/app.js';
 import { createLogger } from '../../src/util/log.js';
+import { newStore } from '../helpers/store.js';
 import { catalogTarget } from '../results/targets.js';
 
 const METRICS_TEXT = '# HELP x_total A test.\n# TYPE x_total counter\nx_total 1\n'.repeat(50);
@@ -197,7 +197,7 @@ describe('HTTP server', () => {
 
 describe('createApp with the real metrics', () => {
   it('serves the exporter families; without a reload function /-/reload does not exist', async () => {
-    const store = new ResultStore();
+    const store = newStore();
     const t = catalogTarget();
     store.setTargets([t]);
     store.record(t, { state: 'open', durationSeconds: 0.001 }, 1_700_000_000_000);

@@ -14,7 +14,6 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import bcrypt from 'bcryptjs';
 import type { Express } from 'express';
 import { createMetrics } from '../../src/metrics/collector.js';
-import { ResultStore } from '../../src/results/store.js';
 import {
   createApp,
   type ListenOptions,
@@ -22,6 +21,7 @@ import {
   startServer,
 } from '../../src/server/app.js';
 import { createLogger } from '../../src/util/log.js';
+import { newStore } from '../helpers/store.js';
 import { catalogTarget } from '../results/targets.js';
 import { makeCertificates, type TestCertificates } from './certs.js';
 
@@ -519,7 +519,7 @@ describe('HTTP security', () => {
       await new Promise<void>((resolve) => bait.listen(0, '127.0.0.1', resolve));
       baitPort = (bait.address() as import('node:net').AddressInfo).port;
 
-      const store = new ResultStore();
+      const store = newStore();
       const target = catalogTarget();
       store.setTargets([target]);
       store.record(target, { state: 'open', durationSeconds: 0.001 }, 1_700_000_000_000);

@@ -3,10 +3,9 @@
  * planned by the real planner into a real ResultStore, with results the test chooses.
  */
 import { type CatalogSettings, effectiveCatalog } from '../../src/catalog/overrides.js';
-import { DEFAULT_NODEPORT_RANGE } from '../../src/catalog/ports.js';
-import type { ClusterNode, NodePort } from '../../src/discovery/types.js';
+import type { ClusterNode, DiscoverySnapshot, NodePort } from '../../src/discovery/types.js';
 import type { ProbeResult } from '../../src/probe/types.js';
-import { ResultStore } from '../../src/results/store.js';
+import type { ResultStore } from '../../src/results/store.js';
 import { type PageData, StatusData } from '../../src/server/status/latest.js';
 import {
   type StatusQuery,
@@ -16,6 +15,7 @@ import {
 } from '../../src/server/status-view.js';
 import { planTargets } from '../../src/targets/planner.js';
 import type { Target } from '../../src/targets/types.js';
+import { newStore } from '../helpers/store.js';
 
 export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 
@@ -88,19 +88,30 @@ export const PAGE_TEST_CATALOG: CatalogSettings = {
   custom: [],
 };
 
+/**
+ * What discovery found for each store clusterStore made: the exporter keeps the
+ * snapshot beside the store (the pipeline's), not in it.
+ */
+const DISCOVERED = new WeakMap<ResultStore, DiscoverySnapshot>();
+
+/** The discovery snapshot a store of clusterStore was planned from, as the exporter hands it to the page. */
+export function discoveredFor(store: ResultStore): () => DiscoverySnapshot | undefined {
+  return () => DISCOVERED.get(store);
+}
+
 /** A store filled the way the exporter fills it: planner, setTargets, record. */
 export function clusterStore(options: ClusterOptions = {}): ResultStore {
   const nodes = options.nodes ?? NODES;
   const nodePorts = options.nodePorts ?? NODE_PORTS;
+  const snapshot: DiscoverySnapshot = { nodes, nodePorts, kubernetesVersion: '1.28' };
   const targets = planTargets({
     vantage: options.vantage ?? 'central',
     catalog: effectiveCatalog(options.catalog ?? PAGE_TEST_CATALOG),
-    snapshot: { nodes, nodePorts, kubernetesVersion: '1.28' },
+    snapshot,
   });
-  const store = new ResultStore();
+  const store = newStore();
   store.setTargets(targets);
-  store.setNodes(nodes);
-  store.setNodePorts(nodePorts, DEFAULT_NODEPORT_RANGE);
+  DISCOVERED.set(store, snapshot);
   const resultOf =
     options.result ??
     ((target: Target): ProbeResult =>
@@ -116,7 +127,7 @@ export function clusterStore(options: ClusterOptions = {}): ResultStore {
 
 /** The page's data for a store, as the exporter takes it at a cycle's end. */
 export function pageData(store: ResultStore, nowMs = T0): Promise<PageData> {
-  return new StatusData(store, { now: () => nowMs }).capture();
+  return new StatusData(store, { now: () => nowMs, snapshot: discoveredFor(store) }).capture();
 }
 
 /** The view of one request over a store. */

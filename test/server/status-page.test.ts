@@ -11,7 +11,14 @@ import {
   renderStatusPage,
   STATUS_PAGE_CSP,
 } from '../../src/server/status-page.js';
-import { clusterNode, clusterStore, nodePort, T0, viewOf } from './status-fixture.js';
+import {
+  clusterNode,
+  clusterStore,
+  discoveredFor,
+  nodePort,
+  T0,
+  viewOf,
+} from './status-fixture.js';
 
 const OPEN: ProbeResult = { state: 'open', durationSeconds: 0.0004 };
 const REFUSED: ProbeResult = { state: 'refused', durationSeconds: 0.0002, error: 'ECONNREFUSED' };
@@ -241,7 +248,7 @@ describe('renderStatusPage', () => {
     const store = bigStore(100, 200, () => TIMEOUT);
     const page = createStatusPage({
       version: '0.1.0',
-      source: { store, intervalSeconds: () => 15, now: () => T0 },
+      source: { store, snapshot: discoveredFor(store), intervalSeconds: () => 15, now: () => T0 },
     });
     const all = (await page({})).body;
     assert.ok(Buffer.byteLength(all) < 1024 * 1024, `${Buffer.byteLength(all)} bytes`);
@@ -266,7 +273,7 @@ describe('renderStatusPage', () => {
     assert.ok(store.size >= 100_000, `${store.size}`);
     const page = createStatusPage({
       version: '0.1.0',
-      source: { store, intervalSeconds: () => 15, now: () => T0 },
+      source: { store, snapshot: discoveredFor(store), intervalSeconds: () => 15, now: () => T0 },
     });
     const sizes: Record<string, number> = {};
     for (const query of [
@@ -324,10 +331,9 @@ describe('the page and the probing loop', () => {
         leases++;
         return store.leaseColumns();
       },
-      nodes: () => store.nodes(),
       icmpResults: () => store.icmpResults(),
     };
-    const data = new StatusData(counting);
+    const data = new StatusData(counting, { snapshot: discoveredFor(store) });
     await data.capture();
     assert.equal(leases, 1);
     const page = createStatusPage({
@@ -382,11 +388,17 @@ describe('GET /', () => {
   let interval = 15;
 
   before(async () => {
+    const store = knownStore();
     const app = createApp({
       version: '0.1.0',
       readiness: () => true,
       metrics: { contentType: 'text/plain', render: async () => Buffer.from('') },
-      status: { store: knownStore(), intervalSeconds: () => interval, now: () => T0 },
+      status: {
+        store,
+        snapshot: discoveredFor(store),
+        intervalSeconds: () => interval,
+        now: () => T0,
+      },
     });
     server = await startServer(app, { host: '127.0.0.1', port: 0 });
   });

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { STATE_GUIDE } from '../../src/probe/states.js';
 import type { ProbeResult } from '../../src/probe/types.js';
-import { ResultStore } from '../../src/results/store.js';
 import { StatusData } from '../../src/server/status/latest.js';
 import {
   type CellState,
@@ -13,6 +12,7 @@ import {
 } from '../../src/server/status-view.js';
 import type { ExpectedState, Target } from '../../src/targets/types.js';
 import { judge } from '../../src/targets/verdict.js';
+import { newStore } from '../helpers/store.js';
 import { catalogTarget } from '../results/targets.js';
 import { clusterNode, clusterStore, NODES, nodePort, T0, viewOf } from './status-fixture.js';
 
@@ -483,7 +483,7 @@ describe('statusView', () => {
   it('shows a failing target over a passing one when two share a node and port', async () => {
     const a = catalogTarget({ node: 'n', address: '10.0.0.1' });
     const b = catalogTarget({ node: 'n', address: '127.0.0.1' });
-    const store = new ResultStore();
+    const store = newStore();
     store.setTargets([a, b]);
     store.record(a, OPEN, T0);
     store.record(b, REFUSED, T0);
@@ -493,7 +493,7 @@ describe('statusView', () => {
   });
 
   it('is empty, not broken, without targets', async () => {
-    const view = await viewOf(new ResultStore());
+    const view = await viewOf(newStore());
     assert.equal(view.matrix, undefined);
     assert.equal(view.lastProbeMs, undefined);
     assert.equal(view.totals.targets, 0);

@@ -9,11 +9,12 @@ import { CATALOG } from '../../src/catalog/ports.js';
 import type { Role } from '../../src/catalog/types.js';
 import type { ClusterNode, DiscoverySnapshot, NodePort } from '../../src/discovery/types.js';
 import { ProbePipeline } from '../../src/pipeline.js';
-import { ResultStore } from '../../src/results/store.js';
+import type { ResultStore } from '../../src/results/store.js';
 import { IncrementalPlanner } from '../../src/targets/incremental.js';
 import { type PlanInput, planTargets } from '../../src/targets/planner.js';
 import type { Target } from '../../src/targets/types.js';
 import { silentLogger } from '../../src/util/log.js';
+import { newStore } from '../helpers/store.js';
 
 function node(i: number, roles: Role[] = ['worker'], ready = true): ClusterNode {
   return {
@@ -163,7 +164,7 @@ function pipelineOver(store: ResultStore): ProbePipeline {
 
 describe('ProbePipeline on a churn event', () => {
   test('plans the touched targets only; the store has exactly the new set', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const pipeline = pipelineOver(store);
     try {
       pipeline.setSnapshot(snapshot(NODES, NODE_PORTS));
@@ -198,7 +199,7 @@ function rowsOf(store: ResultStore): Map<string, { text: string; identifying: nu
 
 describe('the store on churn events', () => {
   test('changes only the rows of what changed, and reads as a store set from scratch', () => {
-    const store = new ResultStore();
+    const store = newStore();
     const calls = { setTargets: 0 };
     const setTargets = store.setTargets.bind(store);
     store.setTargets = (targets) => {
@@ -243,7 +244,7 @@ describe('the store on churn events', () => {
             `step ${step}: the churn went through setTargets`,
           );
         }
-        const reference = new ResultStore();
+        const reference = newStore();
         reference.setTargets(planTargets(input(s)));
         assert.deepEqual(rowsOf(store), rowsOf(reference), `step ${step}`);
         assert.deepEqual(

@@ -7,11 +7,11 @@ import { describe, test } from 'node:test';
 import { verdictOf as checkVerdict } from '../../src/cli/check/report.js';
 import { STATE_GUIDE } from '../../src/probe/states.js';
 import { PROBE_STATES, type ProbeState } from '../../src/probe/types.js';
-import { ResultStore } from '../../src/results/store.js';
 import { StatusData } from '../../src/server/status/latest.js';
 import { statusView } from '../../src/server/status-view.js';
 import type { ExpectedState, Target } from '../../src/targets/types.js';
 import { judge, statesWithVerdict, VERDICTS } from '../../src/targets/verdict.js';
+import { newStore } from '../helpers/store.js';
 
 const EXPECTATIONS: readonly ExpectedState[] = ['open', 'closed', 'any'];
 
@@ -105,7 +105,7 @@ describe('the judgement', () => {
         for (const state of PROBE_STATES) {
           const t = target(expected, required);
           const result = { state, durationSeconds: 0.001, probedAtMs: 1, lastChangeMs: 1 };
-          const store = new ResultStore();
+          const store = newStore();
           store.setTargets([t]);
           store.record(t, result, 1);
           const data = await new StatusData(store).capture();

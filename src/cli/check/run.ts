@@ -13,15 +13,12 @@
 import { ConfigError, type ExporterConfig } from '../../config/index.js';
 import { selectSource } from '../../discovery/select.js';
 import type { DiscoverySnapshot, Source } from '../../discovery/types.js';
-import { type CycleJob, isEcho, ProbePipeline } from '../../pipeline.js';
+import { buildPipeline, type CycleJob, isEcho, type ProbePipeline } from '../../pipeline.js';
 import { withState } from '../../probe/evidence.js';
 import { UNREACHABLE_LINGER_MS } from '../../probe/handle-connect.js';
-import { IcmpPinger } from '../../probe/icmp.js';
 import { AddressPacer } from '../../probe/pacing.js';
-import { createProbePool, workerCount } from '../../probe/pool.js';
 import { Scheduler } from '../../probe/scheduler.js';
 import type { ProbeResult } from '../../probe/types.js';
-import { ResultStore } from '../../results/store.js';
 import type { Target } from '../../targets/types.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
@@ -125,11 +122,14 @@ export async function collectCheck(
   const tap = errorTap(options.logger, () => !live);
   const source = options.source ?? selectSource(config, { logger: tap });
   const timeoutMs = options.discoveryTimeoutMs ?? DISCOVERY_TIMEOUT_MS;
-  // The exporter's flag and default: threads where there is more than one core. Started
-  // first, so the threads load their modules while discovery lists the cluster.
-  const workers = workerCount(config.probe.workers);
-  const pool = workers > 0 ? createProbePool({ workers, logger: options.logger }) : undefined;
-  options.logger.debug('tcp probes', { workerThreads: workers });
+  // Built first, so the probe threads load their modules while discovery lists the cluster.
+  const built = buildPipeline(config, {
+    logger: options.logger,
+    clock,
+    // A one-shot asks every name once, more at a time than the exporter's background loop.
+    names: { parallel: 8 },
+  });
+  const { pipeline } = built;
   const spinner = startSpinner(io, clock, () => {
     const last = tap.lastError();
     return `waiting for the ${source.name} source to list the nodes${last ? `; last error: ${last}` : ''}`;
@@ -138,14 +138,14 @@ export async function collectCheck(
   try {
     snapshot = await firstSnapshot(source, timeoutMs, clock);
   } catch (error) {
-    await pool?.close();
+    await built.close();
     throw error;
   } finally {
     spinner.stop();
     await source.stop();
   }
   if (!snapshot) {
-    await pool?.close();
+    await built.close();
     const last = tap.lastError();
     throw new CheckError(
       'DISCOVERY_FAILED',
@@ -155,30 +155,12 @@ export async function collectCheck(
   try {
     checkVantage(config.vantage, snapshot);
   } catch (error) {
-    await pool?.close();
+    await built.close();
     throw error;
   }
   const discovery = source.status();
-  const pinger = new IcmpPinger({ mode: config.probe.icmp, logger: options.logger });
-  const pipeline = new ProbePipeline({
-    settings: {
-      vantage: config.vantage,
-      catalog: config.catalog,
-      shard: config.shard,
-      ...(config.meshPeers !== undefined && { meshPeers: config.meshPeers }),
-      ipFamilies: config.ipFamilies,
-      nodePortRange: config.nodePortRange,
-    },
-    store: new ResultStore(),
-    logger: options.logger,
-    clock,
-    ...(pool && { tcp: pool.probe }),
-    pinger,
-    // A one-shot asks every name once, more at a time than the exporter's background loop.
-    names: { parallel: 8 },
-  });
   try {
-    pipeline.setEchoEnabled(pinger.open().enabled);
+    pipeline.openEcho();
     pipeline.setSnapshot(snapshot);
     if (pipeline.planned.length === 0) {
       const why =
@@ -198,9 +180,7 @@ export async function collectCheck(
     );
     return { ...report, notProbed: notProbed(config.catalog, snapshot, pipeline.planned) };
   } finally {
-    pipeline.stop();
-    pinger.close();
-    await pool?.close();
+    await built.close();
   }
 }
 

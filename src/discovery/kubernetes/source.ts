@@ -63,7 +63,7 @@ export interface KubernetesSourceDeps {
   readonly logger?: Logger;
   /** Drives debounce, backoff, relist and request timeouts. Default the system clock. */
   readonly clock?: Clock;
-  /** Called each time `status()` changes (up or down), for metrics, logs and tests. */
+  /** Called each time the source goes up or down, with the new status (tests wait on it). */
   readonly onStatus?: (status: SourceStatus) => void;
 }
 
@@ -197,8 +197,8 @@ export class KubernetesSource implements Source {
   #factsStale = false;
   #factsReader: FactsReader | undefined;
   #debouncing = false;
-  #up = false;
-  #lastSuccessMs: number | undefined;
+  /** What status() returns: changed only when the source syncs or fails, never by reading it. */
+  #status: SourceStatus = { source: this.name, up: false };
   #started = false;
 
   constructor(options: KubernetesDiscoveryOptionsInput, deps: KubernetesSourceDeps) {
@@ -228,7 +228,10 @@ export class KubernetesSource implements Source {
       logger: this.#logger,
       options: this.#options,
       signal: this.#abort.signal,
-      onObjects: () => this.#changed(),
+      onObjects: () => {
+        this.#noteSync();
+        this.#changed();
+      },
       onHealth: () => this.#healthChanged(),
     };
     this.#reflectors = reflectorSpecs(
@@ -264,14 +267,24 @@ export class KubernetesSource implements Source {
     this.#onChange = undefined;
   }
 
+  /** The status as last published; reading it changes nothing. */
   status(): SourceStatus {
-    if (this.#up) this.#lastSuccessMs = this.#clock.now();
-    return {
+    return this.#status;
+  }
+
+  /**
+   * While every list+watch is healthy, each list, watch event and health report is a
+   * moment the source is in sync: the last success is the latest of them.
+   */
+  #noteSync(): void {
+    if (this.#status.up) this.#publish(true);
+  }
+
+  #publish(up: boolean): void {
+    this.#status = {
       source: this.name,
-      up: this.#up,
-      ...(this.#lastSuccessMs !== undefined && {
-        lastSuccessSeconds: Math.floor(this.#lastSuccessMs / 1000),
-      }),
+      up,
+      lastSuccessSeconds: Math.floor(this.#clock.now() / 1000),
     };
   }
 
@@ -284,9 +297,10 @@ export class KubernetesSource implements Source {
     // The optional reads (pods, namespaces) are not part of being up: they degrade, no more.
     const up =
       this.#reflectors.length > 0 && this.#reflectors.every((r) => r.optional || r.healthy);
-    if (up !== this.#up) {
-      if (!up && this.#up) this.#lastSuccessMs = this.#clock.now();
-      this.#up = up;
+    const wasUp = this.#status.up;
+    // Going down, the last success is now: it was in sync until this report.
+    if (up || wasUp) this.#publish(up);
+    if (up !== wasUp) {
       if (!up && this.#snapshot) {
         this.#logger.warn('Kubernetes discovery is failing; keeping the last snapshot (stale)', {
           nodes: this.#snapshot.nodes.length,

@@ -3,6 +3,7 @@
  * probe cycle (the exporter calls capture() at cycle end). A request reads latest();
  * without a capture yet, it waits for a first one, which runs in slices too.
  */
+import type { DiscoverySnapshot } from '../../discovery/types.js';
 import { type StatusSnapshot, type StatusStore, takeSnapshot } from './snapshot.js';
 import { type SnapshotSummary, summarize } from './summary.js';
 
@@ -16,6 +17,8 @@ export interface StatusDataOptions {
   readonly now?: () => number;
   /** Waits one loop turn between slices. Default setImmediate. */
   readonly yieldTurn?: () => Promise<void>;
+  /** Discovery's latest snapshot, for the nodes the page lists. Default: none. */
+  readonly snapshot?: () => DiscoverySnapshot | undefined;
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -24,6 +27,7 @@ export class StatusData {
   readonly #store: StatusStore;
   readonly #now: () => number;
   readonly #yield: () => Promise<void>;
+  readonly #discovered: () => DiscoverySnapshot | undefined;
   #latest: PageData | undefined;
   #running: Promise<PageData> | undefined;
   #again = false;
@@ -32,6 +36,7 @@ export class StatusData {
     this.#store = store;
     this.#now = options.now ?? Date.now;
     this.#yield = options.yieldTurn ?? nextTurn;
+    this.#discovered = options.snapshot ?? (() => undefined);
   }
 
   /** The last finished capture; undefined before the first ends. */
@@ -68,6 +73,7 @@ export class StatusData {
     const snapshot = await takeSnapshot(this.#store, this.#latest?.snapshot, {
       now: this.#now,
       yieldTurn: this.#yield,
+      nodes: () => this.#discovered()?.nodes ?? [],
     });
     const summary = await summarize(snapshot, this.#yield);
     this.#latest = { snapshot, summary };

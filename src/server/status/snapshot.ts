@@ -15,7 +15,7 @@ import type { Target } from '../../targets/types.js';
 import { FAILING_VERDICTS, VERDICTS, type Verdict } from '../../targets/verdict.js';
 
 /** The parts of the store the page reads. */
-export type StatusStore = Pick<ResultStore, 'leaseColumns' | 'nodes' | 'icmpResults'>;
+export type StatusStore = Pick<ResultStore, 'leaseColumns' | 'icmpResults'>;
 
 /** Rows copied per loop turn. */
 export const SLICE_ROWS = 1024;
@@ -95,7 +95,12 @@ export interface StatusSnapshot {
 export async function takeSnapshot(
   store: StatusStore,
   previous: StatusSnapshot | undefined,
-  options: { readonly now: () => number; readonly yieldTurn: () => Promise<void> },
+  options: {
+    readonly now: () => number;
+    readonly yieldTurn: () => Promise<void>;
+    /** The nodes discovery found, read once the rows are copied. */
+    readonly nodes: () => readonly ClusterNode[];
+  },
 ): Promise<StatusSnapshot> {
   const lease = store.leaseColumns();
   try {
@@ -109,7 +114,7 @@ export async function takeSnapshot(
       ...next.columns,
       takenAtMs,
       firstTakenAtMs: previous?.firstTakenAtMs ?? takenAtMs,
-      nodes: store.nodes(),
+      nodes: options.nodes(),
       icmp,
       recoveries: keepRecent(next.recovered, previous?.recoveries ?? [], takenAtMs),
     };

@@ -10,8 +10,10 @@ import type { KubernetesDiscoveryOptionsInput } from '../../../src/discovery/kub
 import { KubernetesSource } from '../../../src/discovery/kubernetes/source.js';
 import { selectSource } from '../../../src/discovery/select.js';
 import type { DiscoverySnapshot, SourceStatus } from '../../../src/discovery/types.js';
+import type { Clock } from '../../../src/util/clock.js';
 import { createLogger, silentLogger } from '../../../src/util/log.js';
 import * as fx from '../../fixtures/kube/cluster.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import {
   KubeApiServer,
   type KubeApiServerOptions,
@@ -96,6 +98,8 @@ async function harness(
     readonly server?: KubeApiServerOptions;
     /** Runs against the server before the source starts (seed, faults, down). */
     readonly prepare?: (api: KubeApiServerType) => void | Promise<void>;
+    /** Default the system clock. */
+    readonly clock?: Clock;
   } = {},
 ): Promise<Harness> {
   const api = await KubeApiServer.start(options.server);
@@ -122,6 +126,7 @@ async function harness(
       kubeConfig: loadKubeConfig({ kind: 'file', paths: [path], from: 'flag' }),
       logger,
       onStatus: statuses.push,
+      ...(options.clock && { clock: options.clock }),
     },
   );
   return {
@@ -201,6 +206,40 @@ describe('KubernetesSource against the API server double', { timeout: TEST_TIMEO
       assert.equal(nodeWatch?.query.watch, 'true');
       assert.equal(nodeWatch?.query.resourceVersion, String(100 + 3 + 8 + 3));
       assert.equal(nodeWatch?.query.allowWatchBookmarks, undefined);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('publishes its status: a read changes nothing, the last success is the last sync', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const startMs = Date.UTC(2025, 0, 1, 12);
+    const clock = new FakeClock(0, startMs);
+    const h = await harness({ clock });
+    try {
+      await h.start();
+      await h.snapshots.latestUntil(() => true, 'the first snapshot');
+      const synced = h.source.status();
+      assert.deepEqual(synced, {
+        source: 'kubernetes',
+        up: true,
+        lastSuccessSeconds: startMs / 1000,
+      });
+      await clock.advance(60_000);
+      // A minute later, with nothing new from the API server: the same value, twice.
+      assert.equal(h.source.status(), synced);
+      assert.equal(h.source.status(), synced);
+      // A watch event is a sync: the source waits out its debounce right after noting it.
+      const debouncing = clock.nextSleep();
+      h.api.create('services', newService('late-arrival'));
+      await debouncing;
+      assert.deepEqual(h.source.status(), { ...synced, lastSuccessSeconds: startMs / 1000 + 60 });
+      await clock.advance(20);
+      await h.snapshots.latestUntil(
+        hasService('late-arrival'),
+        'the snapshot with the new service',
+      );
     } finally {
       await h.close();
     }
