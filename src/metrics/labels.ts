@@ -14,27 +14,29 @@ type PortTargetLabel = (typeof PORT_TARGET_LABELS)[number];
 type NodePortLabel = (typeof NODEPORT_LABELS)[number];
 type NodePortOf = NonNullable<Target['nodePort']>;
 
+/** A label's Target field: the label in camelCase (`port_name` is `portName`). */
+type FieldOf<L extends string> = L extends `${infer Head}_${infer Tail}`
+  ? `${Head}${Capitalize<FieldOf<Tail>>}`
+  : L;
+type TargetField = FieldOf<PortTargetLabel> & keyof Target;
 /**
- * Each label of the contract's target families (names.ts), as read from a target: one
- * place per label, for both the text and the comparison. A label added to names.ts
- * without an entry here is a compile error.
+ * A compile error when a label of the contract's target families (names.ts) has no
+ * Target field of its name: a label is added in names.ts and on Target, nowhere else.
  */
-const TARGET_LABEL_VALUE: Readonly<
-  Record<PortTargetLabel, (t: Target) => string | number | boolean>
-> = {
-  vantage: (t) => t.vantage,
-  node: (t) => t.node,
-  address: (t) => t.address,
-  ip: (t) => t.ip,
-  port: (t) => t.port,
-  protocol: (t) => t.protocol,
-  category: (t) => t.category,
-  component: (t) => t.component,
-  port_name: (t) => t.portName,
-  scope: (t) => t.scope,
-  required: (t) => t.required,
-  expected: (t) => t.expected,
-};
+const EVERY_LABEL_IS_A_FIELD: FieldOf<PortTargetLabel> extends keyof Target ? true : never = true;
+void EVERY_LABEL_IS_A_FIELD;
+
+function fieldOf(label: PortTargetLabel): TargetField {
+  return label.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()) as TargetField;
+}
+
+/** Each label of the target families as read from a target, for the text and the comparison. */
+const TARGET_LABEL_VALUE = Object.fromEntries(
+  PORT_TARGET_LABELS.map((label) => {
+    const field = fieldOf(label);
+    return [label, (t: Target) => t[field] as string | number | boolean];
+  }),
+) as Readonly<Record<PortTargetLabel, (t: Target) => string | number | boolean>>;
 
 const NODEPORT_LABEL_VALUE: Readonly<Record<NodePortLabel, (p: NodePortOf) => string>> = {
   k8s_namespace: (p) => p.namespace,
