@@ -4,6 +4,7 @@
  * (flag-table.ts); `flagsFrom` turns the values of whichever groups a table holds into
  * the shape the program reads, with the defaults for the groups it leaves out.
  */
+import { NAMESPACE_NAME } from '../kinds/cluster.js';
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { LISTEN_ADDRESS_EXPECTED, type ListenAddress, parseListenAddress } from './address.js';
 import { DURATION_EXPECTED, formatDuration, parseDuration } from './duration.js';
@@ -76,13 +77,10 @@ export function filePath(text: string): string {
   return text;
 }
 
-// Namespaces are DNS labels: lowercase letters, digits and hyphens, at most 63.
-const NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-
 function namespaceList(text: string): string[] {
   if (text.trim() === '') return [];
   const names = text.split(',').map((name) => name.trim());
-  if (!names.every((name) => NAMESPACE.test(name))) {
+  if (!names.every((name) => NAMESPACE_NAME.test(name))) {
     throw new BadValue('a comma-separated list of namespace names');
   }
   return [...new Set(names)];

@@ -9,8 +9,7 @@
 import * as z from 'zod';
 import { CALICO_BACKENDS, CALICO_ENCAPSULATIONS, NFS_VERSIONS } from '../catalog/conditions.js';
 import { ROLES } from '../catalog/types.js';
-import { IP_FAMILIES } from '../discovery/families.js';
-import { DETECTIONS } from '../discovery/kubernetes/options.js';
+import { DETECTIONS, IP_FAMILIES, NODE_ADDRESS_TYPES, NODE_PORT_GROUPS } from '../kinds/cluster.js';
 import { isNodeAddress, NODE_ADDRESS_EXPECTED } from './address.js';
 import { parseDuration } from './duration.js';
 
@@ -123,9 +122,7 @@ const namespaceList = z.array(z.string({ error: 'a namespace name' }), {
 const roleRule = section({ selector, roles: ROLE_LIST });
 
 const groupRule = section({
-  group: z.enum(['basic-service', 'gis-environment', 'other'], {
-    error: 'one of basic-service, gis-environment, other',
-  }),
+  group: z.enum(NODE_PORT_GROUPS, { error: `one of ${NODE_PORT_GROUPS.join(', ')}` }),
   namespaces: namespaceList.optional(),
   namespacePattern: z.string({ error: 'a regular expression' }).optional(),
   selector: selector.optional(),
@@ -155,14 +152,9 @@ const requestTimeout = durationField('a duration such as 30s (at most 24d)', fal
 /** How Kubernetes discovery reads the cluster: addresses, roles, NodePort groups. */
 export const discoverySection = section({
   addressTypes: z
-    .array(
-      z.enum(['InternalIP', 'ExternalIP', 'Hostname'], {
-        error: 'one of InternalIP, ExternalIP, Hostname',
-      }),
-      {
-        error: 'a list of address types',
-      },
-    )
+    .array(z.enum(NODE_ADDRESS_TYPES, { error: `one of ${NODE_ADDRESS_TYPES.join(', ')}` }), {
+      error: 'a list of address types',
+    })
     .optional(),
   roleRules: z.array(roleRule, { error: 'a list of {selector, roles}' }).optional(),
   groupRules: z
