@@ -4,7 +4,7 @@
  * (flag-table.ts); `flagsFrom` turns the values of whichever groups a table holds into
  * the shape the program reads, with the defaults for the groups it leaves out.
  */
-import { NAMESPACE_NAME } from '../kinds/cluster.js';
+import { DISCOVERY_MODES, type DiscoveryMode, NAMESPACE_NAME } from '../kinds/cluster.js';
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { LISTEN_ADDRESS_EXPECTED, type ListenAddress, parseListenAddress } from './address.js';
 import { DURATION_EXPECTED, formatDuration, parseDuration } from './duration.js';
@@ -22,13 +22,7 @@ import {
 export const ICMP_MODES = ['auto', 'on', 'off'] as const;
 export type IcmpMode = (typeof ICMP_MODES)[number];
 
-/**
- * Where nodes and NodePorts come from. Discovery declares the modes it accepts in its
- * own settings type; the compiler ties the two, so a mode added here and not there fails
- * to build.
- */
-export const DISCOVERY_MODES = ['auto', 'kubernetes', 'static'] as const;
-export type DiscoveryMode = (typeof DISCOVERY_MODES)[number];
+export { DISCOVERY_MODES, type DiscoveryMode };
 
 /** One of N shards, 0-based, as the planner reads it. */
 export interface ShardFlag {

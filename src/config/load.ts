@@ -3,7 +3,6 @@
  * frozen. Parsing the file text is pure (parseConfigText), so tests and a reload
  * use it without touching the disk.
  */
-import { type Document, parseDocument } from 'yaml';
 import type { ClusterFacts } from '../catalog/conditions.js';
 import {
   type CatalogSettings,
@@ -21,7 +20,7 @@ import {
   type NodeAddressType,
 } from '../kinds/cluster.js';
 import { checkConfigFile } from './checks.js';
-import { ConfigError, formatPath, showValue } from './errors.js';
+import { ConfigError, readFailure, showValue } from './errors.js';
 import { type Flags, NODE_NAME, parseFlags } from './flags.js';
 import { deepFreeze } from './freeze.js';
 import {
@@ -31,8 +30,9 @@ import {
   InputLimitError,
   readConfigBytes,
 } from './input-limits.js';
-import { type ConfigIssue, describeIssue, fallbackExpected } from './issues.js';
+import { type ConfigIssue, issueLine } from './issues.js';
 import { type ConfigFile, configFileSchema } from './schema.js';
+import { parseWithSchema, yamlValue } from './yaml-file.js';
 
 /**
  * The flags (`vantage` already resolved from NODE_NAME for `--vantage=node`) and what
@@ -198,16 +198,6 @@ async function readConfigFile(
   }
 }
 
-// `ENOENT: no such file or directory, open 'x.yml'` -> `ENOENT: no such file or directory`:
-// the path already leads the message, and the system call means nothing to an operator.
-function readFailure(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const { syscall } = error as NodeJS.ErrnoException;
-  if (syscall === undefined) return error.message;
-  const at = error.message.lastIndexOf(`, ${syscall}`);
-  return at > 0 ? error.message.slice(0, at) : error.message;
-}
-
 /**
  * Joins flags and file (undefined: no file) into the frozen config. A reload passes
  * the running config as `flags`: only its flag fields are read, the file's are replaced.
@@ -263,61 +253,18 @@ export function parseConfigText(
   } catch (error) {
     throw fail((error as Error).message, error);
   }
-  // The library's warnings (a collection as a key) would go to stderr as a Node warning,
-  // outside the JSON log; every problem that matters fails below with a ConfigError.
-  const document = parseDocument(text, { logLevel: 'error' });
-  const [syntax] = document.errors;
-  if (syntax) throw fail(yamlProblem(syntax), syntax);
-
-  let value: unknown;
-  try {
-    value = document.toJS();
-  } catch (error) {
-    // An alias to an anchor that does not exist, or too many aliases.
-    throw fail(error instanceof Error ? lowerFirst(error.message) : String(error), error);
-  }
-  // A file of comments only is an empty configuration, not an error.
-  if (value === null || value === undefined) value = {};
+  const value = yamlValue(text, fail, { lowerCase: true });
   const forbidden = findForbidden(value);
-  if (forbidden) throw fail(atPath({ path: forbidden.path, message: forbidden.message }));
+  if (forbidden) throw fail(issueLine(forbidden));
 
-  const parsed = configFileSchema.safeParse(value, {
-    reportInput: true,
-    error: (issue) => fallbackExpected(issue),
-  });
-  if (!parsed.success) {
-    // A misspelt key also leaves the real key missing; the spelling is the news.
-    const { issues } = parsed.error;
-    const first = issues.find((issue) => issue.code === 'unrecognized_keys') ?? issues[0];
-    throw fail(first ? atPath(describeIssue(first)) : 'invalid', parsed.error);
-  }
+  const parsed = parseWithSchema(configFileSchema, value);
+  if (!parsed.ok) throw fail(issueLine(parsed.issue), parsed.error);
   const broken = checkConfigFile(parsed.data);
-  if (broken) throw fail(atPath(broken));
+  if (broken) throw fail(issueLine(broken));
   const file = toFileConfig(parsed.data);
   const stageBroken = checkFile?.(file);
-  if (stageBroken) throw fail(atPath(stageBroken));
+  if (stageBroken) throw fail(issueLine(stageBroken));
   return deepFreeze(file);
-}
-
-function atPath(issue: ConfigIssue): string {
-  const path = formatPath(issue.path);
-  return path === '' ? issue.message : `${path}: ${issue.message}`;
-}
-
-type YamlError = Document['errors'][number];
-
-function yamlProblem(error: YamlError): string {
-  const where = error.linePos?.[0];
-  // The library's message ends with the position and a picture of the line; keep the words.
-  const what =
-    error.code === 'MULTIPLE_DOCS'
-      ? 'the file holds more than one YAML document'
-      : lowerFirst(error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, ''));
-  return where ? `line ${where.line}, column ${where.col}: ${what}` : what;
-}
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 function toDiscovery(section: ConfigFile['discovery']): KubernetesFileSettings {

@@ -12,18 +12,10 @@ import { ROLES } from '../catalog/types.js';
 import { DETECTIONS, IP_FAMILIES, NODE_ADDRESS_TYPES, NODE_PORT_GROUPS } from '../kinds/cluster.js';
 import { isNodeAddress, NODE_ADDRESS_EXPECTED } from './address.js';
 import { parseDuration } from './duration.js';
+import { oneOfValues, section } from './yaml-file.js';
 
 const PORT_EXPECTED = 'an integer 1-65535';
 const ROLE_EXPECTED = `one of ${ROLES.join(', ')}`;
-
-/** A mapping with exactly these keys; an unknown key is an error that lists the known ones. */
-function section<Shape extends z.ZodRawShape>(shape: Shape) {
-  const keys = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? `one of ${keys}` : `a mapping with keys ${keys}`,
-  });
-}
 
 const port = z
   .int({ error: PORT_EXPECTED })
@@ -122,7 +114,7 @@ const namespaceList = z.array(z.string({ error: 'a namespace name' }), {
 const roleRule = section({ selector, roles: ROLE_LIST });
 
 const groupRule = section({
-  group: z.enum(NODE_PORT_GROUPS, { error: `one of ${NODE_PORT_GROUPS.join(', ')}` }),
+  group: oneOfValues(NODE_PORT_GROUPS),
   namespaces: namespaceList.optional(),
   namespacePattern: z.string({ error: 'a regular expression' }).optional(),
   selector: selector.optional(),
@@ -152,7 +144,7 @@ const requestTimeout = durationField('a duration such as 30s (at most 24d)', fal
 /** How Kubernetes discovery reads the cluster: addresses, roles, NodePort groups. */
 export const discoverySection = section({
   addressTypes: z
-    .array(z.enum(NODE_ADDRESS_TYPES, { error: `one of ${NODE_ADDRESS_TYPES.join(', ')}` }), {
+    .array(oneOfValues(NODE_ADDRESS_TYPES), {
       error: 'a list of address types',
     })
     .optional(),
@@ -162,7 +154,7 @@ export const discoverySection = section({
     .optional(),
   /** The optional reads: pods, namespaces, network (each a read right of its own). */
   detect: z
-    .array(z.enum(DETECTIONS, { error: `one of ${DETECTIONS.join(', ')}` }), {
+    .array(oneOfValues(DETECTIONS), {
       error: `a list of ${DETECTIONS.join(', ')}`,
     })
     .optional(),
@@ -175,7 +167,7 @@ const FAMILIES_EXPECTED = `a non-empty list of ${IP_FAMILIES.join(', ')}`;
 
 /** Which families of a node's addresses and of a name's answers are probed. */
 export const ipFamiliesSection = z
-  .array(z.enum(IP_FAMILIES, { error: `one of ${IP_FAMILIES.join(', ')}` }), {
+  .array(oneOfValues(IP_FAMILIES), {
     error: FAMILIES_EXPECTED,
   })
   .min(1, { error: FAMILIES_EXPECTED });
@@ -185,12 +177,8 @@ export const ipFamiliesSection = z
  * replaces the detected fact, and is all static nodes and `firewall` know.
  */
 export const clusterSection = section({
-  calicoBackend: z
-    .enum(CALICO_BACKENDS, { error: `one of ${CALICO_BACKENDS.join(', ')}` })
-    .optional(),
-  calicoEncapsulation: z
-    .enum(CALICO_ENCAPSULATIONS, { error: `one of ${CALICO_ENCAPSULATIONS.join(', ')}` })
-    .optional(),
+  calicoBackend: oneOfValues(CALICO_BACKENDS).optional(),
+  calicoEncapsulation: oneOfValues(CALICO_ENCAPSULATIONS).optional(),
   kubeProxy: flag.optional(),
   nfsVersion: z
     .union(

@@ -1,6 +1,6 @@
 /**
- * The cluster's vocabulary that the config file names and discovery reads: a node, the
- * IP families, node address types, NodePort groups and optional reads. Defined here, once,
+ * The cluster's vocabulary that config names and discovery reads: a node, the discovery
+ * modes, IP families, node address types, NodePort groups and optional reads. Defined here, once,
  * so config can check a file without importing discovery, and discovery can read the
  * cluster without importing config. Imports nothing but the catalog's roles.
  */
@@ -21,6 +21,13 @@ export interface ClusterNode {
   /** Empty when unknown (static nodes). */
   readonly kubeletVersion: string;
 }
+
+/**
+ * `--discovery`, where nodes and NodePorts come from: auto uses Kubernetes when a
+ * cluster config is found, else the static nodes.
+ */
+export const DISCOVERY_MODES = ['auto', 'kubernetes', 'static'] as const;
+export type DiscoveryMode = (typeof DISCOVERY_MODES)[number];
 
 /**
  * IP families: which of a node's addresses, and which answers of a name, are probed
