@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type LogLine, parseLog } from '../faults/exporter.js';
 import { nodeArgv, runNode } from '../helpers/node-child.js';
+import { until as waitUntil } from '../helpers/wait.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 import { makeCertificates, type TestCertificates } from '../server/certs.js';
 import { type Daemon, startDaemon } from './daemon.js';
@@ -77,11 +78,14 @@ async function until(
 }
 
 /** Waits until the log satisfies `done`; bounded in count and time. */
-async function logged(daemon: Daemon, done: () => boolean): Promise<void> {
-  for (let attempt = 0; attempt < 150 && !done(); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.ok(done(), `not in the log:\n${daemon.log().slice(-3000)}`);
+function logged(daemon: Daemon, done: () => boolean): Promise<void> {
+  return waitUntil(done, {
+    what: 'the line in the log',
+    timeoutMs: 30_000,
+    intervalMs: 200,
+    attempts: 151,
+    detail: () => daemon.log().slice(-3000),
+  });
 }
 
 const lines = (daemon: Daemon, msg: string): LogLine[] =>

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { eventually, until } from './wait.js';
+
+describe('eventually', () => {
+  it('resolves with the first value that is not undefined', async () => {
+    let tries = 0;
+    const value = await eventually(() => (++tries === 3 ? 'ready' : undefined), {
+      what: 'the third try',
+      timeoutMs: 10_000,
+      intervalMs: 1,
+    });
+    assert.equal(value, 'ready');
+    assert.equal(tries, 3);
+  });
+
+  it('counts a throw as not yet, and names what it waited for and the last error', async () => {
+    let tries = 0;
+    await assert.rejects(
+      eventually(
+        () => {
+          tries++;
+          throw new Error(`refused ${tries}`);
+        },
+        { what: 'the port to open', timeoutMs: 10_000, intervalMs: 1, attempts: 4 },
+      ),
+      { message: 'not within 4 tries: the port to open (last error: Error: refused 4)' },
+    );
+    assert.equal(tries, 4);
+  });
+
+  it('gives up at the deadline, adding the detail read then', async () => {
+    let tries = 0;
+    await assert.rejects(
+      eventually(
+        () => {
+          tries++;
+          return undefined;
+        },
+        { what: 'a line', timeoutMs: 0, detail: () => `after ${tries} tries` },
+      ),
+      { message: 'not within 0 ms: a line\nafter 1 tries' },
+    );
+  });
+
+  it('with throwsAreFinal, fails at the first throw', async () => {
+    let tries = 0;
+    const error = new Error('scrape failed');
+    await assert.rejects(
+      eventually(
+        () => {
+          tries++;
+          throw error;
+        },
+        { what: 'a scrape', timeoutMs: 10_000, intervalMs: 1, throwsAreFinal: true },
+      ),
+      (thrown) => thrown === error,
+    );
+    assert.equal(tries, 1);
+  });
+});
+
+describe('until', () => {
+  it('resolves once the condition holds', async () => {
+    let count = 0;
+    await until(() => ++count >= 2, { what: 'two counts', timeoutMs: 10_000, intervalMs: 1 });
+    assert.equal(count, 2);
+  });
+
+  it('fails naming the condition when it never holds', async () => {
+    await assert.rejects(
+      until(() => false, { what: 'never', timeoutMs: 10_000, intervalMs: 1, attempts: 2 }),
+      { message: 'not within 2 tries: never' },
+    );
+  });
+});
