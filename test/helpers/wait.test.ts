@@ -2,6 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventually, until } from './wait.js';
 
+/** A check that always throws the error `make` gives for its try number, counting tries. */
+function throwing(make: (tries: number) => Error) {
+  let tries = 0;
+  return {
+    check: (): undefined => {
+      tries++;
+      throw make(tries);
+    },
+    tries: () => tries,
+  };
+}
+
 describe('eventually', () => {
   it('resolves with the first value that is not undefined', async () => {
     let tries = 0;
@@ -15,18 +27,17 @@ describe('eventually', () => {
   });
 
   it('counts a throw as not yet, and names what it waited for and the last error', async () => {
-    let tries = 0;
+    const refused = throwing((tries) => new Error(`refused ${tries}`));
     await assert.rejects(
-      eventually(
-        () => {
-          tries++;
-          throw new Error(`refused ${tries}`);
-        },
-        { what: 'the port to open', timeoutMs: 10_000, intervalMs: 1, attempts: 4 },
-      ),
+      eventually(refused.check, {
+        what: 'the port to open',
+        timeoutMs: 10_000,
+        intervalMs: 1,
+        attempts: 4,
+      }),
       { message: 'not within 4 tries: the port to open (last error: Error: refused 4)' },
     );
-    assert.equal(tries, 4);
+    assert.equal(refused.tries(), 4);
   });
 
   it('gives up at the deadline, adding the detail read then', async () => {
@@ -44,19 +55,18 @@ describe('eventually', () => {
   });
 
   it('with throwsAreFinal, fails at the first throw', async () => {
-    let tries = 0;
     const error = new Error('scrape failed');
+    const scrape = throwing(() => error);
     await assert.rejects(
-      eventually(
-        () => {
-          tries++;
-          throw error;
-        },
-        { what: 'a scrape', timeoutMs: 10_000, intervalMs: 1, throwsAreFinal: true },
-      ),
+      eventually(scrape.check, {
+        what: 'a scrape',
+        timeoutMs: 10_000,
+        intervalMs: 1,
+        throwsAreFinal: true,
+      }),
       (thrown) => thrown === error,
     );
-    assert.equal(tries, 1);
+    assert.equal(scrape.tries(), 1);
   });
 });
 
