@@ -1,7 +1,7 @@
 /**
  * The options of Kubernetes discovery: what the config's `discovery:` section and the
  * `--kubeconfig` / `--discovery.namespaces` flags set. Plain data with defaults, and a
- * pure check the config loader runs so a bad rule fails at load, naming its field.
+ * pure check that config-load.ts runs on the file, so a bad rule fails at load, naming its field.
  */
 import type { ClusterFacts } from '../../catalog/conditions.js';
 import {
@@ -24,9 +24,8 @@ import {
   roleRuleProblems,
 } from './rules.js';
 
-// The optional reads (DETECTIONS) are described in kinds/cluster.ts, beside the other names
-// the config file shares with discovery.
-export { DETECTIONS, type Detection };
+// The optional reads are described in kinds/cluster.ts, beside the other names config shares.
+export type { Detection };
 
 export interface KubernetesDiscoveryOptions {
   /**
