@@ -97,7 +97,6 @@ async function secondCycle(url: string): Promise<void> {
   const first = await probesDone(url);
   await until(async () => (await probesDone(url)) >= 2 * first, {
     what: 'a second cycle',
-    timeoutMs: 40_000,
     intervalMs: 200,
     attempts: 200,
     throwsAreFinal: true,
@@ -135,7 +134,6 @@ describe('the README screenshot of the status page', { timeout: 120_000 }, () =>
     // Ready after the first full cycle: from then on every target has a result.
     await until(async () => (await fetch(`${url}/-/ready`)).status === 200, {
       what: '/-/ready answering 200',
-      timeoutMs: 30_000,
       intervalMs: 200,
       attempts: 151,
       throwsAreFinal: true,

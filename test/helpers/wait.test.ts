@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eventually, until } from './wait.js';
+import { eventually, readUntil, until } from './wait.js';
 
 /** A check that always throws the error `make` gives for its try number, counting tries. */
 function throwing(make: (tries: number) => Error) {
@@ -82,5 +82,40 @@ describe('until', () => {
       until(() => false, { what: 'never', timeoutMs: 10_000, intervalMs: 1, attempts: 2 }),
       { message: 'not within 2 tries: never' },
     );
+  });
+});
+
+describe('readUntil', () => {
+  it('resolves with the first reading that is done', async () => {
+    let reading = 0;
+    const value = await readUntil(
+      async () => ++reading,
+      (n) => n === 3,
+      { timeoutMs: 10_000, intervalMs: 1 },
+    );
+    assert.equal(value, 3);
+  });
+
+  it('resolves with the last reading when the bound is reached, for the caller to judge', async () => {
+    let reading = 0;
+    const value = await readUntil(
+      async () => ++reading,
+      () => false,
+      { timeoutMs: 10_000, intervalMs: 1, attempts: 5 },
+    );
+    assert.equal(value, 5);
+  });
+
+  it('fails at once when a reading throws', async () => {
+    const scrape = throwing(() => new Error('connection refused'));
+    await assert.rejects(
+      readUntil(
+        async () => scrape.check(),
+        () => false,
+        { timeoutMs: 10_000, intervalMs: 1 },
+      ),
+      { message: 'connection refused' },
+    );
+    assert.equal(scrape.tries(), 1);
   });
 });

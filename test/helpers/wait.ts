@@ -1,22 +1,54 @@
 /**
  * The one way tests wait for something that nothing announces (a metric, a log line,
- * Prometheus's view): try, pause, try again, within a bound; fail naming what was
- * awaited. Where an event or a fake clock can tell, tests use that instead.
+ * Prometheus's view): try, pause, try again, within a bound. `eventually` fails naming
+ * what was awaited; `readUntil` hands the last reading to the caller's assertion. Where
+ * an event or a fake clock can tell, tests use that instead.
  */
 
-export interface EventuallyOptions {
-  /** What is awaited, in words; the failure names it. */
-  readonly what: string;
-  /** Give up once this long has passed. */
-  readonly timeoutMs: number;
+/** How long and how often to try: bounded in time, in tries, or both, never neither. */
+export type PollBounds = {
   /** Pause between tries. Default 100 ms. */
   readonly intervalMs?: number;
-  /** Give up after this many tries as well, however fast they return. Default no count bound. */
-  readonly attempts?: number;
+} & (
+  | {
+      /** Give up once this long has passed. */
+      readonly timeoutMs: number;
+      /** Give up after this many tries as well, however fast they return. */
+      readonly attempts?: number;
+    }
+  | { readonly timeoutMs?: number; readonly attempts: number }
+);
+
+export type EventuallyOptions = PollBounds & {
+  /** What is awaited, in words; the failure names it. */
+  readonly what: string;
   /** More words for the failure, read when it happens (the tail of a log, say). */
   readonly detail?: () => string;
   /** A throw from `check` fails the wait at once, instead of counting as "not yet". Default false. */
   readonly throwsAreFinal?: boolean;
+};
+
+/** Why a poll stopped without a value: the bound it reached. */
+type Exhausted = { readonly bound: string };
+
+/** Runs `attempt` until it returns a value, or a bound is reached. */
+async function poll<T>(
+  attempt: () => Promise<T | undefined>,
+  bounds: PollBounds,
+): Promise<{ readonly value: T } | Exhausted> {
+  const {
+    timeoutMs = Number.POSITIVE_INFINITY,
+    intervalMs = 100,
+    attempts = Number.POSITIVE_INFINITY,
+  } = bounds;
+  const deadline = Date.now() + timeoutMs;
+  for (let tries = 1; ; tries++) {
+    const value = await attempt();
+    if (value !== undefined) return { value };
+    if (Date.now() >= deadline) return { bound: `${timeoutMs} ms` };
+    if (tries >= attempts) return { bound: `${attempts} tries` };
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }
 
 /**
@@ -27,24 +59,20 @@ export async function eventually<T>(
   check: () => T | undefined | Promise<T | undefined>,
   options: EventuallyOptions,
 ): Promise<T> {
-  const { what, timeoutMs, intervalMs = 100, attempts = Number.POSITIVE_INFINITY } = options;
-  const deadline = Date.now() + timeoutMs;
   let last: unknown;
-  for (let attempt = 1; ; attempt++) {
+  const result = await poll(async () => {
     try {
-      const value = await check();
-      if (value !== undefined) return value;
+      return await check();
     } catch (error) {
       if (options.throwsAreFinal) throw error;
       last = error;
+      return undefined;
     }
-    if (Date.now() >= deadline || attempt >= attempts) break;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  const bound = Date.now() >= deadline ? `${timeoutMs} ms` : `${attempts} tries`;
+  }, options);
+  if ('value' in result) return result.value;
   const lastError = last === undefined ? '' : ` (last error: ${String(last)})`;
   const detail = options.detail ? `\n${options.detail()}` : '';
-  throw new Error(`not within ${bound}: ${what}${lastError}${detail}`);
+  throw new Error(`not within ${result.bound}: ${options.what}${lastError}${detail}`);
 }
 
 /** eventually for a condition: resolves once `done` holds. */
@@ -53,4 +81,24 @@ export async function until(
   options: EventuallyOptions,
 ): Promise<void> {
   await eventually(async () => ((await done()) ? true : undefined), options);
+}
+
+/**
+ * Reads until `done` holds of the reading, within the bounds, and resolves with the last
+ * reading either way: the caller's assertion judges it and says what it shows. A throw
+ * from `read` fails at once.
+ */
+export async function readUntil<T>(
+  read: () => Promise<T>,
+  done: (reading: T) => boolean,
+  bounds: PollBounds,
+): Promise<T> {
+  let last: T | undefined;
+  const result = await poll(async () => {
+    const reading = await read();
+    last = reading;
+    return done(reading) ? { reading } : undefined;
+  }, bounds);
+  // Every try reads, so a poll that stopped has a last reading.
+  return 'value' in result ? result.value.reading : (last as T);
 }
