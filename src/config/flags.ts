@@ -4,7 +4,12 @@
  * (flag-table.ts); `flagsFrom` turns the values of whichever groups a table holds into
  * the shape the program reads, with the defaults for the groups it leaves out.
  */
-import { DISCOVERY_MODES, type DiscoveryMode, NAMESPACE_NAME } from '../kinds/cluster.js';
+import {
+  DISCOVERY_MODES,
+  type DiscoveryMode,
+  isNodeName,
+  NAMESPACE_NAME,
+} from '../kinds/cluster.js';
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { LISTEN_ADDRESS_EXPECTED, type ListenAddress, parseListenAddress } from './address.js';
 import { DURATION_EXPECTED, formatDuration, parseDuration } from './duration.js';
@@ -86,12 +91,9 @@ function listenAddress(text: string): ListenAddress {
   return address;
 }
 
-// Kubernetes node names are DNS subdomains: lowercase labels joined by dots.
-export const NODE_NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
-
 function vantage(text: string): string {
   if (text === 'central' || text === 'external' || text === 'node') return text;
-  if (text.length <= 253 && NODE_NAME.test(text)) return text;
+  if (isNodeName(text)) return text;
   throw new BadValue('central, external, node, or the name of the node probing from');
 }
 

@@ -17,11 +17,12 @@ import {
   type Detection,
   IP_FAMILIES,
   type IpFamily,
+  isNodeName,
   type NodeAddressType,
 } from '../kinds/cluster.js';
 import { checkConfigFile } from './checks.js';
 import { ConfigError, readFailure, showValue } from './errors.js';
-import { type Flags, NODE_NAME, parseFlags } from './flags.js';
+import { type Flags, parseFlags } from './flags.js';
 import { deepFreeze } from './freeze.js';
 import {
   checkTextSize,
@@ -154,7 +155,7 @@ export async function loadConfigFromFlags(
 function resolveVantage(flags: Flags, env: Readonly<Record<string, string | undefined>>): Flags {
   if (flags.vantage !== 'node') return flags;
   const name = env.NODE_NAME ?? '';
-  if (!NODE_NAME.test(name) || name.length > 253) {
+  if (!isNodeName(name)) {
     throw new ConfigError(
       'FLAG_INVALID',
       `--vantage: "node" needs NODE_NAME set to this node's name (the downward API's spec.nodeName), got ${showValue(env.NODE_NAME)}`,

@@ -59,3 +59,17 @@ export type Detection = (typeof DETECTIONS)[number];
 
 /** A DNS-1123 label: what Kubernetes accepts as a namespace name. */
 export const NAMESPACE_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * A DNS-1123 subdomain, lowercase labels joined by dots, as a pattern to build on (node
+ * names, label key prefixes); unanchored, without the 253-character limit.
+ */
+export const DNS_SUBDOMAIN_PATTERN =
+  '[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*';
+
+const NODE_NAME = new RegExp(`^${DNS_SUBDOMAIN_PATTERN}$`);
+
+/** A Kubernetes node name: a DNS-1123 subdomain of at most 253 characters. */
+export function isNodeName(text: string): boolean {
+  return text.length <= 253 && NODE_NAME.test(text);
+}
