@@ -12,7 +12,7 @@ import { ROLES } from '../catalog/types.js';
 import { DETECTIONS, IP_FAMILIES, NODE_ADDRESS_TYPES, NODE_PORT_GROUPS } from '../kinds/cluster.js';
 import { isNodeAddress, NODE_ADDRESS_EXPECTED } from './address.js';
 import { parseDuration } from './duration.js';
-import { oneOfValues, section } from './yaml-file.js';
+import { nonEmptyText, oneOfValues, section, trueOrFalse } from './yaml-file.js';
 
 const PORT_EXPECTED = 'an integer 1-65535';
 const ROLE_EXPECTED = `one of ${ROLES.join(', ')}`;
@@ -22,9 +22,12 @@ const port = z
   .min(1, { error: PORT_EXPECTED })
   .max(65535, { error: PORT_EXPECTED });
 
-const flag = z.boolean({ error: 'true or false' });
-
 const role = z.enum(ROLES, { error: ROLE_EXPECTED });
+
+/** A node's roles, or a rule's: at least one. */
+const ROLE_LIST = z
+  .array(role, { error: `a list of roles, each ${ROLE_EXPECTED}` })
+  .min(1, { error: `a non-empty list of roles, each ${ROLE_EXPECTED}` });
 
 const NODE_NAME_EXPECTED = 'a node name (not empty, no spaces around it)';
 
@@ -35,9 +38,7 @@ const node = section({
   address: z
     .string({ error: NODE_ADDRESS_EXPECTED })
     .refine(isNodeAddress, { error: NODE_ADDRESS_EXPECTED }),
-  roles: z
-    .array(role, { error: `a list of roles, each ${ROLE_EXPECTED}` })
-    .min(1, { error: `a non-empty list of roles, each ${ROLE_EXPECTED}` }),
+  roles: ROLE_LIST,
 });
 
 /** Static nodes: the cluster as the file describes it, when no Kubernetes API is at hand. */
@@ -72,8 +73,8 @@ export const nodePortRangeSection = z.union([rangeText, rangeObject], { error: R
 
 const override = section({
   port: port.optional(),
-  required: flag.optional(),
-  enabled: flag.optional(),
+  required: trueOrFalse.optional(),
+  enabled: trueOrFalse.optional(),
 });
 
 /** Changes to catalog entries, keyed by catalog id; checks.ts checks the ids and ports. */
@@ -90,23 +91,16 @@ const customPort = section({
     error: `all, or a non-empty list of roles, each ${ROLE_EXPECTED}`,
   }),
   scope: z.enum(['internal', 'external'], { error: 'internal or external' }).default('internal'),
-  required: flag.default(true),
-  component: z
-    .string({ error: 'a component name' })
-    .min(1, { error: 'a component name' })
-    .optional(),
+  required: trueOrFalse.default(true),
+  component: nonEmptyText('a component name').optional(),
   purpose: z.string({ error: 'a sentence saying what the port is for' }).default(''),
 });
 
 /** Ports the user adds to the catalog. */
 export const customPortsSection = z.array(customPort, { error: 'a list of ports' });
 
-const ROLE_LIST = z
-  .array(role, { error: `a list of roles, each ${ROLE_EXPECTED}` })
-  .min(1, { error: `a non-empty list of roles, each ${ROLE_EXPECTED}` });
-
 const SELECTOR_EXPECTED = 'a label selector such as "key=value,other in (a,b)"';
-const selector = z.string({ error: SELECTOR_EXPECTED }).min(1, { error: SELECTOR_EXPECTED });
+const selector = nonEmptyText(SELECTOR_EXPECTED);
 const namespaceList = z.array(z.string({ error: 'a namespace name' }), {
   error: 'a list of namespace names',
 });
@@ -179,7 +173,7 @@ export const ipFamiliesSection = z
 export const clusterSection = section({
   calicoBackend: oneOfValues(CALICO_BACKENDS).optional(),
   calicoEncapsulation: oneOfValues(CALICO_ENCAPSULATIONS).optional(),
-  kubeProxy: flag.optional(),
+  kubeProxy: trueOrFalse.optional(),
   nfsVersion: z
     .union(
       NFS_VERSIONS.map((v) => z.literal(v)),

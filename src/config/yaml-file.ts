@@ -96,3 +96,11 @@ export function section<Shape extends z.ZodRawShape>(shape: Shape) {
 export function oneOfValues<const T extends readonly string[]>(values: T) {
   return z.enum(values, { error: `one of ${values.join(', ')}` });
 }
+
+/** A YAML boolean; `yes` or `"no"` read `expected true or false, got ...`. */
+export const trueOrFalse = z.boolean({ error: 'true or false' });
+
+/** A string that is not empty; anything else reads `expected <what>, got ...`. */
+export function nonEmptyText(what: string) {
+  return z.string({ error: what }).min(1, { error: what });
+}

@@ -17,7 +17,14 @@ import * as z from 'zod';
 import { ConfigError, readFailure } from '../config/errors.js';
 import { deepFreeze } from '../config/freeze.js';
 import { type ConfigIssue, issueLine } from '../config/issues.js';
-import { oneOfValues, parseWithSchema, section, yamlValue } from '../config/yaml-file.js';
+import {
+  nonEmptyText,
+  oneOfValues,
+  parseWithSchema,
+  section,
+  trueOrFalse,
+  yamlValue,
+} from '../config/yaml-file.js';
 
 /** Go's crypto/tls ClientAuthType names, as the toolkit spells them. */
 export const CLIENT_AUTH_TYPES = [
@@ -109,15 +116,13 @@ const BCRYPT_EXPECTED = 'a bcrypt hash such as "$2y$10$..." (htpasswd -nBC 10 ""
 // Visible ASCII, spaces and tabs: what a header value may hold without being split or refused.
 const HEADER_VALUE = /^[\x20-\x7e\t]*$/;
 
-const text = (what: string) => z.string({ error: what }).min(1, { error: what });
-
 const tlsSchema = section({
-  cert_file: text('a file name').optional(),
-  key_file: text('a file name').optional(),
-  cert: text('a PEM certificate').optional(),
-  key: text('a PEM private key').optional(),
-  client_ca_file: text('a file name').optional(),
-  client_ca: text('PEM certificates').optional(),
+  cert_file: nonEmptyText('a file name').optional(),
+  key_file: nonEmptyText('a file name').optional(),
+  cert: nonEmptyText('a PEM certificate').optional(),
+  key: nonEmptyText('a PEM private key').optional(),
+  client_ca_file: nonEmptyText('a file name').optional(),
+  client_ca: nonEmptyText('PEM certificates').optional(),
   client_auth_type: oneOfValues(CLIENT_AUTH_TYPES).optional(),
   min_version: oneOfValues(TLS_VERSION_NAMES).optional(),
   max_version: oneOfValues(TLS_VERSION_NAMES).optional(),
@@ -126,7 +131,7 @@ const tlsSchema = section({
 const httpSchema = section({
   headers: z.record(z.string(), z.string({ error: 'a string' }), { error: 'a mapping' }).optional(),
   // The toolkit's switch for HTTP/2; this exporter serves HTTP/1.1 either way.
-  http2: z.boolean({ error: 'true or false' }).optional(),
+  http2: trueOrFalse.optional(),
 });
 
 const webConfigSchema = section({
