@@ -4,7 +4,7 @@
  * Every stage is built elsewhere; this module only connects them, so tests can run
  * the whole exporter in-process through the same path as main.
  */
-import { type ExporterConfig, reloadConfig } from './config/index.js';
+import { type ExporterConfig, reloadConfig } from './config-load.js';
 import type { Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
 import {

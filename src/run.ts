@@ -3,7 +3,8 @@
  * and config, wire the exporter, handle signals. Exit status 2 for bad input (one line, no stack
  * trace), 1 when the exporter cannot run, 0 on a clean stop.
  */
-import { ConfigError, type ExporterConfig, loadConfig } from './config/index.js';
+import { ConfigError } from './config/index.js';
+import { type ExporterConfig, loadConfig } from './config-load.js';
 import { DiscoveryError } from './discovery/kubernetes/errors.js';
 import { openFilesTooLowMessage, readOpenFilesLimit } from './probe/fd-budget.js';
 import { createLogger, type Logger } from './util/log.js';

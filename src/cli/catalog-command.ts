@@ -1,12 +1,7 @@
 /** `catalog`'s flags, help and options: the config file, the roles to narrow to, and how to print. */
 import type { Role } from '../catalog/types.js';
-import {
-  CONFIG_FLAGS,
-  type ExporterConfig,
-  flagsFrom,
-  HELP_FLAGS,
-  loadConfigFromFlags,
-} from '../config/index.js';
+import { CONFIG_FLAGS, type ExporterConfig, flagsFrom, HELP_FLAGS } from '../config/index.js';
+import { loadConfigFromFlags } from '../config-load.js';
 import { defineCommand, EXIT_HELP } from './command.js';
 import { OUTPUT_FLAGS, type OutputFormat, roleFlags } from './common-flags.js';
 import { RUN } from './program.js';

@@ -13,11 +13,11 @@ import {
   flagsFrom,
   HELP_FLAGS,
   LOG_FLAGS,
-  loadConfigFromFlags,
   oneOf,
   switchFlag,
   valueFlag,
 } from '../config/index.js';
+import { loadConfigFromFlags } from '../config-load.js';
 import { defineCommand, EXIT_HELP } from './command.js';
 import { cidrList, roleFlags } from './common-flags.js';
 import { checkKubeconfigEnv } from './environment.js';

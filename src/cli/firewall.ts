@@ -21,6 +21,7 @@ import { effectiveCatalog } from '../catalog/overrides.js';
 import { UNPROBED_CATALOG } from '../catalog/ports.js';
 import type { PortRange, Role, Scope } from '../catalog/types.js';
 import { ConfigError } from '../config/index.js';
+import { IP_FAMILIES, type IpFamily } from '../kinds/cluster.js';
 import { systemClock } from '../util/clock.js';
 import { EXIT_FAILED, EXIT_OK } from './exit.js';
 import type { FirewallCommandOptions, FirewallFormat } from './firewall-command.js';
@@ -28,7 +29,7 @@ import type { CommandIo } from './io.js';
 import { commandLogger } from './logger.js';
 import { RUN } from './program.js';
 
-export type Family = 'ipv4' | 'ipv6';
+export type Family = IpFamily;
 
 /** What a rule matches: ports of TCP or UDP, or a bare IP protocol (IP-in-IP). */
 export type Match =
@@ -340,7 +341,7 @@ function nftables(plan: FirewallPlan, command: string): string[] {
   );
   for (const rule of plan.rules) {
     const comment = `comment "${nftComment(rule.comment)}"`;
-    for (const family of ['ipv4', 'ipv6'] as const) {
+    for (const family of IP_FAMILIES) {
       const sources = sourcesIn(rule, family);
       if (sources === undefined) continue;
       if (sources.length === 0) {

@@ -1,10 +1,11 @@
 /**
  * Rules that span more than one field of the file, run once the schema has passed:
  * unique names, catalog ids that exist, ports that may move, ports that collide.
+ * Discovery's own rules (selectors that parse, patterns that compile) are discovery's
+ * to check: LoadOptions.checkFile, which config-load.ts passes.
  */
 import { CATALOG } from '../catalog/ports.js';
 import type { Role } from '../catalog/types.js';
-import { kubernetesDiscoveryOptionProblems } from '../discovery/kubernetes/options.js';
 import { formatPath, showValue } from './errors.js';
 import type { ConfigIssue } from './issues.js';
 import type { ConfigFile } from './schema.js';
@@ -14,13 +15,7 @@ const MOVABLE = CATALOG.filter((entry) => entry.category === 'default').map((ent
 
 /** The first broken rule, or undefined when the file holds together. */
 export function checkConfigFile(file: ConfigFile): ConfigIssue | undefined {
-  return (
-    checkNodes(file) ??
-    checkOverrides(file) ??
-    checkCustomIds(file) ??
-    checkCollisions(file) ??
-    checkDiscovery(file)
-  );
+  return checkNodes(file) ?? checkOverrides(file) ?? checkCustomIds(file) ?? checkCollisions(file);
 }
 
 function checkNodes(file: ConfigFile): ConfigIssue | undefined {
@@ -130,15 +125,4 @@ function sharedRoles(a: readonly Role[] | 'all', b: readonly Role[] | 'all'): st
   const both = a === 'all' ? b : b === 'all' ? a : a.filter((role) => b.includes(role));
   if (both.length === 0) return undefined;
   return `${[...new Set(both)].join(', ')} nodes`;
-}
-
-/** What a schema cannot see in the discovery rules: selectors that parse, regexes that compile. */
-function checkDiscovery(file: ConfigFile): ConfigIssue | undefined {
-  const { discovery } = file;
-  if (!discovery) return undefined;
-  const [problem] = kubernetesDiscoveryOptionProblems({
-    ...(discovery.roleRules && { roleRules: discovery.roleRules }),
-    ...(discovery.groupRules && { groupRules: discovery.groupRules }),
-  });
-  return problem && { path: ['discovery', ...problem.path], message: problem.message };
 }

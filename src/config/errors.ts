@@ -73,3 +73,16 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }
   return text;
 }
+
+/**
+ * A failed read in one line: `ENOENT: no such file or directory, open 'x.yml'` ->
+ * `ENOENT: no such file or directory`. The path already leads the message, and the
+ * system call means nothing to an operator.
+ */
+export function readFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const { syscall } = error as NodeJS.ErrnoException;
+  if (syscall === undefined) return error.message;
+  const at = error.message.lastIndexOf(`, ${syscall}`);
+  return at > 0 ? error.message.slice(0, at) : error.message;
+}

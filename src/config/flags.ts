@@ -4,6 +4,12 @@
  * (flag-table.ts); `flagsFrom` turns the values of whichever groups a table holds into
  * the shape the program reads, with the defaults for the groups it leaves out.
  */
+import {
+  DISCOVERY_MODES,
+  type DiscoveryMode,
+  isNodeName,
+  NAMESPACE_NAME,
+} from '../kinds/cluster.js';
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { LISTEN_ADDRESS_EXPECTED, type ListenAddress, parseListenAddress } from './address.js';
 import { DURATION_EXPECTED, formatDuration, parseDuration } from './duration.js';
@@ -21,13 +27,7 @@ import {
 export const ICMP_MODES = ['auto', 'on', 'off'] as const;
 export type IcmpMode = (typeof ICMP_MODES)[number];
 
-/**
- * Where nodes and NodePorts come from. Discovery declares the modes it accepts in its
- * own settings type; the compiler ties the two, so a mode added here and not there fails
- * to build.
- */
-export const DISCOVERY_MODES = ['auto', 'kubernetes', 'static'] as const;
-export type DiscoveryMode = (typeof DISCOVERY_MODES)[number];
+export { DISCOVERY_MODES, type DiscoveryMode };
 
 /** One of N shards, 0-based, as the planner reads it. */
 export interface ShardFlag {
@@ -76,13 +76,10 @@ export function filePath(text: string): string {
   return text;
 }
 
-// Namespaces are DNS labels: lowercase letters, digits and hyphens, at most 63.
-const NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-
 function namespaceList(text: string): string[] {
   if (text.trim() === '') return [];
   const names = text.split(',').map((name) => name.trim());
-  if (!names.every((name) => NAMESPACE.test(name))) {
+  if (!names.every((name) => NAMESPACE_NAME.test(name))) {
     throw new BadValue('a comma-separated list of namespace names');
   }
   return [...new Set(names)];
@@ -94,12 +91,9 @@ function listenAddress(text: string): ListenAddress {
   return address;
 }
 
-// Kubernetes node names are DNS subdomains: lowercase labels joined by dots.
-export const NODE_NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
-
 function vantage(text: string): string {
   if (text === 'central' || text === 'external' || text === 'node') return text;
-  if (text.length <= 253 && NODE_NAME.test(text)) return text;
+  if (isNodeName(text)) return text;
   throw new BadValue('central, external, node, or the name of the node probing from');
 }
 

@@ -41,6 +41,7 @@ export {
   buildConfig,
   EMBEDDED_DEFAULT_NODE,
   type ExporterConfig,
+  type FileCheck,
   type FileConfig,
   type LoadOptions,
   loadConfig,

@@ -1,6 +1,6 @@
 /** One problem in the file: where it is and what is wrong there, before the file name is added. */
 import type * as z from 'zod';
-import { showValue } from './errors.js';
+import { formatPath, showValue } from './errors.js';
 
 export interface ConfigIssue {
   readonly path: readonly PropertyKey[];
@@ -55,4 +55,10 @@ export function fallbackExpected(issue: z.core.$ZodRawIssue): string {
     default:
       return 'a valid value';
   }
+}
+
+/** `path: message`, or the message alone for a problem with the whole file. */
+export function issueLine(issue: ConfigIssue): string {
+  const path = formatPath(issue.path);
+  return path === '' ? issue.message : `${path}: ${issue.message}`;
 }

@@ -3,24 +3,26 @@
  * frozen. Parsing the file text is pure (parseConfigText), so tests and a reload
  * use it without touching the disk.
  */
-import { type Document, parseDocument } from 'yaml';
 import type { ClusterFacts } from '../catalog/conditions.js';
 import {
   type CatalogSettings,
   type CustomPort,
   type EntryOverride,
-  effectiveCatalog,
   NO_CATALOG_CHANGES,
 } from '../catalog/overrides.js';
 import { DEFAULT_NODEPORT_RANGE } from '../catalog/ports.js';
 import { type PortRange, ROLES } from '../catalog/types.js';
-import { IP_FAMILIES, type IpFamily } from '../discovery/families.js';
-import type { KubernetesDiscoveryOptionsInput } from '../discovery/kubernetes/options.js';
-import { rolePortsOf } from '../discovery/kubernetes/pods.js';
-import type { ClusterNode } from '../discovery/types.js';
+import {
+  type ClusterNode,
+  type Detection,
+  IP_FAMILIES,
+  type IpFamily,
+  isNodeName,
+  type NodeAddressType,
+} from '../kinds/cluster.js';
 import { checkConfigFile } from './checks.js';
-import { ConfigError, formatPath, showValue } from './errors.js';
-import { type Flags, NODE_NAME, parseFlags } from './flags.js';
+import { ConfigError, readFailure, showValue } from './errors.js';
+import { type Flags, parseFlags } from './flags.js';
 import { deepFreeze } from './freeze.js';
 import {
   checkTextSize,
@@ -29,8 +31,9 @@ import {
   InputLimitError,
   readConfigBytes,
 } from './input-limits.js';
-import { type ConfigIssue, describeIssue, fallbackExpected } from './issues.js';
+import { type ConfigIssue, issueLine } from './issues.js';
 import { type ConfigFile, configFileSchema } from './schema.js';
+import { parseWithSchema, yamlValue } from './yaml-file.js';
 
 /**
  * The flags (`vantage` already resolved from NODE_NAME for `--vantage=node`) and what
@@ -51,16 +54,43 @@ export interface ExporterConfig extends Flags {
   readonly embeddedDefault: boolean;
 }
 
-/** The discovery flags (mode, kubeconfig, namespaces) and the options they make with the file. */
+type DiscoverySection = NonNullable<ConfigFile['discovery']>;
+
+/**
+ * The file's `discovery:` section in config's words. Discovery reads it as its own
+ * options input and checks what a schema cannot (selectors, patterns): LoadOptions.checkFile.
+ */
+export interface KubernetesFileSettings {
+  readonly addressTypes?: readonly NodeAddressType[];
+  readonly roleRules?: DiscoverySection['roleRules'];
+  readonly groupRules?: DiscoverySection['groupRules'];
+  readonly detect?: readonly Detection[];
+  readonly relistIntervalMs?: number;
+  readonly requestTimeoutMs?: number;
+}
+
+/** Kubernetes discovery as file and flags set it; what is left out takes discovery's default. */
+export interface KubernetesSettings extends KubernetesFileSettings {
+  /** The file's `cluster:` section. */
+  readonly facts?: ClusterFacts;
+  /** The file's `ipFamilies`. */
+  readonly ipFamilies?: readonly IpFamily[];
+  /** `--kubeconfig`. */
+  readonly kubeconfig?: string;
+  /** `--discovery.namespaces`. */
+  readonly namespaces: readonly string[];
+}
+
+/** The discovery flags (mode, kubeconfig, namespaces) and the settings they make with the file. */
 type DiscoveryFlags = Flags['discovery'];
 export interface DiscoveryConfig extends DiscoveryFlags {
-  /** Kubernetes discovery options (file, then flags); what is left out takes its default. */
-  readonly kubernetes: KubernetesDiscoveryOptionsInput;
+  /** Kubernetes discovery settings (file, then flags). */
+  readonly kubernetes: KubernetesSettings;
 }
 
 /** What the file contributes; parseConfigText returns it. */
 export interface FileConfig {
-  readonly discovery: KubernetesDiscoveryOptionsInput;
+  readonly discovery: KubernetesFileSettings;
   readonly nodes: readonly ClusterNode[];
   readonly ipFamilies?: readonly IpFamily[];
   readonly kubernetesVersion?: string;
@@ -83,7 +113,16 @@ export interface LoadOptions {
   readonly readFile?: (path: string) => Promise<string>;
   /** Where `--vantage=node` finds NODE_NAME; default process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Rules of the stages the file configures, which config cannot check without importing
+   * them (discovery's selectors and patterns); the first problem fails the load like any
+   * other. config-load.ts passes them. Default none.
+   */
+  readonly checkFile?: FileCheck;
 }
+
+/** A check of the converted file: the first problem, at a path in the file, or undefined. */
+export type FileCheck = (file: FileConfig) => ConfigIssue | undefined;
 
 /**
  * Flags and the file they name, validated and frozen. Throws ConfigError:
@@ -109,14 +148,14 @@ export async function loadConfigFromFlags(
     return buildConfig(flags, undefined);
   }
   const text = await readConfigFile(flags.configFile, options.readFile ?? readUtf8);
-  return buildConfig(flags, parseConfigText(text, flags.configFile));
+  return buildConfig(flags, parseConfigText(text, flags.configFile, options.checkFile));
 }
 
 /** `--vantage=node` means the node this agent runs on, which the downward API puts in NODE_NAME. */
 function resolveVantage(flags: Flags, env: Readonly<Record<string, string | undefined>>): Flags {
   if (flags.vantage !== 'node') return flags;
   const name = env.NODE_NAME ?? '';
-  if (!NODE_NAME.test(name) || name.length > 253) {
+  if (!isNodeName(name)) {
     throw new ConfigError(
       'FLAG_INVALID',
       `--vantage: "node" needs NODE_NAME set to this node's name (the downward API's spec.nodeName), got ${showValue(env.NODE_NAME)}`,
@@ -136,7 +175,7 @@ export async function reloadConfig(
 ): Promise<ExporterConfig> {
   if (running.configFile === undefined) return running;
   const text = await readConfigFile(running.configFile, options.readFile ?? readUtf8);
-  return buildConfig(running, parseConfigText(text, running.configFile));
+  return buildConfig(running, parseConfigText(text, running.configFile, options.checkFile));
 }
 
 /** At most MAX_CONFIG_BYTES, strictly UTF-8: a replaced byte would change a name unseen. */
@@ -160,16 +199,6 @@ async function readConfigFile(
   }
 }
 
-// `ENOENT: no such file or directory, open 'x.yml'` -> `ENOENT: no such file or directory`:
-// the path already leads the message, and the system call means nothing to an operator.
-function readFailure(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const { syscall } = error as NodeJS.ErrnoException;
-  if (syscall === undefined) return error.message;
-  const at = error.message.lastIndexOf(`, ${syscall}`);
-  return at > 0 ? error.message.slice(0, at) : error.message;
-}
-
 /**
  * Joins flags and file (undefined: no file) into the frozen config. A reload passes
  * the running config as `flags`: only its flag fields are read, the file's are replaced.
@@ -188,7 +217,6 @@ export function buildConfig(flags: Flags, file: FileConfig | undefined): Exporte
       ...flags.discovery,
       kubernetes: {
         ...file?.discovery,
-        ...catalogDiscovery(file?.catalog),
         ...(file?.cluster !== undefined && { facts: file.cluster }),
         ...(file?.ipFamilies !== undefined && { ipFamilies: file.ipFamilies }),
         ...(flags.discovery.kubeconfig !== undefined && { kubeconfig: flags.discovery.kubeconfig }),
@@ -209,28 +237,15 @@ export function buildConfig(flags: Flags, file: FileConfig | undefined): Exporte
 }
 
 /**
- * What discovery takes from the catalog after config: the UI's NodePort (its namespace
- * holds the basic services) and the ports that give a node a role when a pod listens.
+ * Parses and checks config file text, then runs `checkFile` (LoadOptions.checkFile) on
+ * the result. `sourceName` leads every message (usually the path). Throws ConfigError
+ * with code CONFIG_INVALID; the result is frozen.
  */
-function catalogDiscovery(
-  settings: CatalogSettings | undefined,
-): Pick<KubernetesDiscoveryOptionsInput, 'uiNodePort' | 'rolePorts'> {
-  if (!settings || (Object.keys(settings.overrides).length === 0 && settings.custom.length === 0)) {
-    return {};
-  }
-  const catalog = effectiveCatalog(settings);
-  const ui = catalog.find((entry) => entry.id === 'imanager-ui');
-  return {
-    ...(ui && { uiNodePort: ui.port }),
-    rolePorts: rolePortsOf(catalog.filter((entry) => entry.category !== 'custom')),
-  };
-}
-
-/**
- * Parses and checks config file text. `sourceName` leads every message (usually the
- * path). Throws ConfigError with code CONFIG_INVALID; the result is frozen.
- */
-export function parseConfigText(text: string, sourceName: string): FileConfig {
+export function parseConfigText(
+  text: string,
+  sourceName: string,
+  checkFile?: FileCheck,
+): FileConfig {
   const fail = (message: string, cause?: unknown) =>
     new ConfigError('CONFIG_INVALID', `${sourceName}: ${message}`, { cause });
 
@@ -239,61 +254,21 @@ export function parseConfigText(text: string, sourceName: string): FileConfig {
   } catch (error) {
     throw fail((error as Error).message, error);
   }
-  // The library's warnings (a collection as a key) would go to stderr as a Node warning,
-  // outside the JSON log; every problem that matters fails below with a ConfigError.
-  const document = parseDocument(text, { logLevel: 'error' });
-  const [syntax] = document.errors;
-  if (syntax) throw fail(yamlProblem(syntax), syntax);
-
-  let value: unknown;
-  try {
-    value = document.toJS();
-  } catch (error) {
-    // An alias to an anchor that does not exist, or too many aliases.
-    throw fail(error instanceof Error ? lowerFirst(error.message) : String(error), error);
-  }
-  // A file of comments only is an empty configuration, not an error.
-  if (value === null || value === undefined) value = {};
+  const value = yamlValue(text, fail, { lowerCase: true });
   const forbidden = findForbidden(value);
-  if (forbidden) throw fail(atPath({ path: forbidden.path, message: forbidden.message }));
+  if (forbidden) throw fail(issueLine(forbidden));
 
-  const parsed = configFileSchema.safeParse(value, {
-    reportInput: true,
-    error: (issue) => fallbackExpected(issue),
-  });
-  if (!parsed.success) {
-    // A misspelt key also leaves the real key missing; the spelling is the news.
-    const { issues } = parsed.error;
-    const first = issues.find((issue) => issue.code === 'unrecognized_keys') ?? issues[0];
-    throw fail(first ? atPath(describeIssue(first)) : 'invalid', parsed.error);
-  }
+  const parsed = parseWithSchema(configFileSchema, value);
+  if (!parsed.ok) throw fail(issueLine(parsed.issue), parsed.error);
   const broken = checkConfigFile(parsed.data);
-  if (broken) throw fail(atPath(broken));
-  return deepFreeze(toFileConfig(parsed.data));
+  if (broken) throw fail(issueLine(broken));
+  const file = toFileConfig(parsed.data);
+  const stageBroken = checkFile?.(file);
+  if (stageBroken) throw fail(issueLine(stageBroken));
+  return deepFreeze(file);
 }
 
-function atPath(issue: ConfigIssue): string {
-  const path = formatPath(issue.path);
-  return path === '' ? issue.message : `${path}: ${issue.message}`;
-}
-
-type YamlError = Document['errors'][number];
-
-function yamlProblem(error: YamlError): string {
-  const where = error.linePos?.[0];
-  // The library's message ends with the position and a picture of the line; keep the words.
-  const what =
-    error.code === 'MULTIPLE_DOCS'
-      ? 'the file holds more than one YAML document'
-      : lowerFirst(error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, ''));
-  return where ? `line ${where.line}, column ${where.col}: ${what}` : what;
-}
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
-}
-
-function toDiscovery(section: ConfigFile['discovery']): KubernetesDiscoveryOptionsInput {
+function toDiscovery(section: ConfigFile['discovery']): KubernetesFileSettings {
   if (!section) return {};
   return {
     ...(section.addressTypes && { addressTypes: section.addressTypes }),

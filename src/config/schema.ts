@@ -9,31 +9,25 @@
 import * as z from 'zod';
 import { CALICO_BACKENDS, CALICO_ENCAPSULATIONS, NFS_VERSIONS } from '../catalog/conditions.js';
 import { ROLES } from '../catalog/types.js';
-import { IP_FAMILIES } from '../discovery/families.js';
-import { DETECTIONS } from '../discovery/kubernetes/options.js';
+import { DETECTIONS, IP_FAMILIES, NODE_ADDRESS_TYPES, NODE_PORT_GROUPS } from '../kinds/cluster.js';
 import { isNodeAddress, NODE_ADDRESS_EXPECTED } from './address.js';
 import { parseDuration } from './duration.js';
+import { nonEmptyText, oneOfValues, section, trueOrFalse } from './yaml-file.js';
 
 const PORT_EXPECTED = 'an integer 1-65535';
 const ROLE_EXPECTED = `one of ${ROLES.join(', ')}`;
-
-/** A mapping with exactly these keys; an unknown key is an error that lists the known ones. */
-function section<Shape extends z.ZodRawShape>(shape: Shape) {
-  const keys = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? `one of ${keys}` : `a mapping with keys ${keys}`,
-  });
-}
 
 const port = z
   .int({ error: PORT_EXPECTED })
   .min(1, { error: PORT_EXPECTED })
   .max(65535, { error: PORT_EXPECTED });
 
-const flag = z.boolean({ error: 'true or false' });
-
 const role = z.enum(ROLES, { error: ROLE_EXPECTED });
+
+/** A node's roles, or a rule's: at least one. */
+const ROLE_LIST = z
+  .array(role, { error: `a list of roles, each ${ROLE_EXPECTED}` })
+  .min(1, { error: `a non-empty list of roles, each ${ROLE_EXPECTED}` });
 
 const NODE_NAME_EXPECTED = 'a node name (not empty, no spaces around it)';
 
@@ -44,9 +38,7 @@ const node = section({
   address: z
     .string({ error: NODE_ADDRESS_EXPECTED })
     .refine(isNodeAddress, { error: NODE_ADDRESS_EXPECTED }),
-  roles: z
-    .array(role, { error: `a list of roles, each ${ROLE_EXPECTED}` })
-    .min(1, { error: `a non-empty list of roles, each ${ROLE_EXPECTED}` }),
+  roles: ROLE_LIST,
 });
 
 /** Static nodes: the cluster as the file describes it, when no Kubernetes API is at hand. */
@@ -81,8 +73,8 @@ export const nodePortRangeSection = z.union([rangeText, rangeObject], { error: R
 
 const override = section({
   port: port.optional(),
-  required: flag.optional(),
-  enabled: flag.optional(),
+  required: trueOrFalse.optional(),
+  enabled: trueOrFalse.optional(),
 });
 
 /** Changes to catalog entries, keyed by catalog id; checks.ts checks the ids and ports. */
@@ -99,23 +91,16 @@ const customPort = section({
     error: `all, or a non-empty list of roles, each ${ROLE_EXPECTED}`,
   }),
   scope: z.enum(['internal', 'external'], { error: 'internal or external' }).default('internal'),
-  required: flag.default(true),
-  component: z
-    .string({ error: 'a component name' })
-    .min(1, { error: 'a component name' })
-    .optional(),
+  required: trueOrFalse.default(true),
+  component: nonEmptyText('a component name').optional(),
   purpose: z.string({ error: 'a sentence saying what the port is for' }).default(''),
 });
 
 /** Ports the user adds to the catalog. */
 export const customPortsSection = z.array(customPort, { error: 'a list of ports' });
 
-const ROLE_LIST = z
-  .array(role, { error: `a list of roles, each ${ROLE_EXPECTED}` })
-  .min(1, { error: `a non-empty list of roles, each ${ROLE_EXPECTED}` });
-
 const SELECTOR_EXPECTED = 'a label selector such as "key=value,other in (a,b)"';
-const selector = z.string({ error: SELECTOR_EXPECTED }).min(1, { error: SELECTOR_EXPECTED });
+const selector = nonEmptyText(SELECTOR_EXPECTED);
 const namespaceList = z.array(z.string({ error: 'a namespace name' }), {
   error: 'a list of namespace names',
 });
@@ -123,9 +108,7 @@ const namespaceList = z.array(z.string({ error: 'a namespace name' }), {
 const roleRule = section({ selector, roles: ROLE_LIST });
 
 const groupRule = section({
-  group: z.enum(['basic-service', 'gis-environment', 'other'], {
-    error: 'one of basic-service, gis-environment, other',
-  }),
+  group: oneOfValues(NODE_PORT_GROUPS),
   namespaces: namespaceList.optional(),
   namespacePattern: z.string({ error: 'a regular expression' }).optional(),
   selector: selector.optional(),
@@ -155,14 +138,9 @@ const requestTimeout = durationField('a duration such as 30s (at most 24d)', fal
 /** How Kubernetes discovery reads the cluster: addresses, roles, NodePort groups. */
 export const discoverySection = section({
   addressTypes: z
-    .array(
-      z.enum(['InternalIP', 'ExternalIP', 'Hostname'], {
-        error: 'one of InternalIP, ExternalIP, Hostname',
-      }),
-      {
-        error: 'a list of address types',
-      },
-    )
+    .array(oneOfValues(NODE_ADDRESS_TYPES), {
+      error: 'a list of address types',
+    })
     .optional(),
   roleRules: z.array(roleRule, { error: 'a list of {selector, roles}' }).optional(),
   groupRules: z
@@ -170,7 +148,7 @@ export const discoverySection = section({
     .optional(),
   /** The optional reads: pods, namespaces, network (each a read right of its own). */
   detect: z
-    .array(z.enum(DETECTIONS, { error: `one of ${DETECTIONS.join(', ')}` }), {
+    .array(oneOfValues(DETECTIONS), {
       error: `a list of ${DETECTIONS.join(', ')}`,
     })
     .optional(),
@@ -183,7 +161,7 @@ const FAMILIES_EXPECTED = `a non-empty list of ${IP_FAMILIES.join(', ')}`;
 
 /** Which families of a node's addresses and of a name's answers are probed. */
 export const ipFamiliesSection = z
-  .array(z.enum(IP_FAMILIES, { error: `one of ${IP_FAMILIES.join(', ')}` }), {
+  .array(oneOfValues(IP_FAMILIES), {
     error: FAMILIES_EXPECTED,
   })
   .min(1, { error: FAMILIES_EXPECTED });
@@ -193,13 +171,9 @@ export const ipFamiliesSection = z
  * replaces the detected fact, and is all static nodes and `firewall` know.
  */
 export const clusterSection = section({
-  calicoBackend: z
-    .enum(CALICO_BACKENDS, { error: `one of ${CALICO_BACKENDS.join(', ')}` })
-    .optional(),
-  calicoEncapsulation: z
-    .enum(CALICO_ENCAPSULATIONS, { error: `one of ${CALICO_ENCAPSULATIONS.join(', ')}` })
-    .optional(),
-  kubeProxy: flag.optional(),
+  calicoBackend: oneOfValues(CALICO_BACKENDS).optional(),
+  calicoEncapsulation: oneOfValues(CALICO_ENCAPSULATIONS).optional(),
+  kubeProxy: trueOrFalse.optional(),
   nfsVersion: z
     .union(
       NFS_VERSIONS.map((v) => z.literal(v)),

@@ -1,12 +1,11 @@
 /**
- * IP families: which of a node's addresses, and which answers of a name, are probed
- * (`ipFamilies` in the config; both by default, since a port open on one family and
- * dropped on the other is exactly what an operator must see).
+ * IP families of addresses: which family a literal is, and whether it is one asked for.
+ * The families themselves are in kinds/cluster.ts, which config shares.
  */
 import { isIP } from 'node:net';
+import { IP_FAMILIES, type IpFamily } from '../kinds/cluster.js';
 
-export const IP_FAMILIES = ['ipv4', 'ipv6'] as const;
-export type IpFamily = (typeof IP_FAMILIES)[number];
+export { IP_FAMILIES, type IpFamily };
 
 /** The family of an IP literal; undefined for a host name. */
 export function familyOf(address: string): IpFamily | undefined {

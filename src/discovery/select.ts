@@ -7,6 +7,7 @@
  * `firewall` and a `check` of static nodes have no use for.
  */
 import type { ClusterFacts } from '../catalog/conditions.js';
+import { type CatalogSettings, effectiveCatalog } from '../catalog/overrides.js';
 import type { Logger } from '../util/log.js';
 import {
   chooseDiscovery,
@@ -17,6 +18,7 @@ import {
   processEnvironment,
 } from './kubernetes/location.js';
 import type { KubernetesDiscoveryOptionsInput } from './kubernetes/options.js';
+import { rolePortsOf } from './kubernetes/pods.js';
 import { StaticSource, withStaticNodes } from './static.js';
 import type { ClusterNode, DiscoverySnapshot, Source, SourceStatus } from './types.js';
 
@@ -32,6 +34,8 @@ export interface DiscoverySettings {
   readonly nodes: readonly ClusterNode[];
   readonly kubernetesVersion?: string;
   readonly cluster?: ClusterFacts;
+  /** The catalog changes of the file; Kubernetes discovery reads the UI's NodePort and role ports from it. */
+  readonly catalog?: CatalogSettings;
   /** True when `nodes` is the stand-in for this machine, not nodes the user gave. */
   readonly embeddedDefault: boolean;
 }
@@ -71,19 +75,41 @@ export function selectSource(config: DiscoverySettings, options: SelectSourceOpt
   // Once the client is loaded (a reload), the kubeconfig is read now, as before the lazy
   // import: a bad one refuses the reload while the running source carries on. Either way
   // it is read before anything is logged: a bad kubeconfig is then the one line on stderr.
+  const kubernetesOptions = kubernetesOptionsOf(config);
   let kubernetes: Source;
   if (client) {
     const kubeConfig = client.loadKubeConfig(location);
     logKubernetes(options.logger, location);
-    kubernetes = new client.KubernetesSource(discovery.kubernetes, {
+    kubernetes = new client.KubernetesSource(kubernetesOptions, {
       kubeConfig,
       logger: options.logger,
     });
   } else {
-    kubernetes = new LazyKubernetesSource(discovery.kubernetes, location, options.logger);
+    kubernetes = new LazyKubernetesSource(kubernetesOptions, location, options.logger);
   }
   // The machine itself is a stand-in for "no nodes given", not a node of the cluster.
   return config.embeddedDefault ? kubernetes : withStaticNodes(kubernetes, config.nodes);
+}
+
+/**
+ * The Kubernetes source's options: the settings, and what discovery takes from the
+ * catalog after config: the UI's NodePort (its namespace holds the basic services) and
+ * the ports that give a node a role when a pod listens. An unchanged catalog leaves
+ * both to their defaults.
+ */
+export function kubernetesOptionsOf(config: DiscoverySettings): KubernetesDiscoveryOptionsInput {
+  const settings = config.catalog;
+  const { kubernetes } = config.discovery;
+  if (!settings || (Object.keys(settings.overrides).length === 0 && settings.custom.length === 0)) {
+    return kubernetes;
+  }
+  const catalog = effectiveCatalog(settings);
+  const ui = catalog.find((entry) => entry.id === 'imanager-ui');
+  return {
+    ...kubernetes,
+    ...(ui && { uiNodePort: ui.port }),
+    rolePorts: rolePortsOf(catalog.filter((entry) => entry.category !== 'custom')),
+  };
 }
 
 function logKubernetes(logger: Logger, location: KubeConfigLocation): void {

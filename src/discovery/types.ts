@@ -1,24 +1,9 @@
 import type { ClusterFacts } from '../catalog/conditions.js';
-import type { Role } from '../catalog/types.js';
 
-/** A node as the planner sees it, whichever source found it. */
-export interface ClusterNode {
-  readonly name: string;
-  /**
-   * Where probes go, first the preferred: IPv4 or IPv6 literals, or host names resolved
-   * beside probing. Never empty. A dual-stack Kubernetes node lists an InternalIP of
-   * each family.
-   */
-  readonly addresses: readonly string[];
-  readonly roles: readonly Role[];
-  /** False when Kubernetes reports the node NotReady; static nodes are always ready. */
-  readonly ready: boolean;
-  /** Empty when unknown (static nodes). */
-  readonly kubeletVersion: string;
-}
+import type { ClusterNode, NodePortGroup } from '../kinds/cluster.js';
 
-/** The iManager group a NodePort belongs to. */
-export type NodePortGroup = 'basic-service' | 'gis-environment' | 'other';
+// Defined with the vocabulary config shares; re-exported so discovery's types stay in one list.
+export type { ClusterNode, NodePortGroup };
 
 /**
  * What decided a NodePort's group, in the order tried (kubernetes/groups.ts):

@@ -13,11 +13,18 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureVersion } from 'node:tls';
-import { type Document, parseDocument } from 'yaml';
 import * as z from 'zod';
-import { ConfigError, formatPath } from '../config/errors.js';
+import { ConfigError, readFailure } from '../config/errors.js';
 import { deepFreeze } from '../config/freeze.js';
-import { describeIssue, fallbackExpected } from '../config/issues.js';
+import { type ConfigIssue, issueLine } from '../config/issues.js';
+import {
+  nonEmptyText,
+  oneOfValues,
+  parseWithSchema,
+  section,
+  trueOrFalse,
+  yamlValue,
+} from '../config/yaml-file.js';
 
 /** Go's crypto/tls ClientAuthType names, as the toolkit spells them. */
 export const CLIENT_AUTH_TYPES = [
@@ -109,38 +116,22 @@ const BCRYPT_EXPECTED = 'a bcrypt hash such as "$2y$10$..." (htpasswd -nBC 10 ""
 // Visible ASCII, spaces and tabs: what a header value may hold without being split or refused.
 const HEADER_VALUE = /^[\x20-\x7e\t]*$/;
 
-function section<Shape extends z.ZodRawShape>(shape: Shape) {
-  const keys = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? `one of ${keys}` : `a mapping with keys ${keys}`,
-  });
-}
-
-const text = (what: string) => z.string({ error: what }).min(1, { error: what });
-
 const tlsSchema = section({
-  cert_file: text('a file name').optional(),
-  key_file: text('a file name').optional(),
-  cert: text('a PEM certificate').optional(),
-  key: text('a PEM private key').optional(),
-  client_ca_file: text('a file name').optional(),
-  client_ca: text('PEM certificates').optional(),
-  client_auth_type: z
-    .enum(CLIENT_AUTH_TYPES, { error: `one of ${CLIENT_AUTH_TYPES.join(', ')}` })
-    .optional(),
-  min_version: z
-    .enum(TLS_VERSION_NAMES, { error: `one of ${TLS_VERSION_NAMES.join(', ')}` })
-    .optional(),
-  max_version: z
-    .enum(TLS_VERSION_NAMES, { error: `one of ${TLS_VERSION_NAMES.join(', ')}` })
-    .optional(),
+  cert_file: nonEmptyText('a file name').optional(),
+  key_file: nonEmptyText('a file name').optional(),
+  cert: nonEmptyText('a PEM certificate').optional(),
+  key: nonEmptyText('a PEM private key').optional(),
+  client_ca_file: nonEmptyText('a file name').optional(),
+  client_ca: nonEmptyText('PEM certificates').optional(),
+  client_auth_type: oneOfValues(CLIENT_AUTH_TYPES).optional(),
+  min_version: oneOfValues(TLS_VERSION_NAMES).optional(),
+  max_version: oneOfValues(TLS_VERSION_NAMES).optional(),
 });
 
 const httpSchema = section({
   headers: z.record(z.string(), z.string({ error: 'a string' }), { error: 'a mapping' }).optional(),
   // The toolkit's switch for HTTP/2; this exporter serves HTTP/1.1 either way.
-  http2: z.boolean({ error: 'true or false' }).optional(),
+  http2: trueOrFalse.optional(),
 });
 
 const webConfigSchema = section({
@@ -153,10 +144,7 @@ const webConfigSchema = section({
 
 type WebConfigFile = z.infer<typeof webConfigSchema>;
 
-interface Problem {
-  readonly path: readonly PropertyKey[];
-  readonly message: string;
-}
+type Problem = ConfigIssue;
 
 /**
  * Parses and checks web config text. `sourceName` leads every message; `baseDir` is
@@ -165,36 +153,16 @@ interface Problem {
  */
 export function parseWebConfigText(text: string, sourceName: string, baseDir: string): WebConfig {
   const fail = (problem: Problem | string, cause?: unknown) => {
-    const message =
-      typeof problem === 'string'
-        ? problem
-        : `${formatPath(problem.path)}${problem.path.length > 0 ? ': ' : ''}${problem.message}`;
+    const message = typeof problem === 'string' ? problem : issueLine(problem);
     return new ConfigError('CONFIG_INVALID', `${sourceName}: ${message}`, { cause });
   };
 
-  const document = parseDocument(text);
-  const [syntax] = document.errors;
-  if (syntax) throw fail(yamlProblem(syntax), syntax);
-  let value: unknown;
-  try {
-    value = document.toJS();
-  } catch (error) {
-    throw fail(error instanceof Error ? error.message : String(error), error);
-  }
-  // The toolkit takes an empty file as "no TLS, no auth".
-  if (value === null || value === undefined) value = {};
-
+  // An empty file is an empty mapping: the toolkit reads it as "no TLS, no auth".
+  const value = yamlValue(text, fail, { lowerCase: false });
   const unsupported = findUnsupported(value);
   if (unsupported) throw fail(unsupported);
-  const parsed = webConfigSchema.safeParse(value, {
-    reportInput: true,
-    error: (issue) => fallbackExpected(issue),
-  });
-  if (!parsed.success) {
-    const { issues } = parsed.error;
-    const first = issues.find((issue) => issue.code === 'unrecognized_keys') ?? issues[0];
-    throw fail(first ? hideSecrets(describeIssue(first)) : 'invalid', parsed.error);
-  }
+  const parsed = parseWithSchema(webConfigSchema, value);
+  if (!parsed.ok) throw fail(hideSecrets(parsed.issue), parsed.error);
   const problem = checkWebConfig(parsed.data);
   if (problem) throw fail(problem);
   return toWebConfig(parsed.data, baseDir);
@@ -368,7 +336,7 @@ function checkMaterial(material: TlsMaterial, tls: TlsSettings, sourceName: stri
   const name = (source: PemSource | undefined, fileKey: string, inlineKey: string) =>
     `tls_server_config.${source && 'inline' in source ? inlineKey : fileKey}`;
   const fail = (key: string, what: string, cause: unknown) =>
-    new ConfigError('CONFIG_INVALID', `${sourceName}: ${key}: ${what}: ${reason(cause)}`, {
+    new ConfigError('CONFIG_INVALID', `${sourceName}: ${key}: ${what}: ${readFailure(cause)}`, {
       cause,
     });
   let cert: X509Certificate;
@@ -405,27 +373,8 @@ function readText(file: string, sourceName: string, key: string | undefined): st
     return readFileSync(file, 'utf8');
   } catch (error) {
     const where = key === undefined ? sourceName : `${sourceName}: ${key}: ${file}`;
-    throw new ConfigError('CONFIG_UNREADABLE', `${where}: cannot read: ${reason(error)}`, {
+    throw new ConfigError('CONFIG_UNREADABLE', `${where}: cannot read: ${readFailure(error)}`, {
       cause: error,
     });
   }
-}
-
-// `ENOENT: no such file or directory, open 'x'` -> `ENOENT: no such file or directory`.
-function reason(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const { syscall } = error as NodeJS.ErrnoException;
-  const at = syscall === undefined ? -1 : error.message.lastIndexOf(`, ${syscall}`);
-  return at > 0 ? error.message.slice(0, at) : error.message;
-}
-
-type YamlError = Document['errors'][number];
-
-function yamlProblem(error: YamlError): string {
-  const where = error.linePos?.[0];
-  const what =
-    error.code === 'MULTIPLE_DOCS'
-      ? 'the file holds more than one YAML document'
-      : error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
-  return where ? `line ${where.line}, column ${where.col}: ${what}` : what;
 }

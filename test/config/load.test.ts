@@ -11,9 +11,10 @@ import {
   buildConfig,
   EMBEDDED_DEFAULT_NODE,
   type ExporterConfig,
-  loadConfig,
   parseConfigText,
 } from '../../src/config/load.js';
+// As a start loads it: with the rules of discovery (selectors, patterns) checked too.
+import { loadConfig } from '../../src/config-load.js';
 
 const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
 
@@ -282,15 +283,6 @@ describe('loadConfig with a good file', () => {
           ],
           relistIntervalMs: 300_000,
           detect: ['pods', 'network'],
-          // From the catalog after `ports:`: the UI moved, the registry disabled.
-          uiNodePort: 31200,
-          rolePorts: [
-            { port: 3307, role: 'license-center' },
-            { port: 9183, role: 'license-center' },
-            { port: 2049, role: 'nfs-server' },
-            { port: 5473, role: 'calico-typha' },
-            { port: 111, role: 'nfs-server' },
-          ],
           facts: {
             calicoBackend: 'bird',
             calicoEncapsulation: 'ipip',

@@ -11,13 +11,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../helpers/wait.js';
 import {
   type Alert,
   Bed,
   describeAlert,
-  eventually,
   FOR_SECONDS,
   KEEP_SECONDS,
+  POLL_MS,
 } from './alerting/bed.js';
 
 /** Long enough for any alert of the fault to have fired: every `for`, and room to spare. */
@@ -38,7 +39,11 @@ async function settledPages(
   what: string,
   ready: (pages: Alert[]) => boolean,
 ): Promise<{ most: number; seen: string[]; firing: string[] }> {
-  await eventually(what, 90, async () => (ready(await bed.pages()) ? true : undefined));
+  await eventually(async () => (ready(await bed.pages()) ? true : undefined), {
+    what,
+    timeoutMs: 90_000,
+    intervalMs: POLL_MS,
+  });
   const seen = new Set<string>();
   let most = 0;
   const end = Date.now() + SETTLE_SECONDS * 1000;
@@ -56,17 +61,24 @@ async function settledPages(
 async function quiet(bed: Bed, seconds: number): Promise<void> {
   let last = '';
   try {
-    await eventually('every exporter scraped, no alert anywhere', seconds, async () => {
-      const up = await bed.query('up{job="imanager-port-exporter"} == 1');
-      const alerts = await bed.prometheusAlerts();
-      const held = await bed.alertmanagerAlerts();
-      last = `${up.length} of ${bed.exporters.length} exporters up; in Prometheus: ${
-        alerts.map(describeAlert).join(', ') || 'none'
-      }; in Alertmanager: ${held.map(describeAlert).join(', ') || 'none'}`;
-      return up.length === bed.exporters.length && alerts.length === 0 && held.length === 0
-        ? true
-        : undefined;
-    });
+    await eventually(
+      async () => {
+        const up = await bed.query('up{job="imanager-port-exporter"} == 1');
+        const alerts = await bed.prometheusAlerts();
+        const held = await bed.alertmanagerAlerts();
+        last = `${up.length} of ${bed.exporters.length} exporters up; in Prometheus: ${
+          alerts.map(describeAlert).join(', ') || 'none'
+        }; in Alertmanager: ${held.map(describeAlert).join(', ') || 'none'}`;
+        return up.length === bed.exporters.length && alerts.length === 0 && held.length === 0
+          ? true
+          : undefined;
+      },
+      {
+        what: 'every exporter scraped, no alert anywhere',
+        timeoutMs: seconds * 1000,
+        intervalMs: POLL_MS,
+      },
+    );
   } catch (error) {
     throw new Error(`${(error as Error).message}; last seen: ${last}`, { cause: error });
   }
@@ -154,15 +166,18 @@ describe('alerting end to end, central mode', () => {
     const killedAt = Date.now();
     await bed.killExporter(exporter);
     const resolvedEarly = new Set<string>();
-    const firedAfter = await eventually('ImanagerExporterDown paging', 60, async () => {
-      const firing = names((await bed.prometheusAlerts()).filter((a) => a.state === 'firing'));
-      const exporterDown = (await bed.pages()).some(
-        (a) => a.labels.alertname === 'ImanagerExporterDown',
-      );
-      if (exporterDown) return (Date.now() - killedAt) / 1000;
-      for (const name of outage) if (!firing.includes(name)) resolvedEarly.add(name);
-      return undefined;
-    });
+    const firedAfter = await eventually(
+      async () => {
+        const firing = names((await bed.prometheusAlerts()).filter((a) => a.state === 'firing'));
+        const exporterDown = (await bed.pages()).some(
+          (a) => a.labels.alertname === 'ImanagerExporterDown',
+        );
+        if (exporterDown) return (Date.now() - killedAt) / 1000;
+        for (const name of outage) if (!firing.includes(name)) resolvedEarly.add(name);
+        return undefined;
+      },
+      { what: 'ImanagerExporterDown paging', timeoutMs: 60_000, intervalMs: POLL_MS },
+    );
     const pages = names(await bed.pages());
     figure(
       `exporter killed mid-outage: ImanagerExporterDown paged ${firedAfter.toFixed(1)} s after the kill ` +

@@ -12,6 +12,7 @@ import { planTargets } from '../../src/targets/planner.js';
 import * as cluster from '../fixtures/kube/cluster.js';
 import { KubeApiServer, type KubeObject } from '../helpers/kube-api-server.js';
 import { nodeArgv } from '../helpers/node-child.js';
+import { readUntil } from '../helpers/wait.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 import { type Daemon, startDaemon } from './daemon.js';
 
@@ -51,19 +52,16 @@ async function scrape(url: string): Promise<Sample[]> {
 }
 
 /** Scrapes until `done` holds or the deadline passes; returns the last scrape. */
-async function scrapeUntil(
+function scrapeUntil(
   url: string,
   done: (samples: Sample[]) => boolean,
   deadlineMs: number,
 ): Promise<Sample[]> {
-  const started = Date.now();
-  let samples: Sample[] = [];
-  for (let attempt = 0; attempt < 200; attempt++) {
-    samples = await scrape(url);
-    if (done(samples) || Date.now() - started > deadlineMs) return samples;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return samples;
+  return readUntil(() => scrape(url), done, {
+    timeoutMs: deadlineMs,
+    intervalMs: 200,
+    attempts: 200,
+  });
 }
 
 const portUps = (samples: Sample[]) => samples.filter((s) => s.name === 'imanager_port_up');

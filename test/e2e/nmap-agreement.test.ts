@@ -16,6 +16,7 @@ import { parseConfigText } from '../../src/config/index.js';
 import { PROBE_STATES } from '../../src/probe/types.js';
 import { planTargets } from '../../src/targets/planner.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
+import { readUntil } from '../helpers/wait.js';
 import { parseExposition } from '../metrics/exposition.js';
 
 const NMAP_TO_STATE: Readonly<Record<string, string>> = {
@@ -54,24 +55,25 @@ async function nmapStates(ns: Netns, ips: readonly string[], ports: readonly num
 }
 
 /** Polls /metrics from inside the namespace until `done` says the exposition is complete. */
-async function scrapeUntil(
+function scrapeUntil(
   ns: Netns,
   url: string,
   done: (states: Map<string, string>) => boolean,
   deadlineMs: number,
 ): Promise<Map<string, string>> {
-  const started = Date.now();
+  // A fetch that fails keeps the last states it got; only a complete one ends the wait.
   let states = new Map<string, string>();
-  for (let attempt = 0; attempt < 40 && Date.now() - started < deadlineMs; attempt++) {
-    const result = await ns.runNode('test/fixtures/fetch.ts', [url]);
-    if (result.code === 0) {
-      const body = result.stdout.slice(result.stdout.indexOf('\n') + 1);
-      states = portStates(body);
-      if (done(states)) return states;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  return states;
+  let fetched = false;
+  return readUntil(
+    async () => {
+      const result = await ns.runNode('test/fixtures/fetch.ts', [url]);
+      fetched = result.code === 0;
+      if (fetched) states = portStates(result.stdout.slice(result.stdout.indexOf('\n') + 1));
+      return states;
+    },
+    (read) => fetched && done(read),
+    { timeoutMs: deadlineMs, intervalMs: 500, attempts: 40 },
+  );
 }
 
 /** "ip:port" -> state name, from imanager_port_state samples. */

@@ -24,6 +24,7 @@ import {
   variableQuery,
 } from '../dashboards/queries.js';
 import { nodeArgv, REPO_ROOT } from '../helpers/node-child.js';
+import { type EventuallyOptions, eventually } from '../helpers/wait.js';
 import { type Daemon, freePort, startDaemon } from './daemon.js';
 
 const MAIN = join(REPO_ROOT, 'src/main.ts');
@@ -152,26 +153,12 @@ class PrometheusApi {
   }
 }
 
-/** Polls `check` until it returns a value, for at most `seconds`. */
-async function eventually<T>(
-  what: string,
-  seconds: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    // Prometheus tells nothing when a rule changes state: polling its API is the only way.
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`not within ${seconds}s: ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-}
+// Prometheus tells nothing when a rule changes state: polling its API is the only way.
+const PROMETHEUS_WAIT = (what: string): EventuallyOptions => ({
+  what,
+  timeoutMs: 30_000,
+  intervalMs: 250,
+});
 
 function listen(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -266,11 +253,11 @@ describe('Prometheus with the rule files and dashboards, end to end', () => {
       ),
     );
     api = new PrometheusApi(`http://127.0.0.1:${webPort}`);
-    await eventually('both jobs scraped and the required port seen open', 30, async () => {
+    await eventually(async () => {
       const up = await api.query('up == 1');
       const open = await api.query(`imanager_port_up{port="${ports.required}"} == 1`);
       return up.result.length === 2 && open.result.length === 1 ? true : undefined;
-    });
+    }, PROMETHEUS_WAIT('both jobs scraped and the required port seen open'));
   });
 
   after(async () => {
@@ -299,10 +286,10 @@ describe('Prometheus with the rule files and dashboards, end to end', () => {
   it('fires ImanagerRequiredPortClosed when the listener closes, saying nothing listens', async () => {
     assert.ok(listener);
     await close(listener);
-    const [alert] = await eventually('ImanagerRequiredPortClosed firing', 30, async () => {
+    const [alert] = await eventually(async () => {
       const firing = (await requiredPortAlerts()).filter((a) => a.state === 'firing');
       return firing.length > 0 ? firing : undefined;
-    });
+    }, PROMETHEUS_WAIT('ImanagerRequiredPortClosed firing'));
     assert.equal(alert?.labels.severity, 'critical');
     assert.equal(alert?.labels.node, NODE);
     assert.equal(alert?.labels.required, 'true');
@@ -352,8 +339,9 @@ describe('Prometheus with the rule files and dashboards, end to end', () => {
 
   it('resolves it when the listener opens again', async () => {
     listener = await listen(ports.required);
-    await eventually('ImanagerRequiredPortClosed resolved', 30, async () =>
-      (await requiredPortAlerts()).length === 0 ? true : undefined,
+    await eventually(
+      async () => ((await requiredPortAlerts()).length === 0 ? true : undefined),
+      PROMETHEUS_WAIT('ImanagerRequiredPortClosed resolved'),
     );
   });
 

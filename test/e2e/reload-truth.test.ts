@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type LogLine, parseLog } from '../faults/exporter.js';
 import { nodeArgv, runNode } from '../helpers/node-child.js';
+import { readUntil, until as waitUntil } from '../helpers/wait.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 import { makeCertificates, type TestCertificates } from '../server/certs.js';
 import { type Daemon, startDaemon } from './daemon.js';
@@ -61,27 +62,19 @@ function scrape(url: string, ca?: string): Promise<Sample[]> {
   });
 }
 
-/** Scrapes until `done`; bounded in count and time. */
-async function until(
-  url: string,
-  done: (samples: Sample[]) => boolean,
-  ca?: string,
-): Promise<Sample[]> {
-  let samples: Sample[] = [];
-  for (let attempt = 0; attempt < 100; attempt++) {
-    samples = await scrape(url, ca);
-    if (done(samples)) return samples;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return samples;
+/** Scrapes until `done` (at most 100 times), returning the last scrape for the caller to judge. */
+function until(url: string, done: (samples: Sample[]) => boolean, ca?: string): Promise<Sample[]> {
+  return readUntil(() => scrape(url, ca), done, { intervalMs: 200, attempts: 100 });
 }
 
 /** Waits until the log satisfies `done`; bounded in count and time. */
-async function logged(daemon: Daemon, done: () => boolean): Promise<void> {
-  for (let attempt = 0; attempt < 150 && !done(); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.ok(done(), `not in the log:\n${daemon.log().slice(-3000)}`);
+function logged(daemon: Daemon, done: () => boolean): Promise<void> {
+  return waitUntil(done, {
+    what: 'the line in the log',
+    intervalMs: 200,
+    attempts: 151,
+    detail: () => daemon.log().slice(-3000),
+  });
 }
 
 const lines = (daemon: Daemon, msg: string): LogLine[] =>

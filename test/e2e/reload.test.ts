@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { nodeArgv } from '../helpers/node-child.js';
+import { readUntil } from '../helpers/wait.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 import { startDaemon } from './daemon.js';
 
@@ -28,19 +29,17 @@ const nodesProbed = (samples: Sample[]) =>
 const reloadOk = (samples: Sample[]) =>
   samples.find((s) => s.name === 'imanager_config_last_reload_successful')?.value;
 
-async function until(
+/** Scrapes until `done` or the bounds, returning the last scrape for the caller to judge. */
+function until(
   url: string,
   done: (samples: Sample[]) => boolean,
   deadlineMs = 10_000,
 ): Promise<Sample[]> {
-  const started = Date.now();
-  let samples: Sample[] = [];
-  for (let attempt = 0; attempt < 100; attempt++) {
-    samples = await scrape(url);
-    if (done(samples) || Date.now() - started > deadlineMs) break;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return samples;
+  return readUntil(() => scrape(url), done, {
+    timeoutMs: deadlineMs,
+    intervalMs: 200,
+    attempts: 100,
+  });
 }
 
 async function start(extra: string[] = []) {

@@ -27,6 +27,7 @@ import { VERSION } from '../../src/version.js';
 import * as cluster from '../fixtures/kube/cluster.js';
 import { KubeApiServer, type KubeObject } from '../helpers/kube-api-server.js';
 import { nodeArgv, REPO_ROOT } from '../helpers/node-child.js';
+import { until } from '../helpers/wait.js';
 import { type Daemon, startDaemon } from './daemon.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -94,11 +95,12 @@ async function probesDone(url: string): Promise<number> {
 /** Waits (at most 40 s) until the probes of a second cycle are in. */
 async function secondCycle(url: string): Promise<void> {
   const first = await probesDone(url);
-  for (let i = 0; i < 200; i++) {
-    if ((await probesDone(url)) >= 2 * first) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error('no second cycle within 40 s');
+  await until(async () => (await probesDone(url)) >= 2 * first, {
+    what: 'a second cycle',
+    intervalMs: 200,
+    attempts: 200,
+    throwsAreFinal: true,
+  });
 }
 
 describe('the README screenshot of the status page', { timeout: 120_000 }, () => {
@@ -130,11 +132,13 @@ describe('the README screenshot of the status page', { timeout: 120_000 }, () =>
     url = /"msg":"listening","url":"([^"]+)"/.exec(exporter.log())?.[1] ?? '';
     assert.ok(url, exporter.log());
     // Ready after the first full cycle: from then on every target has a result.
-    for (let i = 0; i < 150; i++) {
-      if ((await fetch(`${url}/-/ready`)).status === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    assert.equal((await fetch(`${url}/-/ready`)).status, 200, exporter.log());
+    await until(async () => (await fetch(`${url}/-/ready`)).status === 200, {
+      what: '/-/ready answering 200',
+      intervalMs: 200,
+      attempts: 151,
+      throwsAreFinal: true,
+      detail: () => exporter.log(),
+    });
     // The README's picture shows a steady cycle, not the first burst over every target.
     if (process.env.UPDATE_GOLDEN === '1') await secondCycle(url);
   });

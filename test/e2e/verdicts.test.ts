@@ -23,6 +23,7 @@ import { parseLog } from '../faults/exporter.js';
 import { collect } from '../helpers/node-child.js';
 import { type BedTarget, createTestbed, type Testbed } from '../helpers/testbed.js';
 import { measureReferences } from '../helpers/testbed-reference.js';
+import { readUntil } from '../helpers/wait.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 
 const INTERVAL_S = 15;
@@ -59,10 +60,12 @@ async function startExporter(bed: Testbed, args: readonly string[]): Promise<Exp
   child.stderr?.on('data', (chunk: Buffer) => {
     log += chunk.toString('utf8');
   });
-  for (let i = 0; i < 300 && !/"msg":"listening"/.test(log); i++) {
-    if (child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  // Until it listens, or has exited and never will; the assertion below tells which.
+  await readUntil(
+    async () => log,
+    (text) => /"msg":"listening"/.test(text) || child.exitCode !== null,
+    { intervalMs: 50, attempts: 301 },
+  );
   const url = /"msg":"listening","url":"([^"]+)"/.exec(log)?.[1];
   assert.ok(url, `the exporter did not listen:\n${log}`);
   return {

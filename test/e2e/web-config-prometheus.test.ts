@@ -11,6 +11,7 @@ import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
 import { requireTool } from '../alerts/tools.js';
 import { nodeArgv, REPO_ROOT } from '../helpers/node-child.js';
+import { eventually } from '../helpers/wait.js';
 import { makeCertificates, type TestCertificates } from '../server/certs.js';
 import { type Daemon, freePort, startDaemon } from './daemon.js';
 
@@ -107,16 +108,21 @@ describe('Prometheus scrapes the exporter over TLS with a client certificate and
       ),
     );
     // Prometheus tells nothing when a scrape ends: polling its API is the only way.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const all = await targets(`http://127.0.0.1:${webPort}`).catch(() => []);
-      if (all.length === 4 && all.every((t) => t.health !== 'unknown')) {
-        scraped = new Map(all.map((t) => [t.labels.job, t]));
-        break;
-      }
-      if (Date.now() > deadline) throw new Error(`targets not all scraped: ${JSON.stringify(all)}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    let all: Awaited<ReturnType<typeof targets>> = [];
+    scraped = await eventually(
+      async () => {
+        all = await targets(`http://127.0.0.1:${webPort}`).catch(() => []);
+        return all.length === 4 && all.every((t) => t.health !== 'unknown')
+          ? new Map(all.map((t) => [t.labels.job, t]))
+          : undefined;
+      },
+      {
+        what: 'targets all scraped',
+        timeoutMs: 30_000,
+        intervalMs: 250,
+        detail: () => JSON.stringify(all),
+      },
+    );
   });
 
   after(async () => {

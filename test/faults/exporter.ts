@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { type Daemon, startDaemon } from '../e2e/daemon.js';
 import { type NodeChildOptions, nodeArgv } from '../helpers/node-child.js';
+import { eventually } from '../helpers/wait.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 
 export interface RunningExporter {
@@ -56,18 +57,24 @@ export async function startExporter(
     daemon,
     url,
     scrape,
-    async until(done, what, deadlineMs) {
-      const deadline = Date.now() + deadlineMs;
-      let samples: Sample[] = [];
-      // Bounded in count as well as time.
-      for (let attempt = 0; attempt < 1000; attempt++) {
-        samples = await scrape();
-        if (done(samples)) return samples;
-        if (Date.now() > deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      const tail = daemon.log().trimEnd().split('\n').slice(-15).join('\n');
-      return assert.fail(`${what}: not within ${deadlineMs} ms. Last log lines:\n${tail}`);
+    until(done, what, deadlineMs) {
+      return eventually(
+        async () => {
+          const samples = await scrape();
+          return done(samples) ? samples : undefined;
+        },
+        {
+          what,
+          timeoutMs: deadlineMs,
+          intervalMs: 200,
+          // Bounded in count as well as time.
+          attempts: 1000,
+          // A scrape that fails is the fault under test showing, not a reason to wait on.
+          throwsAreFinal: true,
+          detail: () =>
+            `Last log lines:\n${daemon.log().trimEnd().split('\n').slice(-15).join('\n')}`,
+        },
+      );
     },
     logLines: () => parseLog(daemon.log()),
     stop: () => daemon.stop(),

@@ -61,6 +61,7 @@ import {
   SUBNET6,
   VANTAGE,
 } from './testbed-layout.js';
+import { readUntil } from './wait.js';
 
 export type { BedNode, BedTarget, ExporterConfigOptions } from './testbed-layout.js';
 
@@ -439,17 +440,21 @@ async function waitForResolver(
   name: string | undefined,
 ): Promise<void> {
   const probe = name ?? 'localhost';
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (let attempt = 0; attempt < 150 && Date.now() < deadline; attempt++) {
-    if (dnsmasq.child.exitCode !== null || dnsmasq.child.signalCode !== null) break;
-    const answered = await vantage.exec('getent', ['ahosts', probe]).then(
-      () => true,
-      () => false,
-    );
-    if (answered) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  const exited = () => dnsmasq.child.exitCode !== null || dnsmasq.child.signalCode !== null;
+  // A resolver that has exited will not answer: stop at once rather than at the deadline.
+  const answered = await readUntil(
+    async () =>
+      !exited() &&
+      (await vantage.exec('getent', ['ahosts', probe]).then(
+        () => true,
+        () => false,
+      )),
+    (yes) => yes || exited(),
+    { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, attempts: 150 },
+  );
+  if (!answered) {
+    throw new Error(`testbed: the resolver did not answer for ${probe}: ${dnsmasq.report()}`);
   }
-  throw new Error(`testbed: the resolver did not answer for ${probe}: ${dnsmasq.report()}`);
 }
 
 async function readRateLimits(netns: Netns): Promise<{ ipv4: number; ipv6: number }> {

@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createApp, type ServerHandle, startServer } from '../../src/server/app.js';
 import { type LentBody, sendShared } from '../../src/server/shared-render.js';
+import { until } from '../helpers/wait.js';
 
 /** 8 MB of text: far more than a loopback socket buffers, so a client that never reads stalls it. */
 const BODY = Buffer.from('imanager_port_up{node="n"} 1\n'.repeat(300_000));
@@ -41,10 +42,9 @@ function stalledScrape(port: number, gzip = false): Promise<Socket> {
   });
 }
 
-/** Waits (bounded) until `done`, checking every 20 ms. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(done(), what);
+/** Waits (bounded: 500 pauses) until `done`, checking every 20 ms. */
+function waitFor(done: () => boolean, what: string): Promise<void> {
+  return until(done, { what, intervalMs: 20, attempts: 501 });
 }
 
 describe('clients that never read', () => {
@@ -76,13 +76,16 @@ describe('clients that never read', () => {
       const before = state.renders;
       sockets.push(await stalledScrape(server.address.port, i % 2 === 1));
       // Each waits for the server to have taken it up: a render, or the shared one.
-      await until(() => state.renders > before || state.renders >= 2, `scrape ${i} was not served`);
+      await waitFor(
+        () => state.renders > before || state.renders >= 2,
+        `scrape ${i} was not served`,
+      );
     }
     assert.ok(state.maxAlive <= 2, `${state.maxAlive} renders alive at once`);
     assert.ok(state.renders - state.released <= 2);
     // When they go, so do the renders.
     for (const s of sockets.splice(0)) s.destroy();
-    await until(() => state.released === state.renders, 'renders let go after the clients left');
+    await waitFor(() => state.released === state.renders, 'renders let go after the clients left');
   });
 });
 
@@ -100,7 +103,7 @@ describe('the write deadline', () => {
       const socket = await stalledScrape(server.address.port);
       socket.on('error', () => undefined);
       // The server lets go of the render when it cuts the response.
-      await until(() => state.renders === 1 && state.released === 1, 'the render was let go');
+      await waitFor(() => state.renders === 1 && state.released === 1, 'the render was let go');
       // Then what the client gets, once it reads, stops short of the body.
       const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
       socket.resume();
@@ -138,7 +141,7 @@ describe('sendShared', () => {
     const socket = await stalledScrape(port);
     try {
       // The kernel's buffers fill first; then Node's own queue starts to hold bytes.
-      await until(() => (response?.socket?.writableLength ?? 0) > 0, 'the socket backed up');
+      await waitFor(() => (response?.socket?.writableLength ?? 0) > 0, 'the socket backed up');
       const queued = response?.socket?.writableLength ?? 0;
       assert.ok(queued <= 2 * 64 * 1024, `${queued} bytes queued in user space`);
       assert.ok(queued < BODY.length / 10);

@@ -10,11 +10,11 @@ import {
   flagsFrom,
   HELP_FLAGS,
   LOG_FLAGS,
-  loadConfigFromFlags,
   PROBE_FLAGS,
   switchFlag,
   VANTAGE_FLAGS,
 } from '../../config/index.js';
+import { loadConfigFromFlags } from '../../config-load.js';
 import { defineCommand, EXIT_HELP } from '../command.js';
 import { COLOR_FLAGS, type ColorMode, OUTPUT_FLAGS, type OutputFormat } from '../common-flags.js';
 import { checkKubeconfigEnv } from '../environment.js';

@@ -13,9 +13,9 @@ import {
   flagsFrom,
   HELP_FLAGS,
   LOG_FLAGS,
-  loadConfigFromFlags,
   valueFlag,
 } from '../../config/index.js';
+import { loadConfigFromFlags } from '../../config-load.js';
 import { defineCommand, EXIT_HELP } from '../command.js';
 import {
   COLOR_FLAGS,

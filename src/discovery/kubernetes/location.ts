@@ -7,11 +7,10 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { DISCOVERY_MODES, type DiscoveryMode } from '../../kinds/cluster.js';
 import { DiscoveryError } from './errors.js';
 
-/** `--discovery`: auto uses Kubernetes when a config is found, else the static nodes. */
-export const DISCOVERY_MODES = ['auto', 'kubernetes', 'static'] as const;
-export type DiscoveryMode = (typeof DISCOVERY_MODES)[number];
+export { DISCOVERY_MODES, type DiscoveryMode };
 
 export const SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 

@@ -5,7 +5,8 @@
  * never crash discovery.
  */
 import { ROLES as ROLE_ORDER, type Role } from '../../catalog/types.js';
-import { familyAllowed, type IpFamily } from '../families.js';
+import type { IpFamily, NodeAddressType } from '../../kinds/cluster.js';
+import { familyAllowed } from '../families.js';
 import type { ClusterNode, NodePort } from '../types.js';
 import { type GroupDecision, type Grouping, type GroupingOptions, groupingFor } from './groups.js';
 import {
@@ -33,9 +34,6 @@ export interface ObjectMeta {
 export interface NamespaceObject {
   readonly metadata?: ObjectMeta;
 }
-
-export const NODE_ADDRESS_TYPES = ['InternalIP', 'ExternalIP', 'Hostname'] as const;
-export type NodeAddressType = (typeof NODE_ADDRESS_TYPES)[number];
 
 export interface NodeObject {
   readonly metadata?: ObjectMeta;

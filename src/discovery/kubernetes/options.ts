@@ -1,13 +1,20 @@
 /**
  * The options of Kubernetes discovery: what the config's `discovery:` section and the
  * `--kubeconfig` / `--discovery.namespaces` flags set. Plain data with defaults, and a
- * pure check the config loader runs so a bad rule fails at load, naming its field.
+ * pure check that config-load.ts runs on the file, so a bad rule fails at load, naming its field.
  */
 import type { ClusterFacts } from '../../catalog/conditions.js';
-import { IP_FAMILIES, type IpFamily } from '../families.js';
+import {
+  DETECTIONS,
+  type Detection,
+  IP_FAMILIES,
+  type IpFamily,
+  NAMESPACE_NAME,
+  NODE_ADDRESS_TYPES,
+  type NodeAddressType,
+} from '../../kinds/cluster.js';
 import { DiscoveryError } from './errors.js';
 import { DEFAULT_BASIC_SERVICE_NODE_PORTS, DEFAULT_UI_NODE_PORT } from './groups.js';
-import { NODE_ADDRESS_TYPES, type NodeAddressType } from './objects.js';
 import { DEFAULT_ROLE_PORTS, type RolePort } from './pods.js';
 import {
   DEFAULT_ROLE_RULES,
@@ -17,17 +24,8 @@ import {
   roleRuleProblems,
 } from './rules.js';
 
-/**
- * What discovery reads beyond nodes, Services and EndpointSlices, each with a read right
- * of its own (the chart's `rbac.detect.*`). Forbidden, each is one warning line, and
- * everything else goes on as without it.
- * - `pods` (list, watch pods): roles from what runs where (pods.ts).
- * - `namespaces` (list, watch namespaces): iManager's marks on namespaces (groups.ts).
- * - `network` (get the calico-node and kube-proxy DaemonSets, calico-config ConfigMap,
- *   the operator's Installation): Calico's mode and kube-proxy (network.ts).
- */
-export const DETECTIONS = ['pods', 'namespaces', 'network'] as const;
-export type Detection = (typeof DETECTIONS)[number];
+// The optional reads are described in kinds/cluster.ts, beside the other names config shares.
+export type { Detection };
 
 export interface KubernetesDiscoveryOptions {
   /**
@@ -112,9 +110,6 @@ export interface OptionProblem {
   readonly message: string;
 }
 
-// A DNS-1123 label: what Kubernetes accepts as a namespace name.
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 /** The longest delay a Node timer keeps: 2^31-1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -135,7 +130,7 @@ export function kubernetesDiscoveryOptionProblems(
 ): OptionProblem[] {
   const problems: OptionProblem[] = [];
   input.namespaces?.forEach((namespace, i) => {
-    if (!NAMESPACE.test(namespace)) {
+    if (!NAMESPACE_NAME.test(namespace)) {
       problems.push({
         path: ['namespaces', i],
         message: `expected a namespace name (lower-case DNS label), got "${namespace}"`,

@@ -3,7 +3,7 @@
  * rules over labels and namespaces. Pure: the rules come from the config.
  */
 import { ROLES, type Role } from '../../catalog/types.js';
-import type { NodePortGroup } from '../types.js';
+import { NODE_PORT_GROUPS, type NodePortGroup } from '../../kinds/cluster.js';
 import { DiscoveryError } from './errors.js';
 import {
   type LabelSelector,
@@ -64,8 +64,6 @@ export const DEFAULT_GROUP_RULES: readonly GroupRule[] = [
   { group: 'basic-service', namespaces: ['supermap', 'imanager'] },
   { group: 'gis-environment', namespacePattern: '^(supermap|imanager)-.+' },
 ];
-
-const NODE_PORT_GROUPS: readonly NodePortGroup[] = ['basic-service', 'gis-environment', 'other'];
 
 // The ones that say what a node is in Kubernetes; a node with none of them is a worker.
 const KUBERNETES_ROLES: readonly Role[] = ['control-plane', 'etcd', 'worker'];

@@ -3,6 +3,7 @@
  * `kubectl get -l`: `app=gis`, `tier!=db`, `env in (prod,qa)`, `env notin (dev)`,
  * `gpu`, `!gpu`, comma-separated and all required.
  */
+import { DNS_SUBDOMAIN_PATTERN } from '../../kinds/cluster.js';
 import { DiscoveryError } from './errors.js';
 
 export type LabelRequirement =
@@ -21,8 +22,7 @@ export type Labels = Readonly<Record<string, string | undefined>> | undefined;
 
 // A qualified name: an optional DNS-subdomain prefix and a name of up to 63 characters.
 const NAME = '[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
-const PREFIX = '[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*';
-const KEY = `(?:${PREFIX}/)?${NAME}`;
+const KEY = `(?:${DNS_SUBDOMAIN_PATTERN}/)?${NAME}`;
 const VALUE = `(?:${NAME})?`;
 
 const EXISTS = new RegExp(`^(${KEY})$`);

@@ -128,26 +128,11 @@ function getJson<T>(socketPath: string, path: string): Promise<T> {
   });
 }
 
-/** Polls `check` every 250 ms until it returns a value, for at most `seconds`. */
-export async function eventually<T>(
-  what: string,
-  seconds: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    // Neither Prometheus nor Alertmanager tells when an alert changes: polling is the way.
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`not within ${seconds}s: ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-}
+/**
+ * How often the alerting tests ask: neither Prometheus nor Alertmanager tells when an
+ * alert changes, so polling (test/helpers/wait.ts) is the way.
+ */
+export const POLL_MS = 250;
 
 /** `alertname{node, port}`, for messages and figures. */
 export function describeAlert(alert: Alert): string {
