@@ -4,7 +4,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Metrics } from '../metrics/collector.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { createProtectedServer, type HttpLimits, type WebConfigEvent } from './security.js';
-import { createSharedRender, sendShared } from './shared-render.js';
+import { createSharedRender, type SharedRenderOptions, sendShared } from './shared-render.js';
 import { createStatusPage, STATUS_PAGE_HEADERS, type StatusSource } from './status-page.js';
 
 // Level 1: half the CPU of the default level for 15% more bytes, on a core the probes share.
@@ -35,6 +35,8 @@ export interface AppOptions {
   readonly reload?: () => Promise<void>;
   /** A /metrics response not sent within this is cut. Default DEFAULT_WRITE_DEADLINE_MS. */
   readonly writeDeadlineMs?: number;
+  /** How far scrapes share held renders; the defaults are shared-render.ts's. */
+  readonly sharing?: Pick<SharedRenderOptions, 'maxLiveBytes' | 'maxShareAgeMs'>;
 }
 
 type Handler = (req: Request, res: Response) => void | Promise<void>;
@@ -53,7 +55,7 @@ export function createApp(options: AppOptions): Express {
     metrics.renderLent
       ? () => (metrics.renderLent as NonNullable<typeof metrics.renderLent>)()
       : async () => ({ body: await metrics.render(), release: () => {} }),
-    { gzipLevel: GZIP_LEVEL },
+    { gzipLevel: GZIP_LEVEL, ...options.sharing },
   );
   route(app, '/metrics', {
     GET: async (req, res) => {
@@ -66,7 +68,7 @@ export function createApp(options: AppOptions): Express {
         if (acceptsGzip(req)) res.set('Content-Encoding', 'gzip');
         res.set('Content-Length', String(body.length));
         // From the shared body, with backpressure, cut at the deadline: see shared-render.ts.
-        await sendShared(res, body, { writeDeadlineMs });
+        await sendShared(res, body, { writeDeadlineMs, signal: scrape.signal });
       } finally {
         scrape.done();
       }

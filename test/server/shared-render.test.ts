@@ -81,4 +81,61 @@ describe('createSharedRender', () => {
     assert.equal((await acquire()).body.toString(), 'ok');
     assert.equal(calls, 2);
   });
+
+  test('past the byte budget a scrape shares the held render instead of making another', async () => {
+    const made: string[] = [];
+    const render = async (): Promise<LentBody> => {
+      made.push(`render ${made.length + 1}`);
+      return { body: Buffer.alloc(1000, made.length), release: () => {} };
+    };
+    const tight = createSharedRender(render, { gzipLevel: 1, maxLiveBytes: 1500 });
+    const held = await tight();
+    const next = await tight();
+    assert.equal(made.length, 1, 'a second 1000-byte body would pass 1500 bytes');
+    assert.equal(next.body, held.body, 'the held render is shared');
+    held.done();
+    next.done();
+    const fresh = await tight();
+    assert.equal(made.length, 2, 'once let go, the next scrape renders anew');
+    fresh.done();
+
+    made.length = 0;
+    const roomy = createSharedRender(render, { gzipLevel: 1, maxLiveBytes: 2500 });
+    const first = await roomy();
+    const second = await roomy();
+    assert.equal(made.length, 2, 'two bodies fit in 2500 bytes');
+    assert.notEqual(second.body, first.body);
+    first.done();
+    second.done();
+  });
+
+  test('a held render older than the share age is cut, and a fresh one follows its release', async () => {
+    let clock = 0;
+    let renders = 0;
+    let released = 0;
+    const acquire = createSharedRender(
+      async () => {
+        const n = ++renders;
+        return { body: Buffer.from(`render ${n}`), release: () => void released++ };
+      },
+      { gzipLevel: 1, maxLiveRenders: 1, maxShareAgeMs: 100, now: () => clock },
+    );
+    const stalled = await acquire();
+    clock = 100;
+    const young = await acquire();
+    assert.equal(young.body.toString(), 'render 1', 'shared while young enough');
+    assert.equal(stalled.signal.aborted, false);
+    young.done();
+    clock = 101;
+    const later = acquire();
+    assert.equal(stalled.signal.aborted, true, 'the stalled reader is told to stop');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(renders, 1, 'no new render while the old one is held');
+    stalled.done();
+    const fresh = await later;
+    assert.equal(fresh.body.toString(), 'render 2');
+    assert.equal(released, 1, 'the old body went back before the new render');
+    assert.equal(fresh.signal.aborted, false);
+    fresh.done();
+  });
 });

@@ -89,6 +89,84 @@ describe('clients that never read', () => {
   });
 });
 
+describe('clients that never read, at a size where one body fills the budget', () => {
+  it('30 of them pin one render, and a render past the share age is cut for a fresh one', async () => {
+    const { state, renderLent } = countingRenderer();
+    const app = createApp({
+      version: 'test',
+      readiness: () => true,
+      metrics: { contentType: 'text/plain', render: async () => Buffer.from(BODY), renderLent },
+      writeDeadlineMs: 60_000,
+      // Less than two 8 MB bodies, as 64 MiB is less than two at 100,000 targets.
+      sharing: { maxLiveBytes: BODY.length + 1, maxShareAgeMs: 60_000 },
+    });
+    const server = await startServer(app, { host: '127.0.0.1', port: 0 });
+    const sockets: Socket[] = [];
+    try {
+      for (let i = 0; i < 30; i++) {
+        sockets.push(await stalledScrape(server.address.port, i % 2 === 1));
+        await waitFor(() => state.renders >= 1, `scrape ${i} was not served`);
+      }
+      // Each is taken up by the shared render; a 31st that reads gets it too.
+      const body = await readScrape(server.address.port);
+      assert.equal(state.renders, 1, 'one render for 31 scrapes');
+      assert.equal(state.maxAlive, 1);
+      assert.equal(body.length, BODY.length);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.close();
+    }
+  });
+
+  it('cuts the readers of a render past the share age, then renders afresh', async () => {
+    const { state, renderLent } = countingRenderer();
+    const app = createApp({
+      version: 'test',
+      readiness: () => true,
+      metrics: { contentType: 'text/plain', render: async () => Buffer.from(BODY), renderLent },
+      writeDeadlineMs: 60_000,
+      sharing: { maxLiveBytes: BODY.length + 1, maxShareAgeMs: 200 },
+    });
+    const server = await startServer(app, { host: '127.0.0.1', port: 0 });
+    const stalled = await stalledScrape(server.address.port);
+    stalled.on('error', () => undefined);
+    try {
+      await waitFor(() => state.renders === 1, 'the stalled scrape was not served');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const body = await readScrape(server.address.port);
+      assert.equal(body.length, BODY.length, 'the fresh scrape got a whole body');
+      assert.equal(state.renders, 2, 'a fresh render, not the stale one');
+      assert.equal(state.maxAlive, 1, 'the stale one went before the fresh one was made');
+      const closed = new Promise<void>((resolve) => stalled.once('close', () => resolve()));
+      stalled.resume();
+      await closed;
+      assert.ok(
+        stalled.bytesRead < BODY.length,
+        `${stalled.bytesRead} bytes: the stalled one was cut`,
+      );
+    } finally {
+      stalled.destroy();
+      await server.close();
+    }
+  });
+});
+
+/** GETs /metrics and reads the whole answer; resolves with its body. */
+function readScrape(port: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => {
+      const all = Buffer.concat(chunks);
+      resolve(all.subarray(all.indexOf('\r\n\r\n') + 4));
+    });
+    socket.on('error', reject);
+  });
+}
+
 describe('the write deadline', () => {
   it('cuts a response that is not sent in time, and lets its render go', async () => {
     const { state, renderLent } = countingRenderer();
