@@ -90,17 +90,21 @@ describe('clients that never read', () => {
 });
 
 describe('clients that never read, at a size where one body fills the budget', () => {
-  it('30 of them pin one render, and a render past the share age is cut for a fresh one', async () => {
+  /** An exporter whose budget holds one body, as 64 MiB holds one at 100,000 targets. */
+  async function oneBodyBudget(maxShareAgeMs: number) {
     const { state, renderLent } = countingRenderer();
     const app = createApp({
       version: 'test',
       readiness: () => true,
       metrics: { contentType: 'text/plain', render: async () => Buffer.from(BODY), renderLent },
       writeDeadlineMs: 60_000,
-      // Less than two 8 MB bodies, as 64 MiB is less than two at 100,000 targets.
-      sharing: { maxLiveBytes: BODY.length + 1, maxShareAgeMs: 60_000 },
+      sharing: { maxLiveBytes: BODY.length + 1, maxShareAgeMs },
     });
-    const server = await startServer(app, { host: '127.0.0.1', port: 0 });
+    return { state, server: await startServer(app, { host: '127.0.0.1', port: 0 }) };
+  }
+
+  it('30 of them pin one render, which a 31st that reads shares', async () => {
+    const { state, server } = await oneBodyBudget(60_000);
     const sockets: Socket[] = [];
     try {
       for (let i = 0; i < 30; i++) {
@@ -119,15 +123,7 @@ describe('clients that never read, at a size where one body fills the budget', (
   });
 
   it('cuts the readers of a render past the share age, then renders afresh', async () => {
-    const { state, renderLent } = countingRenderer();
-    const app = createApp({
-      version: 'test',
-      readiness: () => true,
-      metrics: { contentType: 'text/plain', render: async () => Buffer.from(BODY), renderLent },
-      writeDeadlineMs: 60_000,
-      sharing: { maxLiveBytes: BODY.length + 1, maxShareAgeMs: 200 },
-    });
-    const server = await startServer(app, { host: '127.0.0.1', port: 0 });
+    const { state, server } = await oneBodyBudget(200);
     const stalled = await stalledScrape(server.address.port);
     stalled.on('error', () => undefined);
     try {
