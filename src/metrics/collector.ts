@@ -109,6 +109,12 @@ export interface Metrics {
   readonly contentType: string;
 }
 
+/** A render's text, and the thread its memory goes back to, when it is the thread's. */
+interface Rendered {
+  readonly body: Buffer;
+  readonly onThread?: RenderThread;
+}
+
 export function createMetrics(options: MetricsOptions): Metrics {
   const { store } = options;
   const logger = options.logger ?? silentLogger;
@@ -267,19 +273,26 @@ export function createMetrics(options: MetricsOptions): Metrics {
   }
 
   /** The per-target families into `out`: on the render thread when it can read the table. */
+  /**
+   * The per-target families in an output of `capacity` bytes: the render thread's when
+   * it can read the columns where they are (its output goes back to it with
+   * `onThread`), else the arena's, written in slices of the loop.
+   */
   async function writeTargets(
-    out: Buffer,
+    capacity: number,
     table: ColumnsLease['table'],
     values: TargetValues,
-  ): Promise<number> {
+    arena: RenderArena,
+  ): Promise<{ out: Buffer; bytes: number; onThread?: RenderThread }> {
     if (thread?.usable && isShared(table)) {
       try {
-        return await thread.write(out, table, values);
+        return { ...(await thread.render(capacity, table, values)), onThread: thread };
       } catch (err) {
         if (!(err instanceof RenderThreadError)) throw err;
       }
     }
-    return writeTargetFamiliesSliced(out, table, values, sliceMs);
+    const out = arena.reserve(capacity);
+    return { out, bytes: await writeTargetFamiliesSliced(out, table, values, sliceMs) };
   }
 
   /**
@@ -287,7 +300,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
    * first, so one scrape shows one instant even though results keep arriving while it
    * is written, on the render thread or in slices of the loop.
    */
-  async function renderInto(arena: RenderArena): Promise<Buffer> {
+  async function renderInto(arena: RenderArena): Promise<Rendered> {
     // Leased: the store must not reuse the label bytes while the slices read them.
     let lease: ColumnsLease | undefined;
     let values: TargetValues | undefined;
@@ -304,21 +317,23 @@ export function createMetrics(options: MetricsOptions): Metrics {
     try {
       const small = await renderSmallFamilies();
       const smallBytes = Buffer.byteLength(small);
-      const out = arena.reserve(bound + 1 + smallBytes);
-      let pos = 0;
+      const capacity = bound + 1 + smallBytes;
+      let written: { out: Buffer; bytes: number; onThread?: RenderThread } | undefined;
       if (lease && values) {
         try {
-          pos = await writeTargets(out, lease.table, values);
+          written = await writeTargets(capacity, lease.table, values, arena);
         } catch (err) {
-          pos = 0;
           logger.error('per-target metrics failed, left out of this scrape', { err });
         }
       }
+      const out = written?.out ?? arena.reserve(capacity);
+      let pos = written?.bytes ?? 0;
       if (smallBytes > 0) {
         if (pos > 0) out[pos++] = 0x0a;
         pos += out.write(small, pos, 'utf8');
       }
-      return out.subarray(0, pos);
+      const body = out.subarray(0, pos);
+      return written?.onThread ? { body, onThread: written.onThread } : { body };
     } finally {
       lease?.release();
     }
@@ -343,17 +358,22 @@ export function createMetrics(options: MetricsOptions): Metrics {
       certificateExpiry ??= gauge(registry, 'imanager_web_certificate_expiry_timestamp_seconds');
       certificateExpiry.set(seconds);
     },
-    render: () => renderInto(new RenderArena()),
+    // The caller owns this body: a thread's output is its to keep, never given back.
+    render: async () => (await renderInto(new RenderArena())).body,
     async renderLent() {
       const arena = spareArenas.pop() ?? new RenderArena();
       let released = false;
+      let rendered: Rendered | undefined;
       const release = () => {
         if (released) return;
         released = true;
+        // The thread's output goes back to it (its pages to the kernel) between scrapes.
+        if (rendered?.onThread) rendered.onThread.giveBack(rendered.body);
         if (spareArenas.length === 0) spareArenas.push(arena);
       };
       try {
-        return { body: await renderInto(arena), release };
+        rendered = await renderInto(arena);
+        return { body: rendered.body, release };
       } catch (err) {
         release();
         throw err;

@@ -1,8 +1,10 @@
 /**
- * The memory one scrape renders into: the output buffer and the copy of the values.
- * Kept from scrape to scrape, so a scrape writes into pages already mapped: fresh
- * pages cost a fault each (and the kernel zeroes them), about 1 KB per target. All of
- * it is shared memory, so the render thread writes the body where the scrape reads it.
+ * The memory one scrape renders into in the loop: the copy of the values, and the
+ * output buffer when the loop writes the body itself (no render thread, or one that
+ * failed). Kept from scrape to scrape, so a scrape writes into pages already mapped:
+ * fresh pages cost a fault each (and the kernel zeroes them), about 1 KB per target,
+ * and here the loop would pay them. The values are shared memory, so the render
+ * thread reads them in place; the thread's output is its own (render-output.ts).
  */
 import type { LabelColumns, TargetValues } from './target-families.js';
 

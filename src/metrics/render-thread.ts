@@ -3,27 +3,46 @@
  * each /metrics render, so that 100,000 rows (80 MB of text) cost the event loop a
  * message, not hundreds of milliseconds of slices between the probes' callbacks.
  *
- * A render shares everything with the thread (the store's label columns, the scrape's
- * copy of the values and its output buffer are SharedArrayBuffers): the loop copies
- * the values (17 bytes a row), posts views, and is free until the thread answers.
+ * A render shares its inputs with the thread (the store's label columns and the
+ * scrape's copy of the values are SharedArrayBuffers): the loop copies the values
+ * (17 bytes a row), posts views, and is free until the thread answers. The output is
+ * the thread's (render-output.ts): it comes over by transfer with the answer, and goes
+ * back by transfer once every scrape has sent it, its pages returned to the kernel.
  * Should the thread fail, the failure is logged once and the caller renders in the
  * loop, in slices, as it did before the thread existed.
  */
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../util/log.js';
 import { startModuleWorker } from '../util/worker.js';
+import type { ResizableArrayBuffer } from './render-output.js';
 import type { LabelColumns, TargetValues } from './target-families.js';
 
 export interface RenderRequest {
+  readonly kind: 'render';
   readonly id: number;
-  readonly out: Uint8Array;
+  /** The output's length: what the families can take, and room the caller writes after. */
+  readonly capacity: number;
   readonly labels: LabelColumns;
   readonly values: TargetValues;
 }
 
+/** An output no scrape reads any more, back to the thread that made it. */
+export interface GiveBack {
+  readonly kind: 'give-back';
+  readonly out: ResizableArrayBuffer;
+}
+
+export type ToRenderWorker = RenderRequest | GiveBack;
+
 export type RenderReply =
-  | { readonly id: number; readonly bytes: number }
+  | { readonly id: number; readonly bytes: number; readonly out: ResizableArrayBuffer }
   | { readonly id: number; readonly error: string };
+
+/** A render on the thread: `capacity` bytes of output, the first `bytes` of them written. */
+export interface ThreadOutput {
+  readonly out: Buffer;
+  readonly bytes: number;
+}
 
 /** Thrown (as a rejection) when the thread is not there; the caller renders in the loop. */
 export class RenderThreadError extends Error {
@@ -31,7 +50,7 @@ export class RenderThreadError extends Error {
 }
 
 interface Waiting {
-  resolve(bytes: number): void;
+  resolve(output: ThreadOutput): void;
   reject(err: Error): void;
 }
 
@@ -71,15 +90,19 @@ export class RenderThread {
     return this.#failed === undefined;
   }
 
-  /** Writes the per-target families into `out`; resolves with the bytes written. */
-  write(out: Uint8Array, labels: LabelColumns, values: TargetValues): Promise<number> {
+  /**
+   * Writes the per-target families into an output of `capacity` bytes that the thread
+   * provides; the caller owns it, and hands it back with giveBack() when it may go.
+   */
+  render(capacity: number, labels: LabelColumns, values: TargetValues): Promise<ThreadOutput> {
     if (this.#failed !== undefined) return Promise.reject(new RenderThreadError(this.#failed));
     const worker = this.#worker ?? this.#start();
     const id = this.#nextId++;
     // Only the views: a table carries its targets too, which a message would copy.
     const request: RenderRequest = {
+      kind: 'render',
       id,
-      out,
+      capacity,
       labels: {
         size: labels.size,
         labelBytes: labels.labelBytes,
@@ -92,11 +115,24 @@ export class RenderThread {
         lastChangeMs: values.lastChangeMs,
       },
     };
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<ThreadOutput>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       if (this.#waiting.size === 1) worker.ref();
       worker.postMessage(request);
     });
+  }
+
+  /**
+   * `out` (from render()) is read no more: it goes back to the thread, which returns
+   * its pages to the kernel. Every view of it is empty from here on. A thread that is
+   * gone leaves it to the garbage collector.
+   */
+  giveBack(out: Buffer): void {
+    const worker = this.#worker;
+    const memory = out.buffer as ResizableArrayBuffer;
+    if (!worker || !memory.resizable || memory.maxByteLength === 0) return;
+    const message: GiveBack = { kind: 'give-back', out: memory };
+    worker.postMessage(message, [memory]);
   }
 
   /** Stops the thread; a later render starts a new one. */
@@ -118,7 +154,7 @@ export class RenderThread {
       if ('error' in reply) waiting.reject(new Error(reply.error));
       else {
         this.#written++;
-        waiting.resolve(reply.bytes);
+        waiting.resolve({ out: Buffer.from(reply.out), bytes: reply.bytes });
       }
     });
     worker.on('error', (err) => this.#fail(worker, err.message));

@@ -1,24 +1,33 @@
 /**
  * The render thread's entry (render-thread.ts starts it): writes the per-target
- * families into the scrape's shared output buffer and says how many bytes it wrote.
- * It reads the store's label columns and the scrape's copy of the values in place,
- * shared memory all of it, so a message carries views, never the bytes.
+ * families into an output of its own and sends it, with the bytes it wrote, by
+ * transfer. It reads the store's label columns and the scrape's copy of the values in
+ * place, shared memory all of it, so a request carries views, never the bytes. An
+ * output that comes back is shrunk to nothing, its reservation kept for the next.
  */
 import { parentPort } from 'node:worker_threads';
-import type { RenderReply, RenderRequest } from './render-thread.js';
+import { OutputReservation } from './render-output.js';
+import type { RenderReply, ToRenderWorker } from './render-thread.js';
 import { writeTargetFamilies } from './target-families.js';
 
 const port = parentPort;
 if (!port) throw new Error('render-worker.ts runs as a worker thread');
-port.on('message', (request: RenderRequest) => {
-  let reply: RenderReply;
-  try {
-    reply = {
-      id: request.id,
-      bytes: writeTargetFamilies(request.out, request.labels, request.values),
-    };
-  } catch (err) {
-    reply = { id: request.id, error: err instanceof Error ? err.message : String(err) };
+const output = new OutputReservation();
+port.on('message', (message: ToRenderWorker) => {
+  if (message.kind === 'give-back') {
+    output.giveBack(message.out);
+    return;
   }
-  port.postMessage(reply);
+  let reply: RenderReply;
+  let out: ReturnType<OutputReservation['take']> | undefined;
+  try {
+    out = output.take(message.capacity);
+    const bytes = writeTargetFamilies(new Uint8Array(out), message.labels, message.values);
+    reply = { id: message.id, bytes, out };
+  } catch (err) {
+    if (out) output.giveBack(out);
+    out = undefined;
+    reply = { id: message.id, error: err instanceof Error ? err.message : String(err) };
+  }
+  port.postMessage(reply, out ? [out] : []);
 });

@@ -429,8 +429,12 @@ describe('createMetrics().renderLent', () => {
     lent.release();
   });
 
-  it('reuses the memory of a released body, and never of one still lent', async () => {
-    const metrics = createMetrics({ version: '1', store: goldenStore(), processMetrics: false });
+  /** The golden store's metrics, rendered in the loop (false) or on `renderThread`. */
+  const goldenMetrics = (renderThread: false | RenderThread) =>
+    createMetrics({ version: '1', store: goldenStore(), processMetrics: false, renderThread });
+
+  it('reuses the memory of a released body, and never of one still lent, in the loop', async () => {
+    const metrics = goldenMetrics(false);
     const first = await metrics.renderLent();
     const overlapping = await metrics.renderLent();
     assert.notEqual(overlapping.body.buffer, first.body.buffer);
@@ -442,6 +446,40 @@ describe('createMetrics().renderLent', () => {
     assert.equal(next.body.buffer, first.body.buffer);
     assert.equal(next.body.toString('utf8'), text);
     next.release();
+  });
+
+  it("gives the render thread's output back once released, and never one still lent", async () => {
+    const thread = new RenderThread();
+    const metrics = goldenMetrics(thread);
+    const first = await metrics.renderLent();
+    const text = first.body.toString('utf8');
+    const overlapping = await metrics.renderLent();
+    assert.equal(first.body.toString('utf8'), text);
+    assert.equal(overlapping.body.toString('utf8'), text);
+    first.release();
+    first.release();
+    // Transferred back to the thread: no view of it here reads a byte any more.
+    assert.equal(first.body.length, 0);
+    assert.equal(overlapping.body.toString('utf8'), text);
+    overlapping.release();
+    assert.equal(overlapping.body.length, 0);
+    const next = await metrics.renderLent();
+    assert.equal(next.body.toString('utf8'), text);
+    next.release();
+    assert.equal(thread.written, 3);
+    await thread.stop();
+  });
+
+  it("leaves the caller the thread's output that render() returns", async () => {
+    const thread = new RenderThread();
+    const metrics = goldenMetrics(thread);
+    const owned = await metrics.render();
+    const text = owned.toString('utf8');
+    (await metrics.renderLent()).release();
+    assert.equal(thread.written, 2);
+    assert.equal(owned.toString('utf8'), text);
+    assert.notEqual(text, '');
+    await thread.stop();
   });
 
   it('lets the event loop turn while it renders many targets in the loop', async () => {
