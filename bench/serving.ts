@@ -4,7 +4,8 @@
  * listens (every probe refused, on loopback only), and is served to clients that
  * misbehave. Each figure is printed beside its goal, and as a ratio to a baseline
  * measured in the same run:
- *   - RSS growth with 30 clients that never read (goal: under 40 MiB);
+ *   - RSS growth with 30 clients that never read (goal: under 40 MiB), and how much of
+ *     it the first of them brings (the one body) against what the other 29 add;
  *   - scrape latency from 127.0.0.2 while 300 slow-header connections from 127.0.0.1
  *     are open, and during a wrong-password flood (goal: within 2x of the idle scrape);
  *   - event-loop delay p99 and max with 50 scrapers and 4 status-page clients (goal at
@@ -248,9 +249,13 @@ async function measure(targets: number, dir: string) {
     figures.scrape = { idleGzipMs: idle, bytes: one.bytes, gzipBytes: zipped.bytes };
     figures.statusPage = { ms: page.ms, bytes: page.bytes };
 
-    // 30 clients that never read, half asking for gzip.
+    // 30 clients that never read, half asking for gzip. RSS is read once after the
+    // first (which holds the one body every response needs: 82 MB at 100k, handed back
+    // to the kernel between scrapes) and again after all 30: the difference is what the
+    // other 29 add. The goal is judged on growth over idle, as the issue states it.
     const rssBefore = rssMiB(pid);
     const stalled: Socket[] = [];
+    let rssOne = rssBefore;
     for (let i = 0; i < 30; i++) {
       const gzip = i % 2 ? 'Accept-Encoding: gzip\r\n' : '';
       const socket = await stalledClient(
@@ -258,10 +263,21 @@ async function measure(targets: number, dir: string) {
         `GET /metrics HTTP/1.1\r\nHost: x\r\n${gzip}\r\n`,
       ).catch(() => undefined);
       if (socket) stalled.push(socket);
+      if (i === 0) {
+        await sleep(2000);
+        rssOne = rssMiB(pid);
+      }
       await sleep(QUICK ? 20 : 100);
     }
     await sleep(2000);
-    figures.neverReading = { clients: 30, rssGrowthMiB: rssMiB(pid) - rssBefore, goalMiB: 40 };
+    const rssStalled = rssMiB(pid);
+    figures.neverReading = {
+      clients: 30,
+      rssGrowthMiB: rssStalled - rssBefore,
+      oneClientGrowthMiB: rssOne - rssBefore,
+      othersGrowthMiB: rssStalled - rssOne,
+      goalMiB: 40,
+    };
     for (const s of stalled.splice(0)) s.destroy();
 
     // 300 slow-header connections from one address, scraped from another.
@@ -368,7 +384,7 @@ if (values.json) {
   writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
   const summary = results.map((r) => {
     const f = r as Record<string, Record<string, number>>;
-    return `${r.targets} targets: rss +${f.neverReading?.rssGrowthMiB?.toFixed(1)} MiB, slow-headers x${f.slowHeaders?.ratioToIdle?.toFixed(2)}, flood x${f.passwordFlood?.ratioToIdle?.toFixed(2)}, loop p99 ${f.storm?.loopDelayP99Ms?.toFixed(0)} ms`;
+    return `${r.targets} targets: rss +${f.neverReading?.rssGrowthMiB?.toFixed(1)} MiB (first client +${f.neverReading?.oneClientGrowthMiB?.toFixed(1)}, other 29 +${f.neverReading?.othersGrowthMiB?.toFixed(1)}), slow-headers x${f.slowHeaders?.ratioToIdle?.toFixed(2)}, flood x${f.passwordFlood?.ratioToIdle?.toFixed(2)}, loop p99 ${f.storm?.loopDelayP99Ms?.toFixed(0)} ms`;
   });
   process.stdout.write(`${summary.join('; ')}\n`);
 } else {
