@@ -25,7 +25,6 @@
  *
  * Loopback only. Prints one JSON object (to stdout, or to --json FILE) and a summary line.
  */
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -37,6 +36,7 @@ import * as fixtures from '../test/fixtures/kube/cluster.js';
 import { KubeApiServer, type KubeObject } from '../test/helpers/kube-api-server.js';
 import { Children } from './children.js';
 import { NODE_PORT_RANGE } from './cluster.js';
+import { builtMain } from './compile.js';
 import { writeEndpoints } from './files.js';
 import { addressAt } from './layout.js';
 import { machineFacts } from './machine.js';
@@ -214,11 +214,7 @@ class World {
 
   async setUp(): Promise<void> {
     log('building dist/ (npm run build)');
-    execFileSync(
-      process.execPath,
-      [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 },
-    );
+    builtMain();
     const { nodes, nodePorts } = this.#settings;
     this.#api = await KubeApiServer.start();
     for (let i = 0; i < nodes; i++) this.#api.create('nodes', nodeObject(i));

@@ -37,3 +37,21 @@ export function compiledChild(name: 'engine-child' | 'exporter-child'): string {
   if (!existsSync(path)) throw new Error(`tsc -p bench/tsconfig.json did not emit ${path}`);
   return path;
 }
+
+let built = false;
+
+/**
+ * dist/main.js, built from the tree as it is now (tsc -p tsconfig.build.json) on the
+ * first call: a dist/ left from an older build would measure older code.
+ */
+export function builtMain(): string {
+  if (!built) {
+    execFileSync(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 },
+    );
+    built = true;
+  }
+  return join(REPO_ROOT, 'dist', 'main.js');
+}

@@ -1,6 +1,6 @@
 /**
- * Serving under abuse and at scale (issue 13): the real program (dist/main.js when
- * built, else src/main.ts under tsx) probes N targets on 127.1.x.y, where nothing
+ * Serving under abuse and at scale (issue 13): the real program (dist/main.js, built
+ * from this tree first) probes N targets on 127.1.x.y, where nothing
  * listens (every probe refused, on loopback only), and is served to clients that
  * misbehave. Each figure is printed beside its goal, and as a ratio to a baseline
  * measured in the same run:
@@ -22,7 +22,7 @@
  * --quick: 2,000 targets and short phases, for a smoke run that the bench still works.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { loadavg } from 'node:os';
@@ -31,6 +31,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import bcrypt from 'bcryptjs';
 import { ROLES } from '../src/catalog/types.js';
+import { builtMain } from './compile.js';
 import { REPO_ROOT, sleep, tempDir } from './exporter-harness.js';
 
 const { values } = parseArgs({
@@ -49,9 +50,9 @@ const LOOP_DELAY = join(REPO_ROOT, 'test/faults/loop-delay.mjs');
 const PORTS_PER_NODE = 20; // every catalog port on a node with every role
 const USER_HASH = bcrypt.hashSync('right', 10);
 
+/** The program as users run it, built from this tree: never a stale dist/. */
 function entryArgv(): string[] {
-  const dist = join(REPO_ROOT, 'dist/main.js');
-  return existsSync(dist) ? [dist] : ['--import', 'tsx', join(REPO_ROOT, 'src/main.ts')];
+  return [builtMain()];
 }
 
 interface Running {

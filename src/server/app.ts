@@ -4,7 +4,13 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Metrics } from '../metrics/collector.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { createProtectedServer, type HttpLimits, type WebConfigEvent } from './security.js';
-import { createSharedRender, type SharedRenderOptions, sendShared } from './shared-render.js';
+import {
+  createSharedRender,
+  type SendOutcome,
+  type SharedRenderOptions,
+  sendInflated,
+  sendShared,
+} from './shared-render.js';
 import { createStatusPage, STATUS_PAGE_HEADERS, type StatusSource } from './status-page.js';
 
 // Level 1: half the CPU of the default level for 15% more bytes, on a core the probes share.
@@ -63,12 +69,26 @@ export function createApp(options: AppOptions): Express {
       try {
         res.set('Content-Type', metrics.contentType);
         res.set('Vary', 'Accept-Encoding');
-        // Off the event loop: a 15 MB body must not hold up the probes.
-        const body = acceptsGzip(req) ? await scrape.gzipped() : scrape.body;
-        if (acceptsGzip(req)) res.set('Content-Encoding', 'gzip');
-        res.set('Content-Length', String(body.length));
-        // From the shared body, with backpressure, cut at the deadline: see shared-render.ts.
-        await sendShared(res, body, { writeDeadlineMs, signal: scrape.signal });
+        const send = { writeDeadlineMs, signal: scrape.signal };
+        // Written from the render's one gzip, with backpressure, cut at the deadline:
+        // see shared-render.ts. A client without gzip has it inflated as it reads.
+        let outcome: SendOutcome;
+        if (acceptsGzip(req)) {
+          res.set('Content-Encoding', 'gzip');
+          res.set('Content-Length', String(scrape.gzipped.length));
+          outcome = await sendShared(res, scrape.gzipped, send);
+        } else {
+          res.set('Content-Length', String(scrape.plainBytes));
+          outcome = await sendInflated(res, scrape.gzipped, send);
+        }
+        // A cut scrape is the client's doing, but its operator sees only a failed scrape.
+        if (outcome === 'deadline' || outcome === 'aborted') {
+          logger.warn('/metrics response cut: the client was not reading', {
+            remote: req.socket.remoteAddress,
+            reason: outcome === 'deadline' ? 'write deadline' : 'render past its share age',
+            writeDeadlineMs,
+          });
+        }
       } finally {
         scrape.done();
       }

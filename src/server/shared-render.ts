@@ -1,17 +1,20 @@
 /**
- * One /metrics render serves every scrape that arrives while it is being made, and one
- * gzip of it serves every scrape that asks for gzip. Without this, 50 scrapers at once
+ * One /metrics render serves every scrape that arrives while it is being made, and its
+ * one gzip is what every scrape is written from. Without this, 50 scrapers at once
  * render 50 copies of a 15 MB body, interleaved on the one event loop that also times
  * the probes; with it, a burst of scrapes costs about one render.
  *
  * Memory is bounded by design, not by the clients' good will:
+ * - a render is done once it is compressed, and its plain body goes back to its owner
+ *   then, before any byte is sent: a client that never reads holds the gzip (3 MB at
+ *   100,000 targets), never the 82 MB body. A scrape without gzip gets the body
+ *   inflated from the shared gzip on its own connection, a chunk at a time;
  * - renders held by a reader are at most `maxLiveRenders` and, past the first, at most
- *   `maxLiveBytes` in all; past that a scrape shares the newest instead of pinning
- *   another body (8 clients that never read took 56 MB, 30 took 460 MB, when each pinned
- *   its own; at 100,000 targets a body is 82 MB, so there a second one is never made);
- * - every response is written from the shared body in views of `chunkBytes`, the next
- *   only once the socket has drained the last: a connection buffers one chunk in user
- *   space, never a copy of the body;
+ *   `maxLiveBytes` of gzip in all; past that a scrape shares the newest instead of
+ *   pinning another (8 clients that never read took 56 MB, 30 took 460 MB, when each
+ *   pinned a body of its own);
+ * - every response is written in chunks of `chunkBytes`, the next only once the socket
+ *   has drained the last: a connection buffers about one chunk in user space;
  * - a response not sent within `writeDeadlineMs` is cut, and its render let go.
  *
  * Sharing must not freeze the figures either: a held render older than `maxShareAgeMs`
@@ -22,22 +25,24 @@
 import { setMaxListeners } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGunzip, gzip } from 'node:zlib';
 
 const gzipAsync = promisify(gzip);
 
-/** A rendered body in memory that goes back to its owner once every reader is done. */
+/** A rendered body in memory that goes back to its owner once it has been compressed. */
 export interface LentBody {
   readonly body: Buffer;
   readonly release: () => void;
 }
 
-/** What a scrape holds: the body, its gzip on demand, and `done` when it has sent it. */
+/** What a scrape holds: the render's gzip, and `done` when it has sent it. */
 export interface SharedBody {
-  readonly body: Buffer;
+  /** The one gzip of the render, shared by every reader. */
+  readonly gzipped: Buffer;
+  /** Bytes of the plain body that `gzipped` inflates to: its Content-Length. */
+  readonly plainBytes: number;
   /** Aborted when the render is too old to keep: stop sending and call `done`. */
   readonly signal: AbortSignal;
-  gzipped(): Promise<Buffer>;
   done(): void;
 }
 
@@ -47,9 +52,8 @@ export interface SharedRenderOptions {
   /** Renders alive at once, at most; past it scrapes share the newest. Default 2. */
   readonly maxLiveRenders?: number;
   /**
-   * Bytes (bodies and their gzips) that held renders may take before a scrape shares
-   * the newest rather than making one more; the first render is always made.
-   * Default DEFAULT_MAX_LIVE_BYTES.
+   * Bytes of gzip that held renders may take before a scrape shares the newest rather
+   * than making one more; the first render is always made. Default DEFAULT_MAX_LIVE_BYTES.
    */
   readonly maxLiveBytes?: number;
   /** A held render older than this is cut rather than shared. Default DEFAULT_MAX_SHARE_AGE_MS. */
@@ -58,23 +62,22 @@ export interface SharedRenderOptions {
   readonly now?: () => number;
 }
 
-/** Two bodies at 20,000 targets (16 MB each) fit; at 100,000 (82 MB) one does. */
+/** Gzips: 3 MB at 100,000 targets, so the render count is what binds; a cap all the same. */
 export const DEFAULT_MAX_LIVE_BYTES = 64 * 1024 * 1024;
 
 /** Prometheus's default scrape timeout: a reader still at it by then has been given up on. */
 export const DEFAULT_MAX_SHARE_AGE_MS = 10_000;
 
 interface Render {
-  readonly lent: LentBody;
+  readonly gzipped: Buffer;
+  readonly plainBytes: number;
   readonly finishedAt: number;
   readonly abort: AbortController;
-  /** Resolves once the body went back to its owner. */
+  /** Resolves once no reader holds it. */
   readonly released: Promise<void>;
   readonly onReleased: () => void;
   readers: number;
   finished: boolean;
-  gzip?: Promise<Buffer>;
-  gzipBytes: number;
 }
 
 /**
@@ -83,6 +86,21 @@ interface Render {
  * gzip of a scrape a handful of trips.
  */
 const GZIP_CHUNK_BYTES = 1 << 20;
+
+/** Renders, compresses and gives the body back; the gzip is what is kept. */
+async function compressed(
+  render: () => Promise<LentBody>,
+  level: number,
+): Promise<{ gzipped: Buffer; plainBytes: number }> {
+  const lent = await render();
+  try {
+    const gzipped = await gzipAsync(lent.body, { level, chunkSize: GZIP_CHUNK_BYTES });
+    return { gzipped, plainBytes: lent.body.length };
+  } finally {
+    // Only now: the gzip read the body on zlib's thread until it resolved.
+    lent.release();
+  }
+}
 
 export function createSharedRender(
   render: () => Promise<LentBody>,
@@ -101,36 +119,38 @@ export function createSharedRender(
     const at = live.indexOf(r);
     if (at < 0) return;
     live.splice(at, 1);
-    r.lent.release();
     r.onReleased();
   };
 
-  const liveBytes = () => live.reduce((sum, r) => sum + r.lent.body.length + r.gzipBytes, 0);
+  const liveBytes = () => live.reduce((sum, r) => sum + r.gzipped.length, 0);
 
   /** True when one more held render would pass a cap: share the newest instead. */
   const atCap = (newest: Render) =>
-    live.length >= maxLive || liveBytes() + newest.lent.body.length > maxLiveBytes;
+    live.length >= maxLive || liveBytes() + newest.gzipped.length > maxLiveBytes;
 
   const startRender = (before?: Promise<unknown>): Promise<Render> => {
-    const started = (before ? before.then(render) : render()).then((lent): Render => {
-      let onReleased = () => {};
-      const released = new Promise<void>((resolve) => {
-        onReleased = resolve;
-      });
-      const abort = new AbortController();
-      // One listener per reader, and 50 readers are ordinary: not a leak to warn of.
-      setMaxListeners(0, abort.signal);
-      return {
-        lent,
-        finishedAt: now(),
-        abort,
-        released,
-        onReleased,
-        readers: 0,
-        finished: false,
-        gzipBytes: 0,
-      };
-    });
+    const made = () => compressed(render, options.gzipLevel);
+    const started = (before ? before.then(made) : made()).then(
+      ({ gzipped, plainBytes }): Render => {
+        let onReleased = () => {};
+        const released = new Promise<void>((resolve) => {
+          onReleased = resolve;
+        });
+        const abort = new AbortController();
+        // One listener per reader, and 50 readers are ordinary: not a leak to warn of.
+        setMaxListeners(0, abort.signal);
+        return {
+          gzipped,
+          plainBytes,
+          finishedAt: now(),
+          abort,
+          released,
+          onReleased,
+          readers: 0,
+          finished: false,
+        };
+      },
+    );
     pending = started;
     // A scrape that arrives after this render is done gets a fresh one: never stale
     // by more than one render, unless a cap on held renders is reached.
@@ -170,18 +190,9 @@ export function createSharedRender(
     r.readers++;
     let done = false;
     return {
-      body: r.lent.body,
+      gzipped: r.gzipped,
+      plainBytes: r.plainBytes,
       signal: r.abort.signal,
-      gzipped() {
-        r.gzip ??= gzipAsync(r.lent.body, {
-          level: options.gzipLevel,
-          chunkSize: GZIP_CHUNK_BYTES,
-        }).then((zipped) => {
-          r.gzipBytes = zipped.length;
-          return zipped;
-        });
-        return r.gzip;
-      },
       done() {
         if (done) return;
         done = true;
@@ -205,6 +216,47 @@ export interface SendOptions {
 export type SendOutcome = 'sent' | 'closed' | 'deadline' | 'aborted';
 
 /**
+ * Runs `write` (which starts writing the response and returns how to stop it) until the
+ * response is finished, the client is gone, the deadline passes or `options.signal`
+ * aborts; the last two cut the connection. `cut` lets `write` end it early too.
+ */
+function guardedSend(
+  res: ServerResponse,
+  options: SendOptions,
+  write: (cut: (outcome: SendOutcome) => void) => () => void,
+): Promise<SendOutcome> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let stop = () => {};
+    const finish = (outcome: SendOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', onAbort);
+      res.off('close', onClose);
+      res.off('finish', onFinish);
+      stop();
+      resolve(outcome);
+    };
+    const cut = (outcome: SendOutcome) => {
+      res.destroy();
+      finish(outcome);
+    };
+    const onClose = () => finish(res.writableFinished ? 'sent' : 'closed');
+    const onFinish = () => finish('sent');
+    const onAbort = () => cut('aborted');
+    // A client that stopped reading: its socket would hold the body for ever.
+    const deadline = setTimeout(() => cut('deadline'), options.writeDeadlineMs);
+    deadline.unref();
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    res.once('close', onClose);
+    res.once('finish', onFinish);
+    stop = write(cut);
+  });
+}
+
+/**
  * Writes `body` (headers already set) in views of it, each after the socket drained
  * the last, and ends the response; cuts it at the deadline. Resolves once the body is
  * no longer needed: every byte is with the kernel, or the connection is gone.
@@ -215,33 +267,8 @@ export function sendShared(
   options: SendOptions,
 ): Promise<SendOutcome> {
   const chunk = options.chunkBytes ?? 64 * 1024;
-  return new Promise((resolve) => {
+  return guardedSend(res, options, () => {
     let offset = 0;
-    let settled = false;
-    const finish = (outcome: SendOutcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(deadline);
-      options.signal?.removeEventListener('abort', onAbort);
-      res.off('drain', pump);
-      res.off('close', onClose);
-      res.off('finish', onFinish);
-      resolve(outcome);
-    };
-    const onClose = () => finish(res.writableFinished ? 'sent' : 'closed');
-    const onFinish = () => finish('sent');
-    const deadline = setTimeout(() => {
-      // A client that stopped reading: its socket would hold the body for ever.
-      res.destroy();
-      finish('deadline');
-    }, options.writeDeadlineMs);
-    deadline.unref();
-    const onAbort = () => {
-      res.destroy();
-      finish('aborted');
-    };
-    if (options.signal?.aborted) return onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
     function pump() {
       while (offset < body.length) {
         const end = Math.min(body.length, offset + chunk);
@@ -256,8 +283,36 @@ export function sendShared(
       res.end();
     }
     res.on('drain', pump);
-    res.once('close', onClose);
-    res.once('finish', onFinish);
     pump();
+    return () => res.off('drain', pump);
+  });
+}
+
+/** Bytes of plain body a client without gzip is inflated at a time. */
+const INFLATE_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Writes the body that `zipped` inflates to (headers already set), a chunk at a time as
+ * the socket drains, and ends the response; cuts it at the deadline. For a client
+ * without gzip: its connection holds about a chunk of plain body, never the body.
+ * Resolves once `zipped` is no longer read: all sent, the client gone, or cut.
+ */
+export function sendInflated(
+  res: ServerResponse,
+  zipped: Buffer,
+  options: SendOptions,
+): Promise<SendOutcome> {
+  const chunkSize = options.chunkBytes ?? INFLATE_CHUNK_BYTES;
+  return guardedSend(res, options, (cut) => {
+    const source = createGunzip({ chunkSize });
+    // Our own gzip cannot be corrupt; were it, the client must not get a cut body that
+    // looks whole (Content-Length is already sent).
+    source.once('error', () => cut('closed'));
+    source.pipe(res);
+    source.end(zipped);
+    return () => {
+      source.unpipe(res);
+      source.destroy();
+    };
   });
 }
