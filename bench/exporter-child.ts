@@ -210,6 +210,15 @@ async function main(): Promise<void> {
         writeFileSync(String(args.path), JSON.stringify(profile));
         return { path: args.path };
       }
+      case 'heap-snapshot': {
+        // The main thread's heap, for finding what grows (with --expose-gc, after a gc).
+        const chunks: string[] = [];
+        profiler.on('HeapProfiler.addHeapSnapshotChunk', (m) => chunks.push(m.params.chunk));
+        await profiler.post('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+        profiler.removeAllListeners('HeapProfiler.addHeapSnapshotChunk');
+        writeFileSync(String(args.path), chunks.join(''));
+        return { path: args.path };
+      }
       case 'gc':
         // Only with --expose-gc; lets a memory reading leave out garbage not yet collected.
         (globalThis as { gc?: () => void }).gc?.();

@@ -31,6 +31,7 @@ import { IcmpPinger } from './probe/icmp.js';
 import { NameCache, type NameCacheOptions } from './probe/names.js';
 import { createProbePool, type ProbePool, workerCount } from './probe/pool.js';
 import { PROBERS } from './probe/registry.js';
+import { routeProbes } from './probe/route.js';
 import type { ProbeResult, Prober } from './probe/types.js';
 import { ResultStore } from './results/store.js';
 import { expandTargets } from './targets/expand.js';
@@ -314,6 +315,8 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
   const { logger } = options;
   const workers = workerCount(config.probe.workers);
   const pool = workers > 0 ? createProbePool({ workers, logger }) : undefined;
+  // With threads, a slow steady pace still probes on the main thread: see route.ts.
+  const route = pool && routeProbes({ main: PROBERS.tcp, pool: pool.probe });
   logger.debug('tcp probes', { workerThreads: workers });
   const echo = new EchoStage(new IcmpPinger({ mode: config.probe.icmp, logger }));
   const store = new ResultStore({ labels: EXPOSITION_LABELS });
@@ -322,7 +325,7 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
     store,
     logger,
     ...(options.clock && { clock: options.clock }),
-    ...(pool && { tcp: pool.probe }),
+    ...(route && { tcp: route.probe }),
     echo,
     ...(options.names && { names: options.names }),
     ...(options.onJudged && { onJudged: options.onJudged }),
@@ -334,6 +337,7 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
     close: async () => {
       pipeline.stop();
       echo.close();
+      route?.stop();
       await pool?.close();
     },
   };
