@@ -7,7 +7,8 @@
  *     [--concurrency 1024] [--timeout-ms 2000] [--warmup 1000] [--workers 0]
  *
  * (compiled by bench/compile.ts; `node --import tsx bench/engine-child.ts` runs it too).
- * With `--workers N` the probes run on a pool of N worker threads (src/probe/pool.ts);
+ * With `--workers N` the probes run on a pool of N worker threads (src/probe/pool.ts),
+ * routed as the exporter routes them (src/probe/route.ts: a slow pace on the main thread);
  * with 0, on the main thread through the exporter's own prober (`--prober net`: tcpProbe).
  *
  * Prints one line of JSON: {probes, wallSeconds, cpuSeconds, states, ...}. Wall and
@@ -19,6 +20,7 @@
 import { parseArgs } from 'node:util';
 import { createProbePool, type ProbePool } from '../src/probe/pool.js';
 import { PROBERS } from '../src/probe/registry.js';
+import { routeProbes } from '../src/probe/route.js';
 import { interleaveByNode, Scheduler } from '../src/probe/scheduler.js';
 import { tcpProbe } from '../src/probe/tcp.js';
 import type { ProbeResult, Prober } from '../src/probe/types.js';
@@ -123,7 +125,10 @@ async function main(): Promise<void> {
   const warmup = Number(values.warmup);
   const workers = Number(values.workers);
   const pool = workers > 0 ? createProbePool({ workers }) : undefined;
-  const prober = pool?.probe ?? (values.prober === 'net' ? tcpProbe : PROBERS.tcp);
+  // With threads, as the exporter routes them (src/pipeline.ts): the main thread keeps
+  // a slow pace and the threads take the rest, so a burst is mostly theirs.
+  const route = pool && routeProbes({ main: PROBERS.tcp, pool: pool.probe });
+  const prober = route?.probe ?? (values.prober === 'net' ? tcpProbe : PROBERS.tcp);
 
   const endpoints = readEndpoints(values.targets);
   const targets = toTargets(endpoints);
@@ -161,6 +166,7 @@ async function main(): Promise<void> {
     workers,
     loopUtilization: measured.loops,
   };
+  route?.stop();
   await pool?.close();
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
