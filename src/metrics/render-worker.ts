@@ -6,12 +6,15 @@
  * output that comes back is shrunk to nothing, its reservation kept for the next.
  */
 import { parentPort } from 'node:worker_threads';
+import { lowerThreadPriority } from '../util/thread-priority.js';
 import { OutputReservation } from './render-output.js';
 import type { RenderReply, ToRenderWorker } from './render-thread.js';
 import { writeTargetFamilies } from './target-families.js';
 
 const port = parentPort;
 if (!port) throw new Error('render-worker.ts runs as a worker thread');
+// A render may wait; a probe's connect time may not: the probe threads come first.
+lowerThreadPriority();
 const output = new OutputReservation();
 port.on('message', (message: ToRenderWorker) => {
   if (message.kind === 'give-back') {
