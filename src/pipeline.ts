@@ -316,8 +316,16 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
   const workers = workerCount(config.probe.workers);
   const pool = workers > 0 ? createProbePool({ workers, logger }) : undefined;
   // With threads, a slow steady pace still probes on the main thread: see route.ts.
-  const route = pool && routeProbes({ main: PROBERS.tcp, pool: pool.probe });
-  logger.debug('tcp probes', { workerThreads: workers });
+  const rate = config.probe.mainThreadRate;
+  const route =
+    pool && rate > 0
+      ? routeProbes({ main: PROBERS.tcp, pool: pool.probe, mainBelowPerSecond: rate })
+      : undefined;
+  logger.debug('tcp probes', {
+    workerThreads: workers,
+    // Up to this many a second on the main thread while it is idle; 0: threads only.
+    mainThreadProbesPerSecond: route ? rate : workers > 0 ? 0 : 'all',
+  });
   const echo = new EchoStage(new IcmpPinger({ mode: config.probe.icmp, logger }));
   const store = new ResultStore({ labels: EXPOSITION_LABELS });
   const pipeline = new ProbePipeline({
@@ -325,7 +333,7 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
     store,
     logger,
     ...(options.clock && { clock: options.clock }),
-    ...(route && { tcp: route.probe }),
+    ...(pool && { tcp: route?.probe ?? pool.probe }),
     echo,
     ...(options.names && { names: options.names }),
     ...(options.onJudged && { onJudged: options.onJudged }),

@@ -164,6 +164,12 @@ export const PROBE_FLAGS = {
     help: 'Worker threads that run the TCP probes (0-64, or auto). Default auto: one per core, at most 4, none on one core. 0: on the main thread. Threads reach more probes a second on more cores, and keep connect times clear of scrapes and re-plans.',
     parse: workers,
   }),
+  'probe.main-thread-rate': valueFlag({
+    placeholder: 'N',
+    default: '2500',
+    help: 'With worker threads: the main thread takes a probe while fewer than N ran in the last second and its loop is idle, which costs less CPU at a slow steady pace (0-100000). 0: every probe on the threads, whose connect times are the most exact.',
+    parse: integer(0, 100000),
+  }),
   'probe.icmp': valueFlag({
     placeholder: 'MODE',
     default: 'auto',
@@ -260,6 +266,8 @@ export interface Flags {
     readonly concurrency: number;
     /** `--probe.workers`: threads, or `auto` (probe/pool.ts workerCount); absent: auto. */
     readonly workers?: number | 'auto';
+    /** `--probe.main-thread-rate`: see probe/route.ts; 0 keeps every probe on the threads. */
+    readonly mainThreadRate: number;
     readonly icmp: IcmpMode;
   };
   readonly logLevel: LogLevel;
@@ -303,6 +311,7 @@ export function flagsFrom(
       timeoutMs: v['probe.timeout'],
       concurrency: v['probe.concurrency'],
       ...(v['probe.workers'] === undefined ? {} : { workers: v['probe.workers'] }),
+      mainThreadRate: v['probe.main-thread-rate'],
       icmp: v['probe.icmp'],
     },
     logLevel: v['log.level'],

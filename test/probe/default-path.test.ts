@@ -158,6 +158,26 @@ describe('check and --probe.workers', { timeout: 60_000 }, () => {
       );
     });
   }
+
+  for (const [flags, expected] of [
+    [['--probe.workers=2'], 2500],
+    [['--probe.workers=2', '--probe.main-thread-rate=0'], 0],
+    [['--probe.workers=2', '--probe.main-thread-rate=100'], 100],
+    [['--probe.workers=0'], 'all'],
+  ] as const) {
+    test(`${flags.join(' ')}: the main thread takes ${expected} probes a second`, async () => {
+      const { logger, lines } = collectingLogger('debug');
+      const argv = [`--config.file=${config}`, '--probe.icmp=off', ...flags];
+      const report = await collectCheck(await loadConfig(argv), { logger });
+      const wiring = lines.filter((line) => line.msg === 'tcp probes');
+      assert.deepEqual(
+        wiring.map((line) => line.mainThreadProbesPerSecond),
+        [expected],
+      );
+      // Wherever they ran, the verdicts are the same.
+      assert.deepEqual(report.checked.map((c) => c.result.state).sort(), ['open', 'refused']);
+    });
+  }
 });
 
 /** Connections of ours to `port` in TIME-WAIT, as the kernel lists them. */
