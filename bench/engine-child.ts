@@ -18,6 +18,7 @@
  * figure is the steady state of a running exporter, not a cold JIT.
  */
 import { parseArgs } from 'node:util';
+import { PROBE_FLAGS } from '../src/config/flags.js';
 import { createProbePool, type ProbePool } from '../src/probe/pool.js';
 import { PROBERS } from '../src/probe/registry.js';
 import { routeProbes } from '../src/probe/route.js';
@@ -127,7 +128,13 @@ async function main(): Promise<void> {
   const pool = workers > 0 ? createProbePool({ workers }) : undefined;
   // With threads, as the exporter routes them (src/pipeline.ts): the main thread keeps
   // a slow pace and the threads take the rest, so a burst is mostly theirs.
-  const route = pool && routeProbes({ main: PROBERS.tcp, pool: pool.probe });
+  const route =
+    pool &&
+    routeProbes({
+      main: PROBERS.tcp,
+      pool: pool.probe,
+      mainBelowPerSecond: Number(PROBE_FLAGS['probe.main-thread-rate'].default),
+    });
   const prober = route?.probe ?? (values.prober === 'net' ? tcpProbe : PROBERS.tcp);
 
   const endpoints = readEndpoints(values.targets);

@@ -3,17 +3,14 @@
  * exporter probes slowly and its loop is idle, on the threads otherwise.
  *
  * A probe on a thread costs two messages and wake-ups on both sides. At a steady 1,350
- * probes a second (20,000 targets every 15 s) the pool took 17% of a core where the
- * main thread alone took 11.5% (bench/steady-cpu.ts, --probe.workers=2 against 0). A
+ * probes a second (20,000 targets every 15 s) the threads alone took 16.5% of a core,
+ * routed 10.0% (bench/steady-cpu.ts, --probe.main-thread-rate=0 against the default). A
  * burst (the first cycle, `check`) or a large cluster needs the threads' throughput,
  * and a busy main loop (a storm of scrapes) would late-stamp a connect time measured
  * on it: either sends the probe to the threads.
  */
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import type { Prober } from './types.js';
-
-/** Below this many probes in the last second, the main thread takes the next one. */
-export const MAIN_THREAD_PROBES_PER_SECOND = 2500;
 
 /** Above this share of the last sample busy, the main loop takes no probe. */
 export const MAIN_THREAD_BUSY_AT = 0.3;
@@ -30,8 +27,11 @@ export interface ProbeRouteOptions {
   readonly main: Prober;
   /** The threads' prober. */
   readonly pool: Prober;
-  /** Default MAIN_THREAD_PROBES_PER_SECOND. */
-  readonly mainBelowPerSecond?: number;
+  /**
+   * While fewer probes than this ran in the last second, the main thread takes the next
+   * (`--probe.main-thread-rate`, whose default is the one figure of it).
+   */
+  readonly mainBelowPerSecond: number;
   /** Default MAIN_THREAD_BUSY_AT. */
   readonly busyAt?: number;
   /** For tests: the clock, in ms. Default performance.now. */
@@ -50,7 +50,7 @@ export interface ProbeRoute {
 
 export function routeProbes(options: ProbeRouteOptions): ProbeRoute {
   const { main, pool } = options;
-  const limit = options.mainBelowPerSecond ?? MAIN_THREAD_PROBES_PER_SECOND;
+  const limit = options.mainBelowPerSecond;
   const busyAt = options.busyAt ?? MAIN_THREAD_BUSY_AT;
   const now = options.now ?? (() => performance.now());
   const utilization = options.utilization ?? loopUtilization();

@@ -253,6 +253,8 @@ function guardedSend(
     res.once('close', onClose);
     res.once('finish', onFinish);
     stop = write(cut);
+    // Ended before `write` returned (a cut of its own): stop what it started now.
+    if (settled) stop();
   });
 }
 

@@ -49,6 +49,7 @@ describe('routeProbes', () => {
     const route = routeProbes({
       main: answering('open'),
       pool: answering('refused'),
+      mainBelowPerSecond: 1000,
       utilization: () => utilization,
     });
     try {
@@ -63,7 +64,11 @@ describe('routeProbes', () => {
   });
 
   test('the loop blocked for 300 ms counts as busy, by the real utilisation', async () => {
-    const route = routeProbes({ main: answering('open'), pool: answering('refused') });
+    const route = routeProbes({
+      main: answering('open'),
+      pool: answering('refused'),
+      mainBelowPerSecond: 1000,
+    });
     try {
       await sleep(150);
       assert.equal((await route.probe(REQUEST)).state, 'open', 'an idle loop probes');
