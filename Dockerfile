@@ -38,6 +38,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
   && node "$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js" rebuild
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/bundle-vendor.mjs ./scripts/
 # Compile, drop the dev dependencies (TypeScript, tsx, biome, ...), and check that what
 # the runtime stage gets still loads: the entry point and both addons.
 RUN npm run build \

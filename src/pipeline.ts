@@ -33,7 +33,7 @@ import { createProbePool, type ProbePool, workerCount } from './probe/pool.js';
 import { PROBERS } from './probe/registry.js';
 import { routeProbes } from './probe/route.js';
 import type { ProbeResult, Prober } from './probe/types.js';
-import { ResultStore } from './results/store.js';
+import { type LabelEncoder, ResultStore } from './results/store.js';
 import { expandTargets } from './targets/expand.js';
 import { IncrementalPlanner, type PlanChange } from './targets/incremental.js';
 import type { Shard } from './targets/spread.js';
@@ -293,6 +293,8 @@ export interface BuildOptions {
   /** The name cache's timing; see PipelineOptions.names. */
   readonly names?: PipelineOptions['names'];
   readonly onJudged?: PipelineOptions['onJudged'];
+  /** How the store encodes a target's labels. Default the exposition's (EXPOSITION_LABELS). */
+  readonly labels?: LabelEncoder;
 }
 
 /** A pipeline with the parts it was built with; close() ends them all. */
@@ -327,7 +329,7 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
     mainThreadProbesPerSecond: route ? rate : workers > 0 ? 0 : 'all',
   });
   const echo = new EchoStage(new IcmpPinger({ mode: config.probe.icmp, logger }));
-  const store = new ResultStore({ labels: EXPOSITION_LABELS });
+  const store = new ResultStore({ labels: options.labels ?? EXPOSITION_LABELS });
   const pipeline = new ProbePipeline({
     settings: planSettings(config),
     store,

@@ -1,5 +1,5 @@
 /** One problem in the file: where it is and what is wrong there, before the file name is added. */
-import type * as z from 'zod';
+import type * as z from '../vendor/zod.js';
 import { formatPath, showValue } from './errors.js';
 
 export interface ConfigIssue {

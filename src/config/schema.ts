@@ -6,10 +6,11 @@
  * To add a section (such as `discovery:`): write its schema below, add it to
  * FILE_SECTIONS, convert it in load.ts, and put any rule that spans fields in checks.ts.
  */
-import * as z from 'zod';
+
 import { CALICO_BACKENDS, CALICO_ENCAPSULATIONS, NFS_VERSIONS } from '../catalog/conditions.js';
 import { ROLES } from '../catalog/types.js';
 import { DETECTIONS, IP_FAMILIES, NODE_ADDRESS_TYPES, NODE_PORT_GROUPS } from '../kinds/cluster.js';
+import * as z from '../vendor/zod.js';
 import { isNodeAddress, NODE_ADDRESS_EXPECTED } from './address.js';
 import { parseDuration } from './duration.js';
 import { nonEmptyText, oneOfValues, section, trueOrFalse } from './yaml-file.js';

@@ -4,8 +4,8 @@
  * checks beyond its schema (input limits, keys it refuses, rules across fields) stays
  * with that file's loader.
  */
-import { type Document, parseDocument } from 'yaml';
-import * as z from 'zod';
+import { type Document, parseDocument } from '../vendor/yaml.js';
+import * as z from '../vendor/zod.js';
 import { type ConfigIssue, describeIssue, fallbackExpected } from './issues.js';
 
 /** Makes the error a loader throws: its file's name in front of `message`. */

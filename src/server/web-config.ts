@@ -13,7 +13,6 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureVersion } from 'node:tls';
-import * as z from 'zod';
 import { ConfigError, readFailure } from '../config/errors.js';
 import { deepFreeze } from '../config/freeze.js';
 import { type ConfigIssue, issueLine } from '../config/issues.js';
@@ -25,6 +24,7 @@ import {
   trueOrFalse,
   yamlValue,
 } from '../config/yaml-file.js';
+import * as z from '../vendor/zod.js';
 
 /** Go's crypto/tls ClientAuthType names, as the toolkit spells them. */
 export const CLIENT_AUTH_TYPES = [

@@ -19,6 +19,7 @@ import { UNREACHABLE_LINGER_MS } from '../../probe/handle-connect.js';
 import { AddressPacer } from '../../probe/pacing.js';
 import { Scheduler } from '../../probe/scheduler.js';
 import type { ProbeResult } from '../../probe/types.js';
+import { NO_LABELS } from '../../results/store.js';
 import type { Target } from '../../targets/types.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
@@ -128,6 +129,7 @@ export async function collectCheck(
     clock,
     // A one-shot asks every name once, more at a time than the exporter's background loop.
     names: { parallel: 8 },
+    labels: NO_LABELS,
   });
   const { pipeline } = built;
   const spinner = startSpinner(io, clock, () => {

@@ -13,16 +13,17 @@
  * object; any other failure keeps the facts of the last good round. What is not found
  * stays unknown, never "off": a cluster may run Calico or kube-proxy some other way.
  */
+
+import type { ClusterFactName, ClusterFacts } from '../../catalog/conditions.js';
+import type { Clock } from '../../util/clock.js';
+import type { Logger } from '../../util/log.js';
 import {
   AppsV1Api,
   type ConfigurationOptions,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
-} from '@kubernetes/client-node';
-import type { ClusterFactName, ClusterFacts } from '../../catalog/conditions.js';
-import type { Clock } from '../../util/clock.js';
-import type { Logger } from '../../util/log.js';
+} from '../../vendor/kubernetes-client.js';
 import { type ApiFailure, degradedMessage, describeApiError, type ResourceRef } from './errors.js';
 import {
   type ConfigMapObject,

@@ -3,7 +3,7 @@
  * Kubernetes discovery imports this module (see discovery/select.ts).
  */
 import { delimiter } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../vendor/kubernetes-client.js';
 import { DiscoveryError } from './errors.js';
 import type { KubeConfigLocation } from './location.js';
 

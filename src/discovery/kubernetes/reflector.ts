@@ -19,10 +19,10 @@
  * generation ends, so nothing from an old generation lingers or reports back.
  */
 import type { Agent } from 'node:http';
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { KubeConfig, makeInformer } from '@kubernetes/client-node';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
+import type { KubernetesListObject, KubernetesObject } from '../../vendor/kubernetes-client.js';
+import { KubeConfig, makeInformer } from '../../vendor/kubernetes-client.js';
 import {
   degradedMessage,
   describeApiError,

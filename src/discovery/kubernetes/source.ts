@@ -29,6 +29,10 @@
  * grants both to everyone. A missing grant is logged once, naming the verb and
  * resource, and retried with backoff, so fixing RBAC needs no restart.
  */
+
+import { type ClusterFacts, withConfiguredFacts } from '../../catalog/conditions.js';
+import { type Clock, systemClock } from '../../util/clock.js';
+import { type Logger, silentLogger } from '../../util/log.js';
 import {
   type ConfigurationOptions,
   CoreV1Api,
@@ -40,10 +44,7 @@ import {
   type RequestContext,
   type ResponseContext,
   VersionApi,
-} from '@kubernetes/client-node';
-import { type ClusterFacts, withConfiguredFacts } from '../../catalog/conditions.js';
-import { type Clock, systemClock } from '../../util/clock.js';
-import { type Logger, silentLogger } from '../../util/log.js';
+} from '../../vendor/kubernetes-client.js';
 import type { DiscoverySnapshot, Source, SourceStatus } from '../types.js';
 import { describeApiError, permissionMessage } from './errors.js';
 import { FactsReader } from './facts-reader.js';
