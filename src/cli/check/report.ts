@@ -190,6 +190,21 @@ export function toCheckJson(report: CheckReport): CheckJson {
 }
 
 /**
+ * `check --output=json`'s text: indented, with each target on one line of its own. Tens
+ * of thousands of targets indented field by field were 13 MB at 21,000 targets and a
+ * sixth of check's time; on a line each they are a third smaller, and still read one
+ * target a line in a pager or with grep. The same JSON value either way.
+ */
+export function renderCheckJson(json: CheckJson): string {
+  const TARGETS = '\n  "targets": []';
+  const outline = JSON.stringify({ ...json, targets: [] }, null, 2);
+  const at = outline.indexOf(TARGETS);
+  if (json.targets.length === 0 || at < 0) return `${JSON.stringify(json, null, 2)}\n`;
+  const lines = json.targets.map((target) => JSON.stringify(target)).join(',\n    ');
+  return `${outline.slice(0, at)}\n  "targets": [\n    ${lines}\n  ]${outline.slice(at + TARGETS.length)}\n`;
+}
+
+/**
  * Where the probes came from, in words that match the mode: `central` is the in-cluster
  * Deployment, so a check on static nodes from a workstation says `this machine`.
  */

@@ -36,6 +36,7 @@ import {
   type CheckedTarget,
   type CheckReport,
   isOk,
+  renderCheckJson,
   renderCheckMarkdown,
   renderCheckText,
   toCheckJson,
@@ -92,7 +93,7 @@ export async function runCheck(
   }
   const { output } = command;
   if (output === 'json') {
-    io.stdout.write(`${JSON.stringify(toCheckJson(report), null, 2)}\n`);
+    io.stdout.write(renderCheckJson(toCheckJson(report)));
   } else if (output === 'markdown') {
     io.stdout.write(renderCheckMarkdown(report));
   } else {

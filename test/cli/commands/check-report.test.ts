@@ -8,6 +8,7 @@ import {
   type CheckReport,
   explain,
   isOk,
+  renderCheckJson,
   renderCheckText,
   toCheckJson,
   verdictOf,
@@ -144,5 +145,23 @@ describe('check verdicts', () => {
       'not probed: host name does not resolve: the resolver did not answer',
     );
     assert.equal(json?.error, 'EAI_AGAIN');
+  });
+
+  test('the JSON text is the same value as the report, with one target a line', () => {
+    const checked = [2379, 6443, 31555].map((port) => ({
+      target: target({ port, key: `cp-1|${port}` }),
+      result: { state: 'refused' as const, durationSeconds: 0.0001 },
+    }));
+    const json = toCheckJson(report(checked));
+    const text = renderCheckJson(json);
+    assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(json)));
+    assert.ok(text.endsWith('}\n'));
+    const targetLines = text.split('\n').filter((line) => line.startsWith('    {"node":'));
+    assert.equal(targetLines.length, 3);
+    for (const line of targetLines) assert.doesNotThrow(() => JSON.parse(line.replace(/,$/, '')));
+    assert.match(text, /^ {2}"summary": \{$/m);
+    // No targets: the plain indented document.
+    const empty = toCheckJson(report([]));
+    assert.equal(renderCheckJson(empty), `${JSON.stringify(empty, null, 2)}\n`);
   });
 });
