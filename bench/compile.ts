@@ -6,7 +6,7 @@
  * them and the src/ modules they import into .tmp/bench-js (bench/tsconfig.json),
  * incrementally, once per benchmark run.
  */
-import { type ExecFileSyncOptions, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,23 +41,17 @@ export function compiledChild(name: 'engine-child' | 'exporter-child'): string {
 let built = false;
 
 /**
- * dist/main.js, built from the tree as it is now on the first call, as `npm run build`
- * builds it (tsc -p tsconfig.build.json, then the vendor bundles): a dist/ left from an
- * older build would measure older code, and one without the bundles a slower start.
+ * dist/main.js, built from the tree as it is now on the first call, by `npm run build`
+ * itself (tsc, then the vendor bundles): a dist/ left from an older build would measure
+ * older code, and one without the bundles a slower start.
  */
 export function builtMain(): string {
   if (!built) {
-    const options: ExecFileSyncOptions = {
+    execFileSync('npm', ['run', '--silent', 'build'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 300_000,
-    };
-    execFileSync(
-      process.execPath,
-      [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-      options,
-    );
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'bundle-vendor.mjs')], options);
+    });
     built = true;
   }
   return join(REPO_ROOT, 'dist', 'main.js');

@@ -4,8 +4,8 @@
  * rest is loaded, then loads it (src/run.ts does the work).
  *
  * Node's ESM loader reads a module's imports all at once: @kubernetes/client-node
- * alone imports some 700 files side by side (from src, under tsx; the build bundles
- * it into one, scripts/bundle-vendor.mjs), so below about `ulimit -n 768` loading
+ * alone imports hundreds of files side by side (from src, under tsx; the build
+ * bundles it into one, scripts/bundle-vendor.mjs), so below about `ulimit -n 768` loading
  * died with EMFILE and a stack trace, `--version` included. Under a low limit a load
  * hook lets at most LOADS_IN_FLIGHT files be read at a time. The hook runs on a
  * loader thread and costs about half a second at start, so it is only used where it

@@ -6,7 +6,6 @@
  * To add a section (such as `discovery:`): write its schema below, add it to
  * FILE_SECTIONS, convert it in load.ts, and put any rule that spans fields in checks.ts.
  */
-
 import { CALICO_BACKENDS, CALICO_ENCAPSULATIONS, NFS_VERSIONS } from '../catalog/conditions.js';
 import { ROLES } from '../catalog/types.js';
 import { DETECTIONS, IP_FAMILIES, NODE_ADDRESS_TYPES, NODE_PORT_GROUPS } from '../kinds/cluster.js';

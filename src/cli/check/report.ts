@@ -198,8 +198,8 @@ export function toCheckJson(report: CheckReport): CheckJson {
 export function renderCheckJson(json: CheckJson): string {
   const TARGETS = '\n  "targets": []';
   const outline = JSON.stringify({ ...json, targets: [] }, null, 2);
+  if (json.targets.length === 0) return `${outline}\n`;
   const at = outline.indexOf(TARGETS);
-  if (json.targets.length === 0 || at < 0) return `${JSON.stringify(json, null, 2)}\n`;
   const lines = json.targets.map((target) => JSON.stringify(target)).join(',\n    ');
   return `${outline.slice(0, at)}\n  "targets": [\n    ${lines}\n  ]${outline.slice(at + TARGETS.length)}\n`;
 }

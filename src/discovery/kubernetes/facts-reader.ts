@@ -13,7 +13,6 @@
  * object; any other failure keeps the facts of the last good round. What is not found
  * stays unknown, never "off": a cluster may run Calico or kube-proxy some other way.
  */
-
 import type { ClusterFactName, ClusterFacts } from '../../catalog/conditions.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';

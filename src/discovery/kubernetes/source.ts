@@ -29,7 +29,6 @@
  * grants both to everyone. A missing grant is logged once, naming the verb and
  * resource, and retried with backoff, so fixing RBAC needs no restart.
  */
-
 import { type ClusterFacts, withConfiguredFacts } from '../../catalog/conditions.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { type Logger, silentLogger } from '../../util/log.js';
