@@ -147,7 +147,7 @@ const CHECKS: readonly Check[] = [
     test: (v) => Math.abs(v) <= 0.1,
     show: (v) => `${(v * 100).toFixed(1)}%`,
     note: (r) =>
-      `${at(r, 'churn.firstWindowMedianRssMB')} -> ${at(r, 'churn.lastWindowMedianRssMB')} MB over ${at(r, 'churn.seconds')} s at ${at(r, 'churn.targets')} targets`,
+      `${at(r, 'churn.firstWindowMedianRssMB')} -> ${at(r, 'churn.lastWindowMedianRssMB')} MB over ${at(r, 'churn.seconds')} s at ${at(r, 'churn.targets')} targets, after ${at(r, 'churn.warmSeconds')} s of churn to warm up`,
   },
   {
     goal: 'a churn event at 20,000 targets costs <= 20 ms of loop time (median)',

@@ -84,7 +84,7 @@ if [ $quick -eq 1 ]; then
   throughput=(--rounds 2)
   checkscale=(--rounds 2)
   scrape=(--targets 20000 --scrapes 5 --naive-reps 3)
-  memory=(--targets 20000 --churn-s 60)
+  memory=(--targets 20000 --churn-s 60 --churn-warm-s 15)
   detection=(--trials 5)
   cpu=(--window-s 30)
   latency=(--rounds 3)
