@@ -7,6 +7,7 @@
 import { type ExporterConfig, reloadConfig } from './config-load.js';
 import type { Source } from './discovery/types.js';
 import { createMetrics, type Metrics } from './metrics/collector.js';
+import { EXPOSITION_LABELS } from './metrics/labels.js';
 import {
   type BuiltPipeline,
   buildPipeline,
@@ -19,7 +20,7 @@ import { type DescriptorPlan, fitToOpenFilesLimit } from './probe/fd-budget.js';
 import { UNREACHABLE_LINGER_MS } from './probe/handle-connect.js';
 import { type CycleStats, Scheduler } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
-import type { ResultStore } from './results/store.js';
+import { ResultStore } from './results/store.js';
 import { createApp, type ServerHandle, startServer } from './server/app.js';
 import { DEFAULT_HTTP_LIMITS, quarterOf, type WebConfigEvent } from './server/security.js';
 import { StatusData } from './server/status/latest.js';
@@ -89,14 +90,15 @@ export class Exporter {
     this.#source = options.createSource(options.config);
     this.#logger = options.logger;
     const { intervalMs, timeoutMs } = options.config.probe;
+    this.store = new ResultStore({ labels: EXPOSITION_LABELS });
     this.#built = buildPipeline(options.config, {
+      store: this.store,
       logger: options.logger,
       clock: this.#clock,
       names: { refreshMs: Math.max(intervalMs, 5_000) },
       onJudged: (job, result) => this.#onJudged(job, result),
     });
     this.#pipeline = this.#built.pipeline;
-    this.store = this.#built.store;
     this.#statusData = new StatusData(this.store, {
       now: () => this.#clock.now(),
       snapshot: () => this.#pipeline.snapshot,

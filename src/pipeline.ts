@@ -2,14 +2,15 @@
  * The probing pipeline that the exporter and `check` share: a discovery snapshot is
  * planned into targets, the targets are expanded by their names' answers, the jobs of
  * a cycle (port probes and one echo per node IP) are probed, each raw result is judged
- * with the evidence about its host, and the store keeps what was found.
+ * with the evidence about its host, and the store keeps what was found (the exporter's;
+ * check keeps its own results and hands in NO_RESULTS).
  *
  *   snapshot -> planTargets -> expandTargets (NameCache answers) -> jobs
  *            -> Scheduler -> probe (TCP prober or pool; EchoStage) -> HostEvidence
  *            -> ResultStore
  *
- * buildPipeline makes it from a config, with its store, probe threads and ICMP stage,
- * the same way for both.
+ * buildPipeline makes it from a config, with the caller's store, probe threads and
+ * ICMP stage, the same way for both.
  *
  * The exporter runs cycles forever and judges each result as it arrives; check runs
  * one cycle and judges every result at the end, when the evidence of the whole pass is
@@ -22,7 +23,6 @@ import type { PortRange } from './catalog/types.js';
 import type { ExporterConfig } from './config/index.js';
 import type { IpFamily } from './discovery/families.js';
 import type { DiscoverySnapshot } from './discovery/types.js';
-import { EXPOSITION_LABELS } from './metrics/labels.js';
 import { CycleErrors } from './probe/cycle-errors.js';
 import { type EchoJob, EchoStage } from './probe/echo.js';
 import { HostEvidence, withState } from './probe/evidence.js';
@@ -33,7 +33,7 @@ import { createProbePool, type ProbePool, workerCount } from './probe/pool.js';
 import { PROBERS } from './probe/registry.js';
 import { routeProbes } from './probe/route.js';
 import type { ProbeResult, Prober } from './probe/types.js';
-import { type LabelEncoder, ResultStore } from './results/store.js';
+import type { ResultStore } from './results/store.js';
 import { expandTargets } from './targets/expand.js';
 import { IncrementalPlanner, type PlanChange } from './targets/incremental.js';
 import type { Shard } from './targets/spread.js';
@@ -58,9 +58,28 @@ export interface PlanSettings {
   readonly nodePortRange: PortRange;
 }
 
+/** What the pipeline tells a store: the ResultStore's writing side. */
+export type ResultSink = Pick<
+  ResultStore,
+  'setTargets' | 'applyChange' | 'setResolutions' | 'record' | 'recordIcmp'
+>;
+
+/**
+ * A sink that keeps nothing, for check: it reports from the results it collects itself
+ * and serves no /metrics, and a store's rows for 21,000 targets were a tenth of its
+ * run. Every change "applies", so a churn event costs nothing here either.
+ */
+export const NO_RESULTS: ResultSink = {
+  setTargets() {},
+  applyChange: () => true,
+  setResolutions() {},
+  record: () => false,
+  recordIcmp: () => false,
+};
+
 export interface PipelineOptions {
   readonly settings: PlanSettings;
-  readonly store: ResultStore;
+  readonly store: ResultSink;
   readonly logger: Logger;
   readonly clock?: Clock;
   /** The TCP prober; default PROBERS.tcp (the pool's, with --probe.workers). */
@@ -75,7 +94,7 @@ export interface PipelineOptions {
 
 export class ProbePipeline {
   readonly #options: PipelineOptions;
-  readonly #store: ResultStore;
+  readonly #store: ResultSink;
   readonly #names: NameCache;
   readonly #tcp: Prober;
   readonly #echo: EchoStage;
@@ -293,15 +312,13 @@ export interface BuildOptions {
   /** The name cache's timing; see PipelineOptions.names. */
   readonly names?: PipelineOptions['names'];
   readonly onJudged?: PipelineOptions['onJudged'];
-  /** How the store encodes a target's labels. Default the exposition's (EXPOSITION_LABELS). */
-  readonly labels?: LabelEncoder;
+  /** Where the results land: the exporter's ResultStore, or NO_RESULTS. */
+  readonly store: ResultSink;
 }
 
 /** A pipeline with the parts it was built with; close() ends them all. */
 export interface BuiltPipeline {
   readonly pipeline: ProbePipeline;
-  /** Where the results land; the exposition's label encoding. */
-  readonly store: ResultStore;
   /** The probe threads (--probe.workers), started at once so they load while discovery lists. */
   readonly pool: ProbePool | undefined;
   /** Stops the names and the ICMP stage, then the threads: after the scheduler stopped. */
@@ -309,7 +326,7 @@ export interface BuiltPipeline {
 }
 
 /**
- * The pipeline of a config, as the exporter and check run it: its store, the TCP probe
+ * The pipeline of a config, as the exporter and check run it: into the given store, the TCP probe
  * threads where --probe.workers asks for them, the ICMP stage in the configured mode (not
  * opened yet: openEcho()).
  */
@@ -329,10 +346,9 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
     mainThreadProbesPerSecond: route ? rate : workers > 0 ? 0 : 'all',
   });
   const echo = new EchoStage(new IcmpPinger({ mode: config.probe.icmp, logger }));
-  const store = new ResultStore({ labels: options.labels ?? EXPOSITION_LABELS });
   const pipeline = new ProbePipeline({
     settings: planSettings(config),
-    store,
+    store: options.store,
     logger,
     ...(options.clock && { clock: options.clock }),
     ...(pool && { tcp: route?.probe ?? pool.probe }),
@@ -342,7 +358,6 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
   });
   return {
     pipeline,
-    store,
     pool,
     close: async () => {
       pipeline.stop();

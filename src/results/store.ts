@@ -67,18 +67,6 @@ export interface LabelEncoder {
   same(a: Target, b: Target): boolean;
 }
 
-const NO_LABEL_TEXT: TargetLabelText = { identifying: '', rest: '' };
-
-/**
- * For a store that is never rendered (check's: it reports from its own results, and
- * serves no /metrics): no label text is built, which at 20,000 targets is a tenth of
- * check's time.
- */
-export const NO_LABELS: LabelEncoder = {
-  encode: () => NO_LABEL_TEXT,
-  same: () => true,
-};
-
 export interface ResultStoreOptions {
   readonly labels: LabelEncoder;
 }

@@ -81,6 +81,22 @@ function catalogTarget(
   });
 }
 
+/**
+ * A NodePort's `nodePort` field, made once and shared by its targets on every node (a
+ * target never changes it): at 200 nodes, 200 fewer objects per NodePort to allocate
+ * and keep.
+ */
+const nodePortFacts = new WeakMap<NodePort, NonNullable<Target['nodePort']>>();
+
+function factsOf(nodePort: NodePort): NonNullable<Target['nodePort']> {
+  let facts = nodePortFacts.get(nodePort);
+  if (facts === undefined) {
+    facts = { namespace: nodePort.namespace, service: nodePort.service, group: nodePort.group };
+    nodePortFacts.set(nodePort, facts);
+  }
+  return facts;
+}
+
 function nodePortTarget(
   vantage: Vantage,
   node: ClusterNode,
@@ -90,7 +106,11 @@ function nodePortTarget(
   // With externalTrafficPolicy Local only nodes with a ready endpoint answer; the
   // others may drop or refuse, and neither is a fault.
   const answersHere = nodePort.readyNodes === undefined || nodePort.readyNodes.includes(node.name);
-  return targetAt(vantage, node, address, {
+  return newTarget({
+    vantage,
+    node: node.name,
+    address,
+    ip: ipOf(address),
     port: nodePort.nodePort,
     protocol: 'tcp',
     category: 'nodeport',
@@ -99,11 +119,7 @@ function nodePortTarget(
     scope: 'external',
     required: answersHere && nodePort.group !== 'other',
     expected: answersHere ? 'open' : 'any',
-    nodePort: {
-      namespace: nodePort.namespace,
-      service: nodePort.service,
-      group: nodePort.group,
-    },
+    nodePort: factsOf(nodePort),
   });
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { NO_LABELS, ResultStore, UNPROBED } from '../../src/results/store.js';
+import { UNPROBED } from '../../src/results/store.js';
 import type { Target } from '../../src/targets/types.js';
 import { renderedTargetFamilies } from '../helpers/scrape.js';
 import { newStore } from '../helpers/store.js';
@@ -248,23 +248,5 @@ describe('ResultStore', () => {
       /\nimanager_port_connect_duration_seconds\{vantage="central",node="nœud-1",address="10.0.0.1",ip="10.0.0.1",port="6443",protocol="tcp"\} 0.25\n/,
     );
     assert.match(text, /component="Grafana \\"α\\""/);
-  });
-
-  it('with NO_LABELS (check) keeps results and builds no label text', () => {
-    const store = new ResultStore({ labels: NO_LABELS });
-    const a = catalogTarget();
-    const b = nodePortTarget();
-    store.setTargets([a, b]);
-    assert.equal(store.record(b, { state: 'refused', durationSeconds: 0.001 }, T0), true);
-    assert.equal(store.result(b.key)?.state, 'refused');
-    assert.equal(store.result(a.key), undefined);
-    const table = store.columns();
-    assert.equal(table.size, 2);
-    assert.equal(table.labelBytes.length, 0);
-    assert.deepEqual([...table.labelStart], [0, 0, 0]);
-    // The exposition's store of the same targets has label text for each.
-    const exposed = newStore();
-    exposed.setTargets([a, b]);
-    assert.ok(exposed.columns().labelBytes.length > 0);
   });
 });

@@ -10,7 +10,7 @@ import { NO_CATALOG_CHANGES } from '../../src/catalog/overrides.js';
 import { CATALOG } from '../../src/catalog/ports.js';
 import type { Role } from '../../src/catalog/types.js';
 import type { ClusterNode, DiscoverySnapshot, NodePort } from '../../src/discovery/types.js';
-import { ProbePipeline } from '../../src/pipeline.js';
+import { NO_RESULTS, ProbePipeline, type ResultSink } from '../../src/pipeline.js';
 import type { ResultStore } from '../../src/results/store.js';
 import { IncrementalPlanner } from '../../src/targets/incremental.js';
 import { type PlanInput, planTargets } from '../../src/targets/planner.js';
@@ -151,7 +151,7 @@ describe('IncrementalPlanner', () => {
 });
 
 /** The pipeline of a central exporter over `store`, IPv4, the default catalog. */
-function pipelineOver(store: ResultStore): ProbePipeline {
+function pipelineOver(store: ResultSink): ProbePipeline {
   return new ProbePipeline({
     settings: {
       vantage: 'central',
@@ -165,6 +165,27 @@ function pipelineOver(store: ResultStore): ProbePipeline {
 }
 
 describe('ProbePipeline on a churn event', () => {
+  test('without a store (check) plans the same jobs as with one, churn included', () => {
+    const withStore = pipelineOver(newStore());
+    const without = pipelineOver(NO_RESULTS);
+    try {
+      const keys = (p: ProbePipeline) => p.jobsForCycle().map((j) => j.key);
+      for (const nodePorts of [NODE_PORTS, [...NODE_PORTS.slice(1), nodePort(20)]]) {
+        withStore.setSnapshot(snapshot(NODES, nodePorts));
+        without.setSnapshot(snapshot(NODES, nodePorts));
+        assert.deepEqual(keys(without), keys(withStore));
+      }
+      assert.ok(keys(without).includes('central|node-2|127.0.20.3|127.0.20.3|tcp|30020'));
+      // Its results go nowhere, and say so.
+      const [job] = without.jobsForCycle();
+      assert.ok(job);
+      assert.equal(NO_RESULTS.record(job, { state: 'open', durationSeconds: 0 }, 0), false);
+    } finally {
+      withStore.stop();
+      without.stop();
+    }
+  });
+
   test('plans the touched targets only; the store has exactly the new set', () => {
     const store = newStore();
     const pipeline = pipelineOver(store);

@@ -24,8 +24,13 @@ export function notProbed(
   snapshot: DiscoverySnapshot,
   planned: readonly Target[],
 ): NotProbed[] {
-  const probed = new Set(planned.map((t) => `${t.node}\u0000${t.port}`));
   const entries = effectiveCatalog(catalog);
+  // Only the localhost ports are looked up: not a key for each of 21,000 targets.
+  const localhostPorts = new Set(entries.filter((e) => e.localhostOnly).map((e) => e.port));
+  const probed = new Set<string>();
+  for (const t of planned) {
+    if (localhostPorts.has(t.port)) probed.add(`${t.node}\u0000${t.port}`);
+  }
   const groups = new Map<string, { ports: Set<string>; nodes: Set<string>; reason: string }>();
   const note = (reason: string, port: string, node: string) => {
     const group = groups.get(reason) ?? { ports: new Set(), nodes: new Set(), reason };

@@ -7,7 +7,7 @@ import type { ClusterNode, SourceStatus } from '../../discovery/types.js';
 import { STATE_GUIDE } from '../../probe/states.js';
 import { PROBE_STATES, type ProbeResult, type ProbeState } from '../../probe/types.js';
 import type { ExpectedState, Target } from '../../targets/types.js';
-import { judge } from '../../targets/verdict.js';
+import { type Judgement, judge } from '../../targets/verdict.js';
 import { paint, renderMarkdownTable, renderTextTable, type Table, type Tone } from '../table.js';
 import type { NotProbed } from './not-probed.js';
 import { errorInWords } from './words.js';
@@ -39,7 +39,10 @@ export function verdictOf({ target, result }: CheckedTarget): Verdict {
 
 /** What a state means for the operator's next step. */
 export function meaning({ target, result }: CheckedTarget): string {
-  const judgement = judge(target, result.state);
+  return meaningOf(judge(target, result.state), result);
+}
+
+function meaningOf(judgement: Judgement, result: ProbeResult): string {
   if (judgement.verdict === 'exposed') return 'answers here: exposed';
   if (result.state === 'error') return `not probed: ${errorInWords(result.error)}`;
   return STATE_GUIDE[result.state].short;
@@ -154,38 +157,45 @@ export function toCheckJson(report: CheckReport): CheckJson {
     vantage: report.vantage,
     from: vantageWords(report),
     discovery: { source: report.discovery.source, up: report.discovery.up },
-    targets: ordered(report).map((checked): CheckJsonTarget => {
-      const { target, result } = checked;
-      return {
-        node: target.node,
-        address: target.address,
-        ip: target.ip,
-        port: target.port,
-        protocol: target.protocol,
-        portName: target.portName,
-        component: target.component,
-        category: target.category,
-        scope: target.scope,
-        expected: target.expected,
-        required: target.required,
-        state: result.state,
-        asExpected: !judge(target, result.state).notAsExpected,
-        // Microseconds are all a connect time can tell.
-        latencySeconds: CONNECT_FINISHED.has(result.state)
-          ? Math.round(result.durationSeconds * 1e6) / 1e6
-          : null,
-        reason: meaning(checked),
-        ...(result.error !== undefined && { error: result.error }),
-        roles: roles.get(target.node) ?? [],
-        ...(target.nodePort && {
-          namespace: target.nodePort.namespace,
-          service: target.nodePort.service,
-          group: target.nodePort.group,
-        }),
-      };
-    }),
+    targets: ordered(report).map(jsonTarget(roles)),
     notProbed: report.notProbed ?? [],
     summary: summarize(report),
+  };
+}
+
+/** One target's JSON, judged once (the verdict and the reason both need it). */
+function jsonTarget(
+  roles: ReadonlyMap<string, readonly string[]>,
+): (checked: CheckedTarget) => CheckJsonTarget {
+  return ({ target, result }) => {
+    const judgement = judge(target, result.state);
+    return {
+      node: target.node,
+      address: target.address,
+      ip: target.ip,
+      port: target.port,
+      protocol: target.protocol,
+      portName: target.portName,
+      component: target.component,
+      category: target.category,
+      scope: target.scope,
+      expected: target.expected,
+      required: target.required,
+      state: result.state,
+      asExpected: !judgement.notAsExpected,
+      // Microseconds are all a connect time can tell.
+      latencySeconds: CONNECT_FINISHED.has(result.state)
+        ? Math.round(result.durationSeconds * 1e6) / 1e6
+        : null,
+      reason: meaningOf(judgement, result),
+      ...(result.error !== undefined && { error: result.error }),
+      roles: roles.get(target.node) ?? [],
+      ...(target.nodePort && {
+        namespace: target.nodePort.namespace,
+        service: target.nodePort.service,
+        group: target.nodePort.group,
+      }),
+    };
   };
 }
 
@@ -219,16 +229,32 @@ export function vantageWords(report: Pick<CheckReport, 'vantage' | 'discovery'>)
   }
 }
 
-/** Nodes in discovery's order, then ports ascending, then addresses. */
+/**
+ * Nodes in discovery's order (nodes it did not list after, by name), then ports
+ * ascending, then addresses. Grouped by node first and each group sorted alone: one
+ * sort of 21,000 targets looked a node's rank up twice per comparison, a sixth of
+ * check's report.
+ */
 function ordered(report: CheckReport): CheckedTarget[] {
-  const rank = new Map(report.nodes.map((node, i) => [node.name, i]));
-  return [...report.checked].sort(
-    (a, b) =>
-      (rank.get(a.target.node) ?? rank.size) - (rank.get(b.target.node) ?? rank.size) ||
-      compareText(a.target.node, b.target.node) ||
-      a.target.port - b.target.port ||
-      compareText(a.target.address, b.target.address),
-  );
+  const groups = new Map<string, CheckedTarget[]>(report.nodes.map((node) => [node.name, []]));
+  const unlisted: string[] = [];
+  for (const checked of report.checked) {
+    const group = groups.get(checked.target.node);
+    if (group) group.push(checked);
+    else {
+      groups.set(checked.target.node, [checked]);
+      unlisted.push(checked.target.node);
+    }
+  }
+  const out: CheckedTarget[] = [];
+  const listed = report.nodes.map((node) => node.name);
+  for (const name of [...new Set(listed), ...unlisted.sort(compareText)]) {
+    const group = (groups.get(name) ?? []).sort(
+      (a, b) => a.target.port - b.target.port || compareText(a.target.address, b.target.address),
+    );
+    for (const checked of group) out.push(checked);
+  }
+  return out;
 }
 
 function compareText(a: string, b: string): number {

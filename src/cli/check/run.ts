@@ -13,13 +13,18 @@
 import { ConfigError, type ExporterConfig } from '../../config/index.js';
 import { selectSource } from '../../discovery/select.js';
 import type { DiscoverySnapshot, Source } from '../../discovery/types.js';
-import { buildPipeline, type CycleJob, isEcho, type ProbePipeline } from '../../pipeline.js';
+import {
+  buildPipeline,
+  type CycleJob,
+  isEcho,
+  NO_RESULTS,
+  type ProbePipeline,
+} from '../../pipeline.js';
 import { withState } from '../../probe/evidence.js';
 import { UNREACHABLE_LINGER_MS } from '../../probe/handle-connect.js';
 import { AddressPacer } from '../../probe/pacing.js';
 import { Scheduler } from '../../probe/scheduler.js';
 import type { ProbeResult } from '../../probe/types.js';
-import { NO_LABELS } from '../../results/store.js';
 import type { Target } from '../../targets/types.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
@@ -130,7 +135,8 @@ export async function collectCheck(
     clock,
     // A one-shot asks every name once, more at a time than the exporter's background loop.
     names: { parallel: 8 },
-    labels: NO_LABELS,
+    // It reports from the results it collects below: no store, no label text.
+    store: NO_RESULTS,
   });
   const { pipeline } = built;
   const spinner = startSpinner(io, clock, () => {

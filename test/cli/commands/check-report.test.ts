@@ -147,6 +147,42 @@ describe('check verdicts', () => {
     assert.equal(json?.error, 'EAI_AGAIN');
   });
 
+  test("targets go in discovery's node order, then by port and address; unlisted nodes last", () => {
+    const node = (name: string) => ({
+      name,
+      addresses: [],
+      roles: [],
+      ready: true,
+      kubeletVersion: '',
+    });
+    const at = (nodeName: string, port: number, address = '10.0.0.1') => ({
+      target: target({ node: nodeName, port, address, key: `${nodeName}|${address}|${port}` }),
+      result: { state: 'refused' as const, durationSeconds: 0 },
+    });
+    const checked = [
+      at('zz-unlisted', 1),
+      at('cp-1', 9101),
+      at('cp-2', 6443),
+      at('cp-1', 2379, '10.0.0.9'),
+      at('aa-unlisted', 5),
+      at('cp-1', 2379, '10.0.0.2'),
+      at('cp-2', 179),
+    ];
+    const json = toCheckJson({ ...report(checked), nodes: [node('cp-2'), node('cp-1')] });
+    assert.deepEqual(
+      json.targets.map((t) => `${t.node}:${t.port}@${t.address}`),
+      [
+        'cp-2:179@10.0.0.1',
+        'cp-2:6443@10.0.0.1',
+        'cp-1:2379@10.0.0.2',
+        'cp-1:2379@10.0.0.9',
+        'cp-1:9101@10.0.0.1',
+        'aa-unlisted:5@10.0.0.1',
+        'zz-unlisted:1@10.0.0.1',
+      ],
+    );
+  });
+
   test('the JSON text is the same value as the report, with one target a line', () => {
     const checked = [2379, 6443, 31555].map((port) => ({
       target: target({ port, key: `cp-1|${port}` }),
