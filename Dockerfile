@@ -62,6 +62,13 @@ COPY --from=build /build/package.json ./package.json
 COPY --from=build /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist
 COPY --from=build /build/build/Release/icmp_dgram.node ./build/Release/icmp_dgram.node
+# The vendor bundles' V8 code caches, written again by this image's Node.js: V8 refuses
+# a cache made by another build of it, and the bundle is then compiled at every start
+# (src/vendor/cached-bundle.ts).
+RUN node --input-type=module -e "import { readdirSync } from 'node:fs'; \
+  import { writeCodeCache } from './dist/vendor/cached-bundle.js'; \
+  for (const f of readdirSync('dist/vendor')) \
+    if (f.endsWith('.cjs')) writeCodeCache('dist/vendor/' + f);"
 # nobody:nogroup, with no capability. ICMP works without one where the kernel's
 # net.ipv4.ping_group_range covers group 65534: the Helm chart's icmp.enabled sets that
 # sysctl for the pod; `docker run --sysctl net.ipv4.ping_group_range="65534 65534"` does

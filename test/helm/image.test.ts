@@ -15,10 +15,19 @@
  *    a node over an ICMP datagram socket in a namespace whose ping_group_range allows it.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { freePort, startDaemon } from '../e2e/daemon.js';
 import { createNetns } from '../helpers/netns.js';
 import { collect, REPO_ROOT, spawnWithDeadline } from '../helpers/node-child.js';
@@ -197,6 +206,18 @@ describe('the Dockerfile replayed on this machine', () => {
       assert.ok(!existsSync(hostPath(image, `node_modules/${devTool}`)), `${devTool} pruned`);
     }
     assert.ok(!existsSync(hostPath(image, 'src')), 'no sources in the image');
+  });
+
+  it("the runtime tree's vendor bundles load with the code cache its own Node.js wrote", async () => {
+    const vendor = hostPath(image, 'dist/vendor');
+    const { loadBundle } = (await import(
+      pathToFileURL(join(vendor, 'cached-bundle.js')).href
+    )) as typeof import('../../src/vendor/cached-bundle.js');
+    const bundles = readdirSync(vendor).filter((name) => name.endsWith('.cjs'));
+    assert.deepEqual(bundles.sort(), ['kubernetes-client.cjs', 'yaml.cjs', 'zod.cjs']);
+    for (const name of bundles) {
+      assert.equal(loadBundle(pathToFileURL(join(vendor, name))).cacheUsed, true, name);
+    }
   });
 
   /** The entry point from the runtime tree, as the image's user where we can switch to it. */
