@@ -93,6 +93,8 @@ export class Exporter {
     this.store = new ResultStore({ labels: EXPOSITION_LABELS });
     this.#built = buildPipeline(options.config, {
       store: this.store,
+      // A request being served may hold the loop: its probes go to the threads.
+      mainThreadBusy: () => (this.#server?.requestsInFlight() ?? 0) > 0,
       logger: options.logger,
       clock: this.#clock,
       names: { refreshMs: Math.max(intervalMs, 5_000) },

@@ -314,6 +314,8 @@ export interface BuildOptions {
   readonly onJudged?: PipelineOptions['onJudged'];
   /** Where the results land: the exporter's ResultStore, or NO_RESULTS. */
   readonly store: ResultSink;
+  /** True while the main loop has work in hand: probes go to the threads (route.ts). */
+  readonly mainThreadBusy?: () => boolean;
 }
 
 /** A pipeline with the parts it was built with; close() ends them all. */
@@ -338,7 +340,12 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
   const rate = config.probe.mainThreadRate;
   const route =
     pool && rate > 0
-      ? routeProbes({ main: PROBERS.tcp, pool: pool.probe, mainBelowPerSecond: rate })
+      ? routeProbes({
+          main: PROBERS.tcp,
+          pool: pool.probe,
+          mainBelowPerSecond: rate,
+          ...(options.mainThreadBusy && { busy: options.mainThreadBusy }),
+        })
       : undefined;
   logger.debug('tcp probes', {
     workerThreads: workers,

@@ -196,6 +196,8 @@ export interface ServerHandle {
   readonly url: string;
   /** Re-reads the web config if its files changed (SIGHUP). */
   refreshWebConfig(): void;
+  /** Requests received and not yet answered. */
+  requestsInFlight(): number;
   /** Stops listening and drops every connection, idle keep-alive ones included. */
   close(): Promise<void>;
 }
@@ -216,7 +218,7 @@ export async function startServer(
   app: RequestListener,
   options: ListenOptions,
 ): Promise<ServerHandle> {
-  const { server, tls, refreshWebConfig } = createProtectedServer(app, {
+  const { server, tls, refreshWebConfig, requestsInFlight } = createProtectedServer(app, {
     ...(options.webConfigFile !== undefined && { webConfigFile: options.webConfigFile }),
     ...(options.onWebConfig && { onWebConfig: options.onWebConfig }),
     ...(options.limits && { limits: options.limits }),
@@ -243,6 +245,7 @@ export async function startServer(
         address,
         url: `${tls ? 'https' : 'http'}://${host}:${address.port}`,
         refreshWebConfig,
+        requestsInFlight,
         close: () => {
           closing ??= new Promise<void>((done) => {
             server.close(() => done());

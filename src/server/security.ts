@@ -97,6 +97,8 @@ export interface ProtectedServer {
   readonly tls: boolean;
   /** Re-reads the web config now if its files changed (SIGHUP); else a connection does. */
   refreshWebConfig(): void;
+  /** Requests received and not yet answered (or their client gone). */
+  requestsInFlight(): number;
 }
 
 /**
@@ -120,7 +122,13 @@ export function createProtectedServer(
     requestTimeout: limits.requestTimeoutMs,
     connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
   };
-  const handler = guard(app, limits, () => webConfig?.active ?? OPEN);
+  const guarded = guard(app, limits, () => webConfig?.active ?? OPEN);
+  let inFlight = 0;
+  const handler: RequestListener = (req, res) => {
+    inFlight++;
+    res.once('close', () => inFlight--);
+    guarded(req, res);
+  };
   const tls = webConfig?.active.loaded.tls !== undefined;
 
   let server: HttpServer | HttpsServer;
@@ -160,7 +168,7 @@ export function createProtectedServer(
     // Before the TLS listener wraps the socket, so this very handshake uses a renewed certificate.
     server.prependListener('connection', refreshWebConfig);
   }
-  return { server, tls, refreshWebConfig };
+  return { server, tls, refreshWebConfig, requestsInFlight: () => inFlight };
 }
 
 /**

@@ -63,6 +63,25 @@ describe('routeProbes', () => {
     }
   });
 
+  test('while the main loop has work in hand, every probe goes to the threads', async () => {
+    let serving = true;
+    const route = routeProbes({
+      main: answering('open'),
+      pool: answering('refused'),
+      mainBelowPerSecond: 1000,
+      utilization: () => 0,
+      busy: () => serving,
+    });
+    try {
+      assert.equal((await route.probe(REQUEST)).state, 'refused');
+      serving = false;
+      assert.equal((await route.probe(REQUEST)).state, 'open');
+      assert.deepEqual({ ...route.counts }, { main: 1, pool: 1 });
+    } finally {
+      route.stop();
+    }
+  });
+
   test('the loop blocked for 300 ms counts as busy, by the real utilisation', async () => {
     const route = routeProbes({
       main: answering('open'),

@@ -21,12 +21,22 @@ interface Reply {
 function send(
   base: string,
   path: string,
-  options: { method?: string; headers?: Record<string, string>; agent?: Agent } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    agent?: Agent;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
       new URL(path, base),
-      { method: options.method ?? 'GET', headers: options.headers, agent: options.agent },
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        agent: options.agent,
+        ...(options.signal && { signal: options.signal }),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -323,6 +333,50 @@ describe('startServer', () => {
     await server.close();
     await assert.rejects(scrape, { code: 'ECONNRESET' });
     finishRender(Buffer.from(''));
+  });
+
+  it('counts the requests in flight, until answered or their client is gone', {
+    timeout: 10_000,
+  }, async () => {
+    let finishRender: (body: Buffer) => void = () => {};
+    const server = await startServer(
+      createApp({
+        version: '1',
+        readiness: () => true,
+        metrics: {
+          contentType: CONTENT_TYPE,
+          render: () =>
+            new Promise<Buffer>((resolve) => {
+              finishRender = resolve;
+            }),
+        },
+      }),
+      { host: '127.0.0.1', port: 0 },
+    );
+    const inFlight = async (count: number) => {
+      for (let i = 0; i < 200 && server.requestsInFlight() !== count; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return server.requestsInFlight();
+    };
+    try {
+      assert.equal(server.requestsInFlight(), 0);
+      // Two scrapes waiting on one render (concurrent scrapes share it).
+      const answered = send(server.url, '/metrics');
+      const abandoned = new AbortController();
+      const leaving = send(server.url, '/metrics', { signal: abandoned.signal }).catch(
+        () => 'gone',
+      );
+      assert.equal(await inFlight(2), 2);
+      abandoned.abort();
+      assert.equal(await leaving, 'gone');
+      assert.equal(await inFlight(1), 1);
+      finishRender(Buffer.from('a 1\n'));
+      assert.equal((await answered).status, 200);
+      assert.equal(await inFlight(0), 0);
+    } finally {
+      await server.close();
+    }
   });
 
   it('close() twice is harmless', async () => {
