@@ -274,6 +274,35 @@ describe('createApp with a lending renderer', () => {
   });
 });
 
+/** A server whose /metrics render waits until finishRender; `started` when it began. */
+async function serverWithHeldRender(): Promise<{
+  server: ServerHandle;
+  started: Promise<void>;
+  finishRender: (body: Buffer) => void;
+}> {
+  let renderStarted: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    renderStarted = resolve;
+  });
+  let finish: (body: Buffer) => void = () => {};
+  const server = await startServer(
+    createApp({
+      version: '1',
+      readiness: () => true,
+      metrics: {
+        contentType: CONTENT_TYPE,
+        render: () =>
+          new Promise<Buffer>((resolve) => {
+            finish = resolve;
+            renderStarted();
+          }),
+      },
+    }),
+    { host: '127.0.0.1', port: 0 },
+  );
+  return { server, started, finishRender: (body) => finish(body) };
+}
+
 describe('startServer', () => {
   it('close() ends idle keep-alive connections instead of waiting for them', {
     timeout: 10_000,
@@ -306,26 +335,7 @@ describe('startServer', () => {
   it('close() drops a request still in flight instead of waiting for it', {
     timeout: 10_000,
   }, async () => {
-    let renderStarted: () => void = () => {};
-    const started = new Promise<void>((resolve) => {
-      renderStarted = resolve;
-    });
-    let finishRender: (body: Buffer) => void = () => {};
-    const server = await startServer(
-      createApp({
-        version: '1',
-        readiness: () => true,
-        metrics: {
-          contentType: CONTENT_TYPE,
-          render: () =>
-            new Promise<Buffer>((resolve) => {
-              finishRender = resolve;
-              renderStarted();
-            }),
-        },
-      }),
-      { host: '127.0.0.1', port: 0 },
-    );
+    const { server, started, finishRender } = await serverWithHeldRender();
     const scrape = send(server.url, '/metrics');
     await started;
     // server.close() alone would wait for this request, which never ends; the test's
@@ -338,21 +348,7 @@ describe('startServer', () => {
   it('counts the requests in flight, until answered or their client is gone', {
     timeout: 10_000,
   }, async () => {
-    let finishRender: (body: Buffer) => void = () => {};
-    const server = await startServer(
-      createApp({
-        version: '1',
-        readiness: () => true,
-        metrics: {
-          contentType: CONTENT_TYPE,
-          render: () =>
-            new Promise<Buffer>((resolve) => {
-              finishRender = resolve;
-            }),
-        },
-      }),
-      { host: '127.0.0.1', port: 0 },
-    );
+    const { server, finishRender } = await serverWithHeldRender();
     const inFlight = async (count: number) => {
       for (let i = 0; i < 200 && server.requestsInFlight() !== count; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
