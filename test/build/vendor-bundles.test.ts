@@ -50,10 +50,14 @@ describe('vendor bundles', () => {
       ],
       { cwd: ROOT, stdio: 'pipe' },
     );
-    execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle-vendor.mjs'), join(dir, 'vendor')], {
-      cwd: ROOT,
-      stdio: 'pipe',
-    });
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'scripts', 'bundle-vendor.mjs'), join(dir, 'vendor')],
+      {
+        cwd: ROOT,
+        stdio: 'pipe',
+      },
+    );
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -97,10 +101,9 @@ describe('vendor bundles', () => {
     });
 
     it(`${name}: exports what src/vendor/${name}.ts does, the package's own values`, async () => {
-      const bundled = (await import(pathToFileURL(join(dir, 'vendor', `${name}.js`)).href)) as Record<
-        string,
-        unknown
-      >;
+      const bundled = (await import(
+        pathToFileURL(join(dir, 'vendor', `${name}.js`)).href
+      )) as Record<string, unknown>;
       const source = (await import(`../../src/vendor/${name}.js`)) as Record<string, unknown>;
       assert.deepEqual(Object.keys(bundled).sort(), Object.keys(source).sort());
       for (const key of Object.keys(source)) {
@@ -125,8 +128,12 @@ describe('vendor bundles', () => {
   });
 
   it('the bundled zod and yaml parse and validate as the packages do', async () => {
-    const z = (await import(pathToFileURL(join(dir, 'vendor', 'zod.js')).href)) as typeof import('zod');
-    const yaml = (await import(pathToFileURL(join(dir, 'vendor', 'yaml.js')).href)) as typeof import('yaml');
+    const z = (await import(
+      pathToFileURL(join(dir, 'vendor', 'zod.js')).href
+    )) as typeof import('zod');
+    const yaml = (await import(
+      pathToFileURL(join(dir, 'vendor', 'yaml.js')).href
+    )) as typeof import('yaml');
     const schema = z.object({ port: z.number().int().min(1).max(65535) });
     const document = yaml.parseDocument('port: 6443\n');
     assert.deepEqual(schema.parse(document.toJS()), { port: 6443 });
