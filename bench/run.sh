@@ -3,7 +3,7 @@
 #
 #   bash bench/run.sh [--quick] [--only NAME[,NAME...]] [probe-throughput options]
 #
-# --quick: shorter runs of everything (about 5 minutes instead of 17); the figures are
+# --quick: shorter runs of everything (about 5 minutes instead of 28); the figures are
 # rougher, for a check that the benchmarks still work. --only: just these runs
 # (connect-latency, probe-throughput, probe-throughput-50k, probe-throughput-dropped,
 # check-scale, scrape-cost, memory, detection-latency, steady-cpu, serving). Other options go to probe-throughput (e.g. --targets 50000).
