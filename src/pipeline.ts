@@ -66,8 +66,9 @@ export type ResultSink = Pick<
 
 /**
  * A sink that keeps nothing, for check: it reports from the results it collects itself
- * and serves no /metrics, and a store's rows for 21,000 targets were a tenth of its
- * run. Every change "applies", so a churn event costs nothing here either.
+ * and serves no /metrics, and setting a store's rows for 21,000 targets took 37 ms of
+ * its planning in a CPU profile. Every change "applies", so a churn event costs nothing
+ * here either.
  */
 export const NO_RESULTS: ResultSink = {
   setTargets() {},
@@ -328,8 +329,8 @@ export interface BuiltPipeline {
 }
 
 /**
- * The pipeline of a config, as the exporter and check run it: into the given store, the TCP probe
- * threads where --probe.workers asks for them, the ICMP stage in the configured mode (not
+ * The pipeline of a config, as the exporter and check run it: into the given store, the
+ * TCP probe threads where --probe.workers asks for them, the ICMP stage in the configured mode (not
  * opened yet: openEcho()).
  */
 export function buildPipeline(config: ExporterConfig, options: BuildOptions): BuiltPipeline {
@@ -344,7 +345,7 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
           main: PROBERS.tcp,
           pool: pool.probe,
           mainBelowPerSecond: rate,
-          ...(options.mainThreadBusy && { busy: options.mainThreadBusy }),
+          ...(options.mainThreadBusy && { workInHand: options.mainThreadBusy }),
         })
       : undefined;
   logger.debug('tcp probes', {

@@ -8,7 +8,7 @@
  * burst (the first cycle, `check`) or a large cluster needs the threads' throughput,
  * and a busy main loop (a storm of scrapes) would late-stamp a connect time measured
  * on it: either sends the probe to the threads. So does a request being served
- * (`busy`): its render may hold the loop for tens of milliseconds right after the
+ * (`workInHand`): its render may hold the loop for tens of milliseconds right after the
  * probe starts, and a storm whose renders run on the render thread leaves the loop
  * under the utilisation threshold between its turns, where probes went to the main
  * thread and came back late (connect p95 3 ms under 50 scrapers, 0.7 ms quiet).
@@ -39,7 +39,7 @@ export interface ProbeRouteOptions {
   /** Default MAIN_THREAD_BUSY_AT. */
   readonly busyAt?: number;
   /** True while the main loop has work in hand (the exporter: a request being served). */
-  readonly busy?: () => boolean;
+  readonly workInHand?: () => boolean;
   /** For tests: the clock, in ms. Default performance.now. */
   readonly now?: () => number;
   /** For tests: the main loop's utilisation since the last call, 0 to 1. */
@@ -60,7 +60,7 @@ export function routeProbes(options: ProbeRouteOptions): ProbeRoute {
   const busyAt = options.busyAt ?? MAIN_THREAD_BUSY_AT;
   const now = options.now ?? (() => performance.now());
   const utilization = options.utilization ?? loopUtilization();
-  const inHand = options.busy ?? (() => false);
+  const workInHand = options.workInHand ?? (() => false);
   const counts = { main: 0, pool: 0 };
 
   const recent = new Float64Array(BUCKETS);
@@ -85,7 +85,7 @@ export function routeProbes(options: ProbeRouteOptions): ProbeRoute {
 
   return {
     probe: (request) => {
-      if (countOne() <= limit && !busy && !inHand()) {
+      if (countOne() <= limit && !busy && !workInHand()) {
         counts.main++;
         return main(request);
       }

@@ -38,14 +38,6 @@ function ipOf(address: string): string {
   return isIP(address) === 0 ? '' : address;
 }
 
-/** What a target says about its port, from a catalog entry or a NodePort. */
-type PortFacts = Omit<Target, 'key' | 'vantage' | 'node' | 'address' | 'ip'>;
-
-/** The target of a port at one address of a node. */
-function targetAt(vantage: Vantage, node: ClusterNode, address: string, port: PortFacts): Target {
-  return newTarget({ vantage, node: node.name, address, ip: ipOf(address), ...port });
-}
-
 function catalogTarget(
   vantage: Vantage,
   node: ClusterNode,
@@ -69,7 +61,11 @@ function catalogTarget(
   }
   // A port bound to the node's loopback is reached there, not at the node's address.
   const address = entry.localhostOnly && vantage === node.name ? '127.0.0.1' : nodeAddress;
-  return targetAt(vantage, node, address, {
+  return newTarget({
+    vantage,
+    node: node.name,
+    address,
+    ip: ipOf(address),
     port: entry.port,
     protocol: entry.protocol,
     category: entry.category,

@@ -70,7 +70,7 @@ describe('routeProbes', () => {
       pool: answering('refused'),
       mainBelowPerSecond: 1000,
       utilization: () => 0,
-      busy: () => serving,
+      workInHand: () => serving,
     });
     try {
       assert.equal((await route.probe(REQUEST)).state, 'refused');
