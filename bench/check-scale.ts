@@ -20,7 +20,7 @@
  * and /metrics is read every 250 ms until every target has its imanager_port_up
  * series: the time from exec to that is `firstDataSeconds`.
  *
- *   node --import tsx bench/check-scale.ts [--nodes 200] [--node-ports 100] [--rounds 5]
+ *   node --import tsx bench/check-scale.ts [--nodes 200] [--node-ports 100] [--rounds 9]
  *     [--concurrency 1024] [--first-data-trials 1] [--json FILE]
  *
  * Loopback only. Prints one JSON object (to stdout, or to --json FILE) and a summary line.
@@ -73,7 +73,7 @@ function parseSettings(argv: readonly string[]): Settings {
     options: {
       nodes: { type: 'string', default: '200' },
       'node-ports': { type: 'string', default: '100' },
-      rounds: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '9' },
       concurrency: { type: 'string', default: '1024' },
       'timeout-ms': { type: 'string', default: '2000' },
       'first-data-trials': { type: 'string', default: '1' },

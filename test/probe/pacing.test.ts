@@ -116,6 +116,60 @@ describe('the scheduler with pacing', () => {
     await scheduler.stop();
   });
 
+  test('a burst over many IPs keeps both caps, each IP in order, and ends with every probe', async () => {
+    // Both limits bind: 40 IPs x 3 in flight is more than 50 slots. Probes end in a
+    // scrambled order, a few at a time, so slots free on any IP, held-back ones included.
+    const clock = new FakeClock();
+    const ips = Array.from({ length: 40 }, (_, i) => `127.0.2.${i + 1}`);
+    const jobs = ips.flatMap((ip) => Array.from({ length: 12 }, (_, i) => job(ip, i)));
+    const pending: { ip: string; resolve: (result: ProbeResult) => void }[] = [];
+    const inFlight = new Map<string, number>();
+    const order = new Map<string, number[]>();
+    let most = 0;
+    let mostPerIp = 0;
+    const scheduler = new Scheduler<ProbeJob>({
+      intervalMs: 60_000,
+      timeoutMs: 2000,
+      concurrency: 50,
+      clock,
+      spread: false,
+      pacer: new AddressPacer({ burstInFlight: 3 }),
+      probe: (j) => {
+        const count = (inFlight.get(j.ip) ?? 0) + 1;
+        inFlight.set(j.ip, count);
+        mostPerIp = Math.max(mostPerIp, count);
+        most = Math.max(most, pending.length + 1);
+        order.set(j.ip, [...(order.get(j.ip) ?? []), Number(j.key.split('|')[1])]);
+        return new Promise((resolve) => pending.push({ ip: j.ip, resolve }));
+      },
+      onResult: () => {},
+    });
+    scheduler.setTargets(jobs);
+    const run = scheduler.runOnce();
+    await settle();
+    let seed = 7;
+    for (let round = 0; round < 2000 && pending.length > 0; round++) {
+      for (let k = 0; k < 1 + (round % 4) && pending.length > 0; k++) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const [done] = pending.splice(seed % pending.length, 1);
+        if (!done) break;
+        inFlight.set(done.ip, (inFlight.get(done.ip) ?? 1) - 1);
+        done.resolve(OPEN);
+      }
+      await settle();
+    }
+    // Every probe launched (a stalled dispatch would leave the run pending forever).
+    assert.equal([...order.values()].flat().length, jobs.length);
+    const stats = await run;
+    assert.equal(stats.probes, jobs.length);
+    assert.equal(most, 50);
+    assert.equal(mostPerIp, 3);
+    for (const ip of ips) {
+      assert.deepEqual(order.get(ip), [...Array(12).keys()].sort(), ip);
+    }
+    await scheduler.stop();
+  });
+
   test('a spread cycle holds a rejecting node back only until its window ends', async () => {
     const clock = new FakeClock();
     const started: number[] = [];
