@@ -47,6 +47,8 @@ export interface ProbePool {
   eventLoopUtilization(): EventLoopUtilization[];
   /** The prober each worker runs, once it has started (for logs and benchmarks). */
   probers(): (PoolProber | undefined)[];
+  /** Messages of requests posted to each worker so far (for tests and benchmarks). */
+  batchesPosted(): number[];
   /** Resolves with probers() once every worker has started or failed to. */
   whenStarted(): Promise<(PoolProber | undefined)[]>;
   /** Ends every worker; probes still in flight settle as `error` (`EPOOLCLOSED`). */
@@ -121,6 +123,8 @@ class PoolWorker {
   #markStarted!: () => void;
   /** Requests of this turn, not yet posted. */
   batch: RequestBatch | undefined;
+  /** Batches posted to it. */
+  posted = 0;
   readonly ids = new Set<number>();
 
   constructor(worker: Worker) {
@@ -141,6 +145,9 @@ class PoolWorker {
  * semi-spaces to the 16 MB that suit a general-purpose thread.
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
+/** How far ahead of the least busy thread one turn's probes may put another (see pick). */
+const TURN_SLACK = 64;
 
 function startWorker(data: PoolWorkerData): Worker {
   return startModuleWorker(import.meta.url, 'pool-worker', {
@@ -238,10 +245,12 @@ export function createProbePool(options: ProbePoolOptions): ProbePool {
 
   const flush = () => {
     flushScheduled = false;
+    turnWorker = undefined;
     for (const w of workers) {
       const batch = w.batch;
       if (batch === undefined) continue;
       w.batch = undefined;
+      w.posted++;
       w.worker.postMessage(batch);
     }
   };
@@ -253,6 +262,21 @@ export function createProbePool(options: ProbePoolOptions): ProbePool {
       if (w.inFlight < best.inFlight) best = w;
     }
     return best;
+  };
+
+  /** The thread this turn's probes went to, while its batch is not yet posted. */
+  let turnWorker: PoolWorker | undefined;
+  /**
+   * A turn's probes go to one thread while it is less than TURN_SLACK probes ahead of
+   * the least busy: a spread cycle launches a few probes a turn, and split between
+   * the threads each few was a message of its own, and a wake-up of both sides.
+   */
+  const pick = (): PoolWorker => {
+    const least = leastBusy();
+    const w = turnWorker;
+    if (w?.batch !== undefined && w.inFlight - least.inFlight < TURN_SLACK) return w;
+    turnWorker = least;
+    return least;
   };
 
   const probe: Prober = (request: ProbeRequest) =>
@@ -267,7 +291,7 @@ export function createProbePool(options: ProbePoolOptions): ProbePool {
       }
       const id = nextId++;
       pending.set(id, resolve);
-      const w = leastBusy();
+      const w = pick();
       if (w.inFlight++ === 0) w.worker.ref();
       w.ids.add(id);
       if (w.batch === undefined) {
@@ -293,6 +317,7 @@ export function createProbePool(options: ProbePoolOptions): ProbePool {
     },
     eventLoopUtilization: () => workers.map((w) => w.worker.performance.eventLoopUtilization()),
     probers: () => workers.map((w) => w.prober),
+    batchesPosted: () => workers.map((w) => w.posted),
     async whenStarted() {
       await Promise.all(workers.map((w) => w.started));
       return workers.map((w) => w.prober);

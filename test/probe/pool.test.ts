@@ -98,6 +98,24 @@ for (const prober of PROBERS) {
       assert.equal(sockets(), before);
     });
 
+    test("a turn's few probes go to one thread in one message; a big turn is shared", async () => {
+      const posted = () => pool.batchesPosted().reduce((a, b) => a + b, 0);
+      const probe = () => pool.probe({ ip: '127.0.0.1', port: refusedPort, timeoutMs: 2000 });
+      // What a spread cycle's tick launches: a handful, in one synchronous pass.
+      let before = posted();
+      await Promise.all(Array.from({ length: 10 }, probe));
+      assert.equal(posted() - before, 1);
+      // A burst's turn: more than one thread's slack, so both threads take part.
+      const perThread = pool.batchesPosted();
+      before = posted();
+      await Promise.all(Array.from({ length: 400 }, probe));
+      assert.equal(posted() - before, 2);
+      assert.deepEqual(
+        pool.batchesPosted(),
+        perThread.map((n) => n + 1),
+      );
+    });
+
     test('reports a host name and a bad port as errors that never left this host', async () => {
       const name = await pool.probe({ ip: 'localhost', port: openPort, timeoutMs: 2000 });
       assert.deepEqual(name, {
