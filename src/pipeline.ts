@@ -31,7 +31,7 @@ import { IcmpPinger } from './probe/icmp.js';
 import { NameCache, type NameCacheOptions } from './probe/names.js';
 import { createProbePool, type ProbePool, workerCount } from './probe/pool.js';
 import { PROBERS } from './probe/registry.js';
-import { routeProbes } from './probe/route.js';
+import { type ProbeRoute, routeProbes } from './probe/route.js';
 import type { ProbeResult, Prober } from './probe/types.js';
 import type { ResultStore } from './results/store.js';
 import { expandTargets } from './targets/expand.js';
@@ -317,6 +317,13 @@ export interface BuildOptions {
   readonly store: ResultSink;
   /** True while the main loop has work in hand: probes go to the threads (route.ts). */
   readonly mainThreadBusy?: () => boolean;
+  /**
+   * A one-shot pass (check): every TCP probe goes to the threads where there are any. Its
+   * pass is one burst, launched in a few long loop turns, and on the main thread each
+   * connect's time took in the launches after it: check's were p50 8 ms off on the test
+   * bed's veths (bench/connect-latency.ts), on the threads 0.5 ms.
+   */
+  readonly oneShot?: boolean;
 }
 
 /** A pipeline with the parts it was built with; close() ends them all. */
@@ -324,6 +331,8 @@ export interface BuiltPipeline {
   readonly pipeline: ProbePipeline;
   /** The probe threads (--probe.workers), started at once so they load while discovery lists. */
   readonly pool: ProbePool | undefined;
+  /** Where TCP probes ran, when both the main thread and the threads take them. */
+  readonly route: ProbeRoute | undefined;
   /** Stops the names and the ICMP stage, then the threads: after the scheduler stopped. */
   close(): Promise<void>;
 }
@@ -340,7 +349,7 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
   // With threads, a slow steady pace still probes on the main thread: see route.ts.
   const rate = config.probe.mainThreadRate;
   const route =
-    pool && rate > 0
+    pool && rate > 0 && !options.oneShot
       ? routeProbes({
           main: PROBERS.tcp,
           pool: pool.probe,
@@ -367,6 +376,7 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
   return {
     pipeline,
     pool,
+    route,
     close: async () => {
       pipeline.stop();
       echo.close();

@@ -167,7 +167,7 @@ export const PROBE_FLAGS = {
   'probe.main-thread-rate': valueFlag({
     placeholder: 'N',
     default: '2500',
-    help: 'With worker threads: the main thread takes a probe while fewer than N ran in the last second and its loop is idle, which costs less CPU at a slow steady pace (0-100000). 0: every probe on the threads, whose connect times are the most exact.',
+    help: 'With worker threads: the main thread takes a probe while fewer than N ran in the last second and its loop is idle, which costs less CPU at a slow steady pace (0-100000). A burst (the first cycle, check) always goes to the threads. 0: every probe on the threads, whose connect times are the most exact.',
     parse: integer(0, 100000),
   }),
   'probe.icmp': valueFlag({

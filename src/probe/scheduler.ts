@@ -219,12 +219,16 @@ class CycleRun<J extends ProbeJob> {
     this.#startedAt = startedAt;
     this.#stepMs = targets.length > 0 ? windowMs / targets.length : 0;
     const spread = windowMs > 0;
+    this.burst = !spread;
     this.#paceUntil = startedAt + (spread ? windowMs : burstPacingLimitMs);
     this.#maxInFlightPerIp = spread ? Number.POSITIVE_INFINITY : settings.pacer.burstInFlight;
     this.#whenEnded = new Promise((resolve) => {
       this.#end = resolve;
     });
   }
+
+  /** True for a cycle that launches as fast as the concurrency allows (not spread). */
+  readonly burst: boolean;
 
   /** Probes held back for their IP's ICMP budget so far, and over how many IPs. */
   get paced(): { readonly probes: number; readonly ips: number } {
@@ -536,6 +540,14 @@ export class Scheduler<J extends ProbeJob = ProbeJob> {
   /** True once the first cycle finished. */
   get ready(): boolean {
     return this.#ready;
+  }
+
+  /**
+   * True while a burst cycle runs (the first one with burstFirstCycle, every one with
+   * spread false): it launches a whole cycle's probes in as few loop turns as it can.
+   */
+  get bursting(): boolean {
+    return this.#current?.burst ?? false;
   }
 
   /** Takes effect at the next cycle start, never mid-cycle (unless jobsForCycle is given). */

@@ -159,13 +159,15 @@ describe('check and --probe.workers', { timeout: 60_000 }, () => {
     });
   }
 
+  // check's one pass is a burst: with threads, the main thread takes none of it, whatever
+  // --probe.main-thread-rate says (that is the exporter's steady pace).
   for (const [flags, expected] of [
-    [['--probe.workers=2'], 2500],
+    [['--probe.workers=2'], 0],
     [['--probe.workers=2', '--probe.main-thread-rate=0'], 0],
-    [['--probe.workers=2', '--probe.main-thread-rate=100'], 100],
+    [['--probe.workers=2', '--probe.main-thread-rate=100'], 0],
     [['--probe.workers=0'], 'all'],
   ] as const) {
-    test(`${flags.join(' ')}: the main thread takes ${expected} probes a second`, async () => {
+    test(`check ${flags.join(' ')}: the main thread takes ${expected} probes a second`, async () => {
       const { logger, lines } = collectingLogger('debug');
       const argv = [`--config.file=${config}`, '--probe.icmp=off', ...flags];
       const report = await collectCheck(await loadConfig(argv), { logger });

@@ -113,6 +113,34 @@ describe('the exporter and discovery first snapshot', { timeout: 30_000 }, () =>
     assert.deepEqual(cycles, [targets.length]);
   });
 
+  test('the first cycle, a burst, probes on the threads; the idle main thread takes none', async (t) => {
+    const gated = gatedSource();
+    const { logger } = collectingLogger('warn');
+    const exporter = new Exporter({
+      // Both on: the main thread may take up to 2,500 probes a second while it is idle.
+      config: await loadConfig([...FLAGS, '--probe.workers=2', '--probe.main-thread-rate=2500']),
+      createSource: () => gated.source,
+      logger,
+      version: '0.0.0-test',
+    });
+    t.after(() => exporter.stop());
+    const firstCycle = new Promise<void>((resolve) => {
+      const setCycleDuration = exporter.metrics.setCycleDuration;
+      exporter.metrics.setCycleDuration = (seconds) => {
+        setCycleDuration(seconds);
+        resolve();
+      };
+    });
+    const starting = exporter.start();
+    gated.deliver(snapshotWith([30001, 30002]));
+    await starting;
+    await firstCycle;
+    // Launched in a few long loop turns, on the main thread each connect's time would
+    // take in the launches after it.
+    assert.deepEqual(exporter.probesRouted, { main: 0, pool: exporter.store.size });
+    assert.ok(exporter.store.size > 4);
+  });
+
   test(`no snapshot at all: probing starts after ${FIRST_SNAPSHOT_WAIT_MS / 1000} s, with a warning`, async (t) => {
     const clock = new FakeClock();
     const gated = gatedSource();

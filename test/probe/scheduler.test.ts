@@ -397,6 +397,31 @@ describe('Scheduler', () => {
     await stopAndDrain(r);
   });
 
+  test('bursting: while a burst cycle runs; not in a spread one, nor between cycles', async () => {
+    const r = rig({ targets: targets(10, 1), burstFirstCycle: true });
+    const { clock, fake, scheduler } = r;
+    fake.durationMs = () => 5;
+    assert.equal(scheduler.bursting, false, 'before the first cycle');
+    scheduler.start();
+    await clock.advance(1);
+    assert.equal(fake.inFlight, 10);
+    assert.equal(scheduler.bursting, true, 'the first cycle, in flight');
+    await clock.advance(998);
+    assert.equal(scheduler.bursting, false, 'after it ended');
+    await clock.advance(101);
+    assert.ok(fake.calls.length > 10, 'the second cycle has started');
+    assert.equal(scheduler.bursting, false, 'a spread cycle');
+    await stopAndDrain(r);
+    const oneShot = rig({ targets: targets(3, 1), spread: false });
+    oneShot.fake.durationMs = () => 5;
+    const pass = oneShot.scheduler.runOnce();
+    await oneShot.clock.advance(1);
+    assert.equal(oneShot.scheduler.bursting, true, 'a pass that is not spread');
+    await oneShot.clock.advance(10);
+    await pass;
+    assert.equal(oneShot.scheduler.bursting, false);
+  });
+
   test('a probe that throws or rejects is reported as state error, and the cycle goes on', async () => {
     const clock = new FakeClock();
     const results: ProbeResult[] = [];
