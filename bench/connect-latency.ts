@@ -3,9 +3,10 @@
  * between namespaces, test/helpers/testbed.ts), every open port is connected to by a
  * plain blocking connect() (Python, the reference), by the exporter
  * (imanager_port_connect_duration_seconds) and by `check --output=json` (latencySeconds),
- * several rounds each, one after the other so they do not load each other. The error of
- * a sample is its time less the median reference time of the same port; the headline
- * is the error at p50 and p95 for the exporter and for check (goal: p95 within 1 ms).
+ * both as built (`node dist/main.js`, after npm run build), several rounds each, one
+ * after the other so they do not load each other. The error of a sample is its time
+ * less the median reference time of the same port; the headline is the error at p50 and
+ * p95 for the exporter and for check (goal: p95 within 1 ms).
  *
  *   node --import tsx bench/connect-latency.ts [--rounds 10] [--json FILE]
  *
@@ -21,6 +22,7 @@ import { collect } from '../test/helpers/node-child.js';
 import { type BedTarget, createTestbed, type Testbed } from '../test/helpers/testbed.js';
 import { ReferenceProber } from '../test/helpers/testbed-reference.js';
 import { parseExposition } from '../test/metrics/exposition.js';
+import { builtMain } from './compile.js';
 import { machineFacts } from './machine.js';
 import { median, round } from './stats.js';
 
@@ -71,9 +73,10 @@ async function referenceTimes(bed: Testbed, open: readonly BedTarget[]) {
 
 /** The exporter's reported connect times over `rounds` cycles of 5 s (spread, as in production). */
 async function exporterTimes(bed: Testbed, config: string, open: readonly BedTarget[]) {
-  const child = bed.vantage.spawnNode(
-    'src/main.ts',
+  const child = bed.vantage.spawn(
+    process.execPath,
     [
+      MAIN,
       '--web.listen-address=127.0.0.1:0',
       `--config.file=${config}`,
       '--probe.interval=5s',
@@ -124,9 +127,10 @@ async function checkTimes(bed: Testbed, config: string, open: readonly BedTarget
   const times = new Map<string, number[]>();
   for (let r = 0; r < rounds; r++) {
     const result = await collect(
-      bed.vantage.spawnNode(
-        'src/main.ts',
+      bed.vantage.spawn(
+        process.execPath,
         [
+          MAIN,
           'check',
           `--config.file=${config}`,
           '--probe.timeout=500ms',
@@ -167,6 +171,9 @@ function errors(measured: ReadonlyMap<string, number[]>, reference: ReadonlyMap<
 }
 
 const facts = machineFacts();
+// As production runs them (node dist/main.js): under tsx the loader's own work shares
+// the cores with the probes being timed (bench/compile.ts).
+const MAIN = builtMain();
 const bed = await createTestbed({ dnsNames: 0 });
 const dir = await mkdtemp(join(tmpdir(), 'ipe-latency-'));
 try {

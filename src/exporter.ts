@@ -46,8 +46,6 @@ export const CERTIFICATE_WARNING_MS = 14 * 86_400_000;
 
 /** How long start() waits for discovery's first snapshot before it probes what it has. */
 export const FIRST_SNAPSHOT_WAIT_MS = 10_000;
-/** How long the first cycle waits for the probe threads to start (each loads its modules). */
-const POOL_START_WAIT_MS = 5_000;
 /** How long the first cycle waits for names to get their first answer. */
 const FIRST_NAMES_WAIT_MS = 1_000;
 
@@ -205,21 +203,12 @@ export class Exporter {
     await this.#pipeline.namesSettled(FIRST_NAMES_WAIT_MS);
     // The probe threads have been starting since the constructor; a first cycle that
     // waited for them would end late and bring the second one forward.
-    await this.#poolStarted();
+    await this.#built.threadsStarted();
     this.#probingStarted = true;
     // After the server is up, so the first cycle's connect times are not inflated by
     // start-up work on the same event loop.
     this.#scheduler.start();
     this.#logger.info('probing', { targets: this.store.size });
-  }
-
-  async #poolStarted(): Promise<void> {
-    const { pool } = this.#built;
-    if (!pool) return;
-    const abort = new AbortController();
-    const waited = this.#clock.sleep(POOL_START_WAIT_MS, abort.signal);
-    await Promise.race([pool.whenStarted(), waited]);
-    abort.abort();
   }
 
   async #waitForFirstSnapshot(): Promise<void> {

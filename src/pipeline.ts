@@ -38,7 +38,7 @@ import { expandTargets } from './targets/expand.js';
 import { IncrementalPlanner, type PlanChange } from './targets/incremental.js';
 import type { Shard } from './targets/spread.js';
 import type { Target, Vantage } from './targets/types.js';
-import type { Clock } from './util/clock.js';
+import { type Clock, systemClock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 
 /** What a cycle probes. */
@@ -307,6 +307,9 @@ export function planSettings(config: ExporterConfig): PlanSettings {
   };
 }
 
+/** How long a burst waits for the probe threads to start: each loads its modules. */
+export const THREADS_START_WAIT_MS = 5_000;
+
 export interface BuildOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
@@ -333,6 +336,12 @@ export interface BuiltPipeline {
   readonly pool: ProbePool | undefined;
   /** Where TCP probes ran, when both the main thread and the threads take them. */
   readonly route: ProbeRoute | undefined;
+  /**
+   * Resolves once every probe thread has started (each loads its modules), or after
+   * THREADS_START_WAIT_MS: a burst that began meanwhile ran on the threads that were up,
+   * beside the others' loading, and its connect times took in the wait for a core.
+   */
+  threadsStarted(): Promise<void>;
   /** Stops the names and the ICMP stage, then the threads: after the scheduler stopped. */
   close(): Promise<void>;
 }
@@ -373,10 +382,17 @@ export function buildPipeline(config: ExporterConfig, options: BuildOptions): Bu
     ...(options.names && { names: options.names }),
     ...(options.onJudged && { onJudged: options.onJudged }),
   });
+  const clock = options.clock ?? systemClock;
   return {
     pipeline,
     pool,
     route,
+    threadsStarted: async () => {
+      if (!pool) return;
+      const abort = new AbortController();
+      await Promise.race([pool.whenStarted(), clock.sleep(THREADS_START_WAIT_MS, abort.signal)]);
+      abort.abort();
+    },
     close: async () => {
       pipeline.stop();
       echo.close();

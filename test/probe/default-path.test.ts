@@ -13,10 +13,12 @@ import { after, before, describe, test } from 'node:test';
 import { CATALOG } from '../../src/catalog/ports.js';
 import { collectCheck } from '../../src/cli/check/run.js';
 import { loadConfig } from '../../src/config/index.js';
+import { buildPipeline, NO_RESULTS } from '../../src/pipeline.js';
 import { AUTO_WORKERS_MAX, workerCount } from '../../src/probe/pool.js';
 import { PROBERS } from '../../src/probe/registry.js';
 import { tcpProbe } from '../../src/probe/tcp.js';
 import type { Prober } from '../../src/probe/types.js';
+import { silentLogger } from '../../src/util/log.js';
 import { collectingLogger } from '../helpers/logger.js';
 
 /** Calls `run` and counts the stack traces formatted meanwhile on this thread. */
@@ -180,6 +182,30 @@ describe('check and --probe.workers', { timeout: 60_000 }, () => {
       assert.deepEqual(report.checked.map((c) => c.result.state).sort(), ['open', 'refused']);
     });
   }
+});
+
+describe('buildPipeline.threadsStarted', { timeout: 30_000 }, () => {
+  test('resolves once every probe thread has started; at once without threads', async () => {
+    for (const [flag, threads] of [
+      ['--probe.workers=2', 2],
+      ['--probe.workers=0', 0],
+    ] as const) {
+      const config = await loadConfig(['--probe.icmp=off', flag]);
+      const built = buildPipeline(config, { logger: silentLogger, store: NO_RESULTS });
+      try {
+        assert.deepEqual(built.pool?.probers() ?? [], new Array(threads).fill(undefined));
+        await built.threadsStarted();
+        const probers = built.pool?.probers() ?? [];
+        assert.equal(probers.length, threads);
+        assert.ok(
+          probers.every((prober) => prober === 'lean' || prober === 'net'),
+          `${probers}`,
+        );
+      } finally {
+        await built.close();
+      }
+    }
+  });
 });
 
 /** Connections of ours to `port` in TIME-WAIT, as the kernel lists them. */

@@ -181,6 +181,10 @@ export async function collectCheck(
       throw new CheckError('NOTHING_TO_CHECK', `nothing to check: ${why}`);
     }
     await pipeline.namesSettled(NAMES_TIMEOUT_MS);
+    // A pass begun beside a thread still loading its modules waited for a core: its
+    // connect times were p95 3-4 ms off on the test bed (bench/connect-latency.ts). At
+    // scale the threads are up long before discovery's list is in.
+    await built.threadsStarted();
     const report = await probeOnce(
       config,
       pipeline,
